@@ -1,0 +1,53 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import type { Logger } from 'pino'
+import type { Config } from './config/load-config.js'
+import type { SecretRegistry } from './config/secret-registry.js'
+import { HTTP_SERVER_OPTIONS, SERVER_TIMEOUTS } from './constants.js'
+import { errorHandler, notFoundHandler } from './http/error-handler.js'
+import type { Metrics } from './ops/metrics.js'
+import type { EventStore } from './store/types.js'
+import { observeWebhooks } from './webhook/observe-webhooks.js'
+import type { WebhookContext } from './webhook/webhook-context.js'
+import { webhookRoutes } from './webhook/webhook-routes.js'
+
+export interface AppDeps {
+  readonly logger: Logger
+  readonly store: EventStore
+  readonly secrets: SecretRegistry
+  readonly metrics: Metrics
+  readonly onAccepted?: () => void
+}
+
+/** Fastify takes a hop count at run time but not in its types; a function says the same. */
+function trustProxy(value: Config['trustProxy']) {
+  if (typeof value !== 'number') return value ?? false
+  return (_address: string, hop: number) => hop < value
+}
+
+/** The webhook listener. It never listens by itself: server.ts does, tests use `inject`. */
+export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimit,
+    trustProxy: trustProxy(config.trustProxy),
+    ...SERVER_TIMEOUTS,
+    http: { ...HTTP_SERVER_OPTIONS },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  })
+  app.decorateRequest('webhook', null as unknown as WebhookContext)
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler(notFoundHandler)
+  app.register(async (scope) => {
+    observeWebhooks(scope, deps.metrics)
+    await webhookRoutes(scope, {
+      secrets: deps.secrets,
+      store: deps.store,
+      metrics: deps.metrics,
+      jsonFallback: config.signatureJsonFallback,
+      onAccepted: deps.onAccepted ?? (() => {}),
+    })
+  })
+  return app
+}

@@ -1,0 +1,88 @@
+import { EventNotFoundError } from '../errors.js'
+import type { SqliteStore } from '../store/sqlite-store.js'
+import { EVENT_STATES, type EventState, type StoredEvent } from '../store/types.js'
+import { UsageError } from './sign-body.js'
+
+export interface EventsArgs {
+  readonly action: string | undefined
+  readonly ids: readonly string[]
+  readonly state: string | undefined
+  readonly json: boolean
+  readonly dead: boolean
+  readonly limit: string | undefined
+}
+
+const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString())
+
+function parseState(state: string | undefined): EventState | undefined {
+  if (state === undefined) return undefined
+  const found = EVENT_STATES.find((s) => s === state)
+  if (found === undefined) throw new UsageError(`--state must be one of ${EVENT_STATES.join(', ')}`)
+  return found
+}
+
+function summary(e: StoredEvent) {
+  const { body: _body, ...rest } = e
+  return rest
+}
+
+/** The body as text when it is valid UTF-8 (Tylt sends JSON), otherwise base64 so that no byte is lost. */
+function bodyText(body: Uint8Array): { encoding: 'utf8' | 'base64'; body: string } {
+  const buffer = Buffer.from(body)
+  const text = buffer.toString('utf8')
+  return Buffer.from(text, 'utf8').equals(buffer)
+    ? { encoding: 'utf8', body: text }
+    : { encoding: 'base64', body: buffer.toString('base64') }
+}
+
+function listLines(store: SqliteStore, args: EventsArgs): string[] {
+  const limit = args.limit === undefined ? 50 : Number(args.limit)
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number')
+  const events = store.list({ state: parseState(args.state), limit })
+  if (args.json) return [JSON.stringify(events.map(summary), null, 2)]
+  if (events.length === 0) return ['no events']
+  return events.map((e) =>
+    [
+      e.id,
+      e.state.padEnd(9),
+      e.service,
+      iso(e.acceptedAt),
+      e.status ?? '-',
+      e.merchantOrderId ?? '-',
+      `attempts=${e.attempts}`,
+    ].join('  '),
+  )
+}
+
+function showLines(store: SqliteStore, args: EventsArgs): string[] {
+  const id = args.ids[0]
+  if (id === undefined) throw new UsageError('events show needs an event id')
+  const event = store.get(id)
+  if (event === undefined) throw new EventNotFoundError(id)
+  const view = { ...summary(event), ...bodyText(event.body) }
+  if (args.json) return [JSON.stringify(view, null, 2)]
+  const times = new Set(['acceptedAt', 'lastAttemptAt', 'deliveredAt', 'retrySince'])
+  return [
+    ...Object.entries(summary(event)).map(
+      ([key, value]) => `${key}: ${times.has(key) ? iso(value as number | null) : String(value)}`,
+    ),
+    `body (${view.encoding}):`,
+    view.body,
+  ]
+}
+
+function replayLines(store: SqliteStore, args: EventsArgs): string[] {
+  if (args.dead) return [`queued ${store.replayState('dead', Date.now())} dead letter(s) for delivery`]
+  if (args.ids.length === 0) throw new UsageError('events replay needs event ids or --dead')
+  const { queued, missing } = store.replay(args.ids, Date.now())
+  if (missing.length > 0) throw new EventNotFoundError(`${missing.join(', ')} (nothing was queued)`)
+  return [`queued ${queued} event(s) for delivery`]
+}
+
+/** `events list|show|replay`: reads and updates the store directly, safe while the relay runs. */
+export function eventsCommand(store: SqliteStore, args: EventsArgs): string[] {
+  if (args.action === 'list') return listLines(store, args)
+  if (args.action === 'show') return showLines(store, args)
+  if (args.action === 'replay') return replayLines(store, args)
+  throw new UsageError('events needs list, show or replay')
+}

@@ -1,0 +1,67 @@
+import { DEFAULTS } from '../constants.js'
+import { ConfigError } from '../errors.js'
+import { parseForwardUrl } from '../forward/parse-forward-url.js'
+import { parseSigningSecret } from '../forward/sinks/http-sink.js'
+import { boolean, duration, integer, oneOf, optional, text } from './fields.js'
+import { loadServices, type ServiceDefinition } from './service-secrets.js'
+import { parseTrustProxy } from './trust-proxy.js'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** The one schema: every variable of CONTRACT.md section 3 except the per-service secrets. */
+const schema = {
+  host: text('HOST', DEFAULTS.HOST),
+  port: integer('PORT', DEFAULTS.PORT, 0, 65_535),
+  opsHost: text('OPS_HOST', DEFAULTS.OPS_HOST),
+  opsPort: integer('OPS_PORT', DEFAULTS.OPS_PORT, 0, 65_535),
+  dataDir: text('DATA_DIR', DEFAULTS.DATA_DIR),
+  bodyLimit: integer('BODY_LIMIT', DEFAULTS.BODY_LIMIT, 1, 64 * 1024 * 1024),
+  dedupWindowMs: duration('DEDUP_WINDOW', DEFAULTS.DEDUP_WINDOW),
+  retryMaxAgeMs: duration('RETRY_MAX_AGE', DEFAULTS.RETRY_MAX_AGE),
+  shutdownGraceMs: duration('SHUTDOWN_GRACE', DEFAULTS.SHUTDOWN_GRACE),
+  signatureJsonFallback: boolean('SIGNATURE_JSON_FALLBACK', DEFAULTS.SIGNATURE_JSON_FALLBACK),
+  logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL),
+  trustProxy: optional('TRUST_PROXY', parseTrustProxy),
+  forward: optional('FORWARD_URL', parseForwardUrl),
+  forwardSigningSecret: optional('FORWARD_SIGNING_SECRET', parseSigningSecret),
+}
+
+type Schema = typeof schema
+export type Config = { readonly [K in keyof Schema]: ReturnType<Schema[K]['parse']> } & {
+  readonly services: readonly ServiceDefinition[]
+}
+
+export interface LoadOptions {
+  /** Commands that only read the store (`events ...`) run without any service secret. */
+  readonly requireServices?: boolean
+}
+
+/**
+ * Validates the whole environment at once and returns a frozen configuration, or throws a ConfigError that
+ * lists every problem, so an operator fixes them in one round rather than one restart per mistake.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, options: LoadOptions = {}) {
+  const problems: string[] = []
+  const values: Record<string, unknown> = {}
+  for (const [key, field] of Object.entries(schema)) {
+    try {
+      values[key] = field.parse(env[field.env])
+    } catch (err) {
+      problems.push((err as Error).message)
+    }
+  }
+  const services = loadServices(env, problems)
+  if (
+    services.length === 0 &&
+    options.requireServices !== false &&
+    !problems.some((p) => p.startsWith('TYLT_SECRET_'))
+  ) {
+    problems.push('no service is configured: set TYLT_SECRET_<NAME> or TYLT_SECRET_<NAME>_FILE')
+  }
+  const forward = values.forward as Config['forward']
+  if (values.forwardSigningSecret !== undefined && forward !== undefined && forward.kind !== 'http') {
+    problems.push('FORWARD_SIGNING_SECRET only applies to an http:// or https:// FORWARD_URL')
+  }
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `  - ${p}`).join('\n'))
+  return Object.freeze({ ...values, services: Object.freeze(services) }) as Config
+}

@@ -1,0 +1,58 @@
+/** Names, defaults and limits in one place (CONTRACT.md sections 2, 3 and 4). */
+
+/** Tylt's signature header, lower-cased as Node presents it. */
+export const SIGNATURE_HEADER = 'x-tlp-signature'
+
+/** Environment variable prefix of a service secret: `TYLT_SECRET_<NAME>` and `TYLT_SECRET_<NAME>_FILE`. */
+export const SECRET_PREFIX = 'TYLT_SECRET_'
+export const SECRET_FILE_SUFFIX = '_FILE'
+
+export const DEFAULTS = {
+  HOST: '0.0.0.0',
+  PORT: 3000,
+  OPS_HOST: '0.0.0.0',
+  OPS_PORT: 9090,
+  DATA_DIR: './data',
+  BODY_LIMIT: 262_144,
+  DEDUP_WINDOW: '72h',
+  RETRY_MAX_AGE: '72h',
+  SHUTDOWN_GRACE: '30s',
+  SIGNATURE_JSON_FALLBACK: true,
+  LOG_LEVEL: 'info',
+} as const
+
+/** Seconds a client is told to wait when the store cannot take an event. */
+export const RETRY_AFTER_SECONDS = 5
+
+/** Answers whose bodies the contract fixes. */
+export const ANSWER = {
+  ok: 'ok',
+  invalidSignature: 'invalid signature',
+  notFound: 'not found',
+  tooLarge: 'payload too large',
+  unavailable: 'store unavailable, retry later',
+} as const
+
+export const STORE_FILE = 'tylt-relay.sqlite'
+
+/**
+ * Socket limits of the webhook listener. Tylt sends small bodies from a data centre: a request whose headers
+ * take more than 10 s, or whose body is not complete after 15 s, is a slow client holding a socket, not a
+ * callback. Idle kept-alive sockets go after 5 s, so hundreds of idle connections cost little and not for long.
+ */
+export const SERVER_TIMEOUTS = {
+  /** Whole request, headers and body (Node's `server.requestTimeout`). */
+  requestTimeout: 15_000,
+  /** Idle time allowed on a kept-alive connection between requests. */
+  keepAliveTimeout: 5_000,
+  /** Inactivity on a socket before it is destroyed. */
+  connectionTimeout: 20_000,
+} as const
+
+export const HTTP_SERVER_OPTIONS = {
+  /** Must be below requestTimeout; Node checks it every `connectionsCheckingInterval`. */
+  headersTimeout: 10_000,
+  connectionsCheckingInterval: 1_000,
+  /** Bytes of request headers; Tylt sends a handful, and 100 KB of them is an attack. */
+  maxHeaderSize: 16_384,
+} as const

@@ -1,0 +1,15 @@
+import createError from '@fastify/error'
+
+/**
+ * The one error catalog. Codes share the TYLT_ prefix; messages never carry a secret, a signature or a body.
+ */
+export const InvalidSignatureError = createError('TYLT_INVALID_SIGNATURE', 'invalid signature', 401)
+export const UnknownServiceError = createError('TYLT_UNKNOWN_SERVICE', 'unknown service %s', 404)
+export const StoreUnavailableError = createError(
+  'TYLT_STORE_UNAVAILABLE',
+  'the event could not be made durable: %s',
+  503,
+)
+export const StoreClosedError = createError('TYLT_STORE_CLOSED', 'the store is closed', 503)
+export const ConfigError = createError('TYLT_CONFIG', 'invalid configuration:\n%s', 500)
+export const EventNotFoundError = createError('TYLT_EVENT_NOT_FOUND', 'no event with id %s', 404)

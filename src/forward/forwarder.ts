@@ -1,0 +1,143 @@
+import type { Logger } from 'pino'
+import type { Metrics } from '../ops/metrics.js'
+import type { EventStore, StoredEvent } from '../store/types.js'
+import { backoffDelay } from './backoff.js'
+import type { Sink } from './types.js'
+
+export interface ForwarderOptions {
+  readonly store: EventStore
+  readonly sink: Sink
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly retryMaxAgeMs: number
+  readonly batchSize?: number
+  readonly backoffBaseMs?: number
+  readonly backoffMaxMs?: number
+  /** How often an idle forwarder looks for events queued by another process (`events replay`). */
+  readonly idlePollMs?: number
+}
+
+/**
+ * Moves pending events from the store to the downstream, oldest first, at least once. A failure stops the
+ * line: the failed event is retried before anything accepted after it (acceptance order), with exponential
+ * backoff, and while backing off only that one event is sent as a probe, never a full batch. An event still
+ * failing RETRY_MAX_AGE after acceptance (or replay) becomes a dead letter, and so does every pending event
+ * as old as it.
+ */
+export class Forwarder {
+  readonly #options: Required<ForwarderOptions>
+  #wake: (() => void) | undefined
+  #failures = 0
+  #stopping = false
+  #draining = false
+  #loop: Promise<void> | undefined
+  #drained: (() => void) | undefined
+
+  constructor(options: ForwarderOptions) {
+    this.#options = {
+      batchSize: 500,
+      backoffBaseMs: 1_000,
+      backoffMaxMs: 60_000,
+      idlePollMs: 1_000,
+      ...options,
+    }
+  }
+
+  start(): void {
+    this.#loop ??= this.#run().catch((err: unknown) =>
+      this.#options.logger.fatal({ err }, 'forwarder stopped'),
+    )
+  }
+
+  /** New events were committed: stop waiting, unless backing off from a failure. */
+  notify(): void {
+    if (this.#failures === 0) this.#wake?.()
+  }
+
+  /** Keeps delivering until nothing is pending or `graceMs` passed, then stops; true when drained. */
+  async stop(graceMs: number): Promise<boolean> {
+    this.#draining = true
+    const drained = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), graceMs)
+      this.#drained = () => {
+        clearTimeout(timer)
+        resolve(true)
+      }
+      this.#wake?.()
+    })
+    this.#stopping = true
+    this.#wake?.()
+    await this.#loop
+    await this.#options.sink.close()
+    return drained
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#wake = done
+    }).finally(() => {
+      this.#wake = undefined
+    })
+  }
+
+  async #run(): Promise<void> {
+    const { store, batchSize, idlePollMs, logger } = this.#options
+    while (!this.#stopping) {
+      let batch: StoredEvent[]
+      try {
+        batch = await store.pending(this.#failures > 0 ? 1 : batchSize)
+      } catch (err) {
+        logger.error({ err }, 'cannot read pending events')
+        await this.#sleep(idlePollMs)
+        continue
+      }
+      if (batch.length === 0) {
+        if (this.#draining) this.#drained?.()
+        await this.#sleep(idlePollMs)
+        continue
+      }
+      await this.#deliver(batch)
+    }
+  }
+
+  async #deliver(batch: StoredEvent[]): Promise<void> {
+    const { store, sink, metrics, logger, retryMaxAgeMs } = this.#options
+    const timer = metrics.forwardDuration.labels(sink.kind).startTimer()
+    const result = await sink.send(batch)
+    timer()
+    const now = Date.now()
+    if (result.delivered > 0) {
+      await store.markDelivered(
+        batch.slice(0, result.delivered).map((e) => e.seq),
+        now,
+      )
+      metrics.forwarded.labels(sink.kind, 'delivered').inc(result.delivered)
+    }
+    const failed = batch[result.delivered]
+    if (result.error === undefined || failed === undefined) {
+      this.#failures = 0
+      return
+    }
+    const reason = result.error.message
+    await store.recordFailure(failed.seq, now, reason)
+    metrics.forwarded.labels(sink.kind, 'failed').inc()
+    if (now - failed.retrySince >= retryMaxAgeMs) {
+      const dead = await store.expire(now - retryMaxAgeMs, reason)
+      metrics.forwarded.labels(sink.kind, 'dead').inc(dead)
+      logger.error({ eventId: failed.id, dead, err: result.error }, 'events became dead letters')
+      return
+    }
+    this.#failures++
+    const delay = backoffDelay(this.#failures, this.#options.backoffBaseMs, this.#options.backoffMaxMs)
+    logger.warn(
+      { eventId: failed.id, attempt: failed.attempts + 1, retryInMs: delay, err: result.error },
+      'delivery failed',
+    )
+    await this.#sleep(delay)
+  }
+}

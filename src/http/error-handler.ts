@@ -1,0 +1,37 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { ANSWER, RETRY_AFTER_SECONDS } from '../constants.js'
+import type { Outcome } from '../ops/metrics.js'
+
+const TEXT = 'text/plain; charset=utf-8'
+
+const OUTCOME_BY_STATUS: Record<number, Outcome> = {
+  401: 'invalid_signature',
+  404: 'unknown_service',
+  413: 'too_large',
+  503: 'unavailable',
+}
+
+/**
+ * The one error handler: a plain-text answer per status. Client errors say what was wrong; server errors say
+ * nothing of their internals (the log has them, under `err`).
+ */
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
+  if (request.webhook !== null) request.webhook.outcome ??= OUTCOME_BY_STATUS[status] ?? 'error'
+  reply.code(status).type(TEXT)
+  if (status === 401) return reply.send(ANSWER.invalidSignature)
+  if (status === 413) return reply.send(ANSWER.tooLarge)
+  if (status === 503) {
+    request.log.error({ err: error }, 'event not made durable; answered 503')
+    return reply.header('retry-after', String(RETRY_AFTER_SECONDS)).send(ANSWER.unavailable)
+  }
+  if (status >= 500) {
+    request.log.error({ err: error }, 'request failed')
+    return reply.send('internal error')
+  }
+  return reply.send(error.message)
+}
+
+export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply) {
+  return reply.code(404).type(TEXT).send(ANSWER.notFound)
+}

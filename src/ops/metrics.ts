@@ -1,0 +1,103 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { EventStore, StoreStats } from '../store/types.js'
+
+const PREFIX = 'tylt_relay_'
+
+/** Outcome of one webhook request; a bounded label set. */
+export type Outcome =
+  | 'accepted'
+  | 'duplicate'
+  | 'invalid_signature'
+  | 'unknown_service'
+  | 'too_large'
+  | 'unavailable'
+  | 'error'
+
+/**
+ * Every metric of CONTRACT.md section 7, on a registry of its own so that several apps in one test process
+ * do not collide. Labels are bounded: service names come from the configuration, never from a request.
+ */
+export function createMetrics(store: EventStore) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: PREFIX })
+  const registers = [registry]
+  const metrics = {
+    registry,
+    requests: new Counter({
+      name: `${PREFIX}webhook_requests_total`,
+      help: 'Webhook requests by service and outcome',
+      labelNames: ['service', 'outcome'] as const,
+      registers,
+    }),
+    verificationFailures: new Counter({
+      name: `${PREFIX}verification_failures_total`,
+      help: 'Refused signatures by reason: missing, malformed or mismatch',
+      labelNames: ['service', 'reason'] as const,
+      registers,
+    }),
+    secretMatches: new Counter({
+      name: `${PREFIX}secret_matches_total`,
+      help: 'Verified callbacks by the secret that matched (current or older) and the bytes it matched (raw or json_fallback)',
+      labelNames: ['service', 'slot', 'bytes'] as const,
+      registers,
+    }),
+    ackDuration: new Histogram({
+      name: `${PREFIX}ack_duration_seconds`,
+      help: 'Time from a webhook request to its answer, by outcome',
+      labelNames: ['outcome'] as const,
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    forwarded: new Counter({
+      name: `${PREFIX}events_forwarded_total`,
+      help: 'Forwarding results by sink and outcome: delivered, failed (will retry) or dead',
+      labelNames: ['sink', 'outcome'] as const,
+      registers,
+    }),
+    forwardDuration: new Histogram({
+      name: `${PREFIX}forward_duration_seconds`,
+      help: 'Time to deliver one batch to the downstream',
+      labelNames: ['sink'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    }),
+    commitBatch: new Histogram({
+      name: `${PREFIX}store_commit_batch_size`,
+      help: 'Events per store commit (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
+  }
+  // Store gauges are read at scrape time: one store query per scrape, nothing on the webhook path. Scrapes
+  // collect gauges concurrently, so they share one read.
+  let reading: Promise<StoreStats | undefined> | undefined
+  const read = () => {
+    reading ??= store
+      .stats()
+      .catch(() => undefined)
+      .finally(() => setTimeout(() => (reading = undefined), 100).unref())
+    return reading
+  }
+  const storeGauge = (name: string, help: string, value: (stats: StoreStats | undefined) => number) =>
+    new Gauge({
+      name: `${PREFIX}${name}`,
+      help,
+      registers,
+      async collect() {
+        this.set(value(await read()))
+      },
+    })
+  storeGauge('pending_events', 'Events not yet delivered downstream', (s) => s?.pending ?? 0)
+  storeGauge(
+    'dead_letters',
+    'Events that became dead letters (kept; replay with `events replay`)',
+    (s) => s?.dead ?? 0,
+  )
+  storeGauge('oldest_pending_age_seconds', 'Age of the oldest undelivered event; 0 when none', (s) =>
+    s?.oldestPendingAt == null ? 0 : Math.max(0, (Date.now() - s.oldestPendingAt) / 1000),
+  )
+  storeGauge('store_up', '1 when the store answered the last scrape', (s) => (s === undefined ? 0 : 1))
+  return metrics
+}
+
+export type Metrics = ReturnType<typeof createMetrics>

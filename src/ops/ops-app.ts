@@ -1,0 +1,33 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import type { Logger } from 'pino'
+import { notFoundHandler } from '../http/error-handler.js'
+import type { EventStore } from '../store/types.js'
+import type { Metrics } from './metrics.js'
+
+/**
+ * The operations listener: liveness, readiness and metrics, on a port of its own so that the webhook port
+ * serves nothing but webhooks. Readiness depends on the store only: events are accepted durably while the
+ * downstream is down, so a broker outage must not pull the relay out of its load balancer.
+ */
+export function buildOpsApp(deps: { logger: Logger; store: EventStore; metrics: Metrics }): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  })
+  app.setNotFoundHandler(notFoundHandler)
+  app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'))
+  app.get('/readyz', async (request, reply) => {
+    try {
+      await deps.store.probe()
+      return reply.type('text/plain; charset=utf-8').send('ready')
+    } catch (err) {
+      request.log.warn({ err }, 'not ready: the store does not accept writes')
+      return reply.code(503).type('text/plain; charset=utf-8').send('store unavailable')
+    }
+  })
+  app.get('/metrics', async (_request, reply) => {
+    const body = await deps.metrics.registry.metrics()
+    return reply.type(deps.metrics.registry.contentType).send(body)
+  })
+  return app
+}

@@ -1,0 +1,27 @@
+/** Schema of the embedded store; `user_version` says which migrations ran. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE events (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     service TEXT NOT NULL,
+     accepted_at INTEGER NOT NULL,
+     signature TEXT NOT NULL,
+     order_id TEXT,
+     merchant_order_id TEXT,
+     status TEXT,
+     body BLOB NOT NULL,
+     state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     last_attempt_at INTEGER,
+     delivered_at INTEGER,
+     retry_since INTEGER NOT NULL
+   );
+   CREATE INDEX events_pending ON events (seq) WHERE state = 'pending';
+   CREATE INDEX events_state ON events (state, seq);
+   CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);`,
+]
+
+export const EVENT_COLUMNS = `seq, id, service, accepted_at AS acceptedAt, signature, order_id AS orderId,
+  merchant_order_id AS merchantOrderId, status, body, state, attempts, last_error AS lastError,
+  last_attempt_at AS lastAttemptAt, delivered_at AS deliveredAt, retry_since AS retrySince`

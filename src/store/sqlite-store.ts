@@ -1,0 +1,163 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { STORE_FILE } from '../constants.js'
+import { EVENT_COLUMNS, MIGRATIONS } from './schema.js'
+import type { EventState, ListQuery, NewEvent, StoredEvent, StoreStats } from './types.js'
+
+type Statement = Database.Statement<unknown[], unknown>
+
+/**
+ * The embedded store, synchronous. The relay runs it on a worker thread (store-worker.ts); the command line
+ * opens it directly. WAL with `synchronous=FULL` fsyncs the log on every commit, which is what lets
+ * `200 ok` promise that a crash loses nothing.
+ */
+export class SqliteStore {
+  readonly #db: Database.Database
+  readonly #insert: Statement
+  readonly #pending: Statement
+  readonly #delivered: Statement
+  readonly #appendBatch: (events: readonly NewEvent[]) => boolean[]
+
+  /** `mustExist`: the command line refuses to create an empty store where the operator expected one. */
+  constructor(dataDir: string, options: { readonly mustExist?: boolean } = {}) {
+    if (options.mustExist !== true) mkdirSync(dataDir, { recursive: true })
+    this.#db = new Database(join(dataDir, STORE_FILE), { fileMustExist: options.mustExist === true })
+    this.#db.pragma('journal_mode = WAL')
+    this.#db.pragma('synchronous = FULL')
+    this.#db.pragma('busy_timeout = 5000')
+    this.#migrate()
+    this.#insert = this.#db.prepare(
+      `INSERT INTO events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body, retry_since)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    )
+    this.#pending = this.#db.prepare(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`,
+    )
+    this.#delivered = this.#db.prepare(
+      `UPDATE events SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, last_attempt_at = ?
+       WHERE seq = ? AND state = 'pending'`,
+    )
+    // One transaction per batch: one fsync however many requests arrived together (group commit).
+    this.#appendBatch = this.#db.transaction((events: readonly NewEvent[]) =>
+      events.map(
+        (e) =>
+          this.#insert.run(
+            e.id,
+            e.service,
+            e.acceptedAt,
+            e.signature,
+            e.orderId,
+            e.merchantOrderId,
+            e.status,
+            e.body,
+            e.acceptedAt,
+          ).changes === 1,
+      ),
+    )
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma('user_version', { simple: true }) as number
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[v]!)
+        this.#db.pragma(`user_version = ${v + 1}`)
+      })()
+    }
+  }
+
+  /** Commits the batch; per event, true when new and false when its id was already stored. */
+  append(events: readonly NewEvent[]): boolean[] {
+    return this.#appendBatch(events)
+  }
+
+  pending(limit: number): StoredEvent[] {
+    return this.#pending.all(limit) as StoredEvent[]
+  }
+
+  markDelivered(seqs: readonly number[], at: number): void {
+    this.#db.transaction(() => {
+      for (const seq of seqs) this.#delivered.run(at, at, seq)
+    })()
+  }
+
+  recordFailure(seq: number, at: number, error: string): void {
+    this.#db
+      .prepare('UPDATE events SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? WHERE seq = ?')
+      .run(at, error, seq)
+  }
+
+  expire(cutoff: number, error: string): number {
+    return this.#db
+      .prepare(
+        `UPDATE events SET state = 'dead', last_error = coalesce(last_error, ?)
+         WHERE state = 'pending' AND retry_since < ?`,
+      )
+      .run(error, cutoff).changes
+  }
+
+  prune(cutoff: number): number {
+    return this.#db.prepare(`DELETE FROM events WHERE state = 'delivered' AND accepted_at < ?`).run(cutoff)
+      .changes
+  }
+
+  stats(): StoreStats {
+    const row = this.#db
+      .prepare(
+        `SELECT (SELECT count(*) FROM events WHERE state = 'pending') AS pending,
+                (SELECT count(*) FROM events WHERE state = 'dead') AS dead,
+                (SELECT accepted_at FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1) AS oldestPendingAt`,
+      )
+      .get() as StoreStats
+    return row
+  }
+
+  probe(): void {
+    this.#db
+      .prepare('INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at')
+      .run(Date.now())
+  }
+
+  /** Newest first. */
+  list(query: ListQuery): StoredEvent[] {
+    const where = query.state === undefined ? '' : 'WHERE state = ?'
+    const params: unknown[] = query.state === undefined ? [query.limit] : [query.state, query.limit]
+    return this.#db
+      .prepare(`SELECT ${EVENT_COLUMNS} FROM events ${where} ORDER BY seq DESC LIMIT ?`)
+      .all(...params) as StoredEvent[]
+  }
+
+  get(id: string): StoredEvent | undefined {
+    return this.#db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`).get(id) as
+      | StoredEvent
+      | undefined
+  }
+
+  /**
+   * Queues events for delivery again, restarting their retry clock. All or nothing: when an id is unknown,
+   * nothing is queued and the unknown ids are returned.
+   */
+  replay(ids: readonly string[], now: number): { queued: number; missing: string[] } {
+    const exists = this.#db.prepare('SELECT 1 FROM events WHERE id = ?').pluck()
+    const update = this.#db.prepare(
+      `UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL WHERE id = ?`,
+    )
+    return this.#db.transaction(() => {
+      const missing = ids.filter((id) => exists.get(id) === undefined)
+      if (missing.length > 0) return { queued: 0, missing }
+      for (const id of ids) update.run(now, id)
+      return { queued: ids.length, missing }
+    })()
+  }
+
+  replayState(state: EventState, now: number): number {
+    return this.#db
+      .prepare(`UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL WHERE state = ?`)
+      .run(now, state).changes
+  }
+
+  close(): void {
+    this.#db.close()
+  }
+}

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { SecretRegistry } from '../config/secret-registry.js'
+import { ANSWER, SIGNATURE_HEADER } from '../constants.js'
+import { InvalidSignatureError } from '../errors.js'
+import { eventId } from '../event/event-id.js'
+import { extractMetadata } from '../event/extract-metadata.js'
+import type { Metrics } from '../ops/metrics.js'
+import type { EventStore } from '../store/types.js'
+import { type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
+import type { WebhookContext } from './webhook-context.js'
+
+export interface WebhookRoutesOptions {
+  readonly secrets: SecretRegistry
+  readonly store: EventStore
+  readonly metrics: Metrics
+  readonly jsonFallback: boolean
+  /** Called after a new event is committed, so the forwarder need not poll. */
+  readonly onAccepted: () => void
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * `POST /webhooks/:service` and `POST /webhooks`. The plugin replaces every body parser of its scope with one
+ * that keeps the raw bytes, whatever the Content-Type: the signature covers bytes, and a JSON parser would
+ * hand us a re-serialised object instead.
+ */
+export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions) {
+  const { secrets, store, metrics, jsonFallback, onAccepted } = options
+
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+
+  async function accept(request: FastifyRequest, reply: FastifyReply, candidates: readonly ServiceKeys[]) {
+    const context = request.webhook
+    const header = request.headers[SIGNATURE_HEADER]
+    const signature = typeof header === 'string' ? header : undefined
+    const body = Buffer.isBuffer(request.body) ? request.body : EMPTY
+    const verified = verifySignature(candidates, body, signature, jsonFallback)
+    if (!verified.ok) {
+      metrics.verificationFailures.labels(context.service, verified.reason).inc()
+      throw new InvalidSignatureError()
+    }
+    context.service = verified.service
+    metrics.secretMatches
+      .labels(
+        verified.service,
+        verified.slot === 0 ? 'current' : 'older',
+        verified.bytes === body ? 'raw' : 'json_fallback',
+      )
+      .inc()
+    const metadata = extractMetadata(verified.bytes, verified.parsed)
+    const id = eventId(verified.service, verified.bytes)
+    context.eventId = id
+    context.status = metadata.status
+    context.merchantOrderId = metadata.merchantOrderId
+    const inserted = await store.append({
+      id,
+      service: verified.service,
+      acceptedAt: Date.now(),
+      signature: signature!.trim(),
+      ...metadata,
+      body: verified.bytes,
+    })
+    context.outcome = inserted ? 'accepted' : 'duplicate'
+    if (inserted) onAccepted()
+    return reply.type('text/plain; charset=utf-8').send(ANSWER.ok)
+  }
+
+  app.post('/webhooks', (request, reply) => {
+    request.webhook.service = '*'
+    return accept(request, reply, secrets.all())
+  })
+
+  app.post<{ Params: { service: string } }>(
+    '/webhooks/:service',
+    {
+      // Refuse unknown services before reading a byte of the body.
+      onRequest: async (request, reply) => {
+        if (secrets.get(request.params.service) !== undefined) return
+        request.webhook.outcome = 'unknown_service'
+        return reply.code(404).type('text/plain; charset=utf-8').send(ANSWER.notFound)
+      },
+    },
+    (request, reply) => {
+      const service = secrets.get(request.params.service)!
+      request.webhook.service = service.name
+      return accept(request, reply, [service])
+    },
+  )
+}
+
+export type { WebhookContext }
