@@ -1,0 +1,24 @@
+/**
+ * Names of the metadata every forwarded message carries (CONTRACT section 5). The same lower-case names are
+ * used as HTTP headers, AMQP headers, NATS headers and Redis stream fields, so one consumer library can
+ * read any downstream. `webhook-*` names follow Standard Webhooks (https://www.standardwebhooks.com/).
+ */
+export const HEADER_ID = 'webhook-id'
+export const HEADER_TIMESTAMP = 'webhook-timestamp'
+export const HEADER_SIGNATURE = 'webhook-signature'
+export const HEADER_SERVICE = 'tylt-service'
+export const HEADER_TYLT_SIGNATURE = 'tylt-signature'
+export const HEADER_ORDER_ID = 'tylt-order-id'
+export const HEADER_MERCHANT_ORDER_ID = 'tylt-merchant-order-id'
+export const HEADER_STATUS = 'tylt-status'
+/** Acceptance time in seconds; kept apart from `webhook-timestamp`, which signing rewrites to send time. */
+export const HEADER_ACCEPTED_AT = 'tylt-accepted-at'
+
+/** Redis stream field holding the verified bytes. */
+export const REDIS_BODY_FIELD = 'body'
+
+export const CONTENT_TYPE_JSON = 'application/json'
+export const CONTENT_TYPE_BYTES = 'application/octet-stream'
+
+/** Default per-attempt bound for a downstream round trip. */
+export const DEFAULT_SEND_TIMEOUT_MS = 10_000

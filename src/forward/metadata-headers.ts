@@ -1,0 +1,39 @@
+import {
+  HEADER_ACCEPTED_AT,
+  HEADER_ID,
+  HEADER_MERCHANT_ORDER_ID,
+  HEADER_ORDER_ID,
+  HEADER_SERVICE,
+  HEADER_STATUS,
+  HEADER_TIMESTAMP,
+  HEADER_TYLT_SIGNATURE,
+} from './headers.js'
+import type { OutboundEvent } from './types.js'
+
+/**
+ * Values read from the body travel as HTTP/NATS headers, whose values must be visible ASCII: a control
+ * character is rejected by fetch (and would break NATS framing), and a huge value can exceed a consumer's
+ * header limit and turn a good event into a dead letter. Such a value is left out rather than mangled;
+ * the consumer still has it in the body.
+ */
+const HEADER_SAFE = /^[\x20-\x7e]{1,256}$/
+
+function put(headers: Record<string, string>, name: string, value: string | null): void {
+  if (value !== null && HEADER_SAFE.test(value)) headers[name] = value
+}
+
+/** The CONTRACT section 5 metadata of one event; fields read from the body are left out when unknown. */
+export function metadataHeaders(event: OutboundEvent): Record<string, string> {
+  const seconds = String(Math.floor(event.acceptedAt / 1000))
+  const headers: Record<string, string> = {
+    [HEADER_ID]: event.id,
+    [HEADER_TIMESTAMP]: seconds,
+    [HEADER_ACCEPTED_AT]: seconds,
+    [HEADER_SERVICE]: event.service,
+    [HEADER_TYLT_SIGNATURE]: event.signature,
+  }
+  put(headers, HEADER_ORDER_ID, event.orderId)
+  put(headers, HEADER_MERCHANT_ORDER_ID, event.merchantOrderId)
+  put(headers, HEADER_STATUS, event.status)
+  return headers
+}

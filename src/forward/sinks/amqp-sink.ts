@@ -1,0 +1,156 @@
+import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib'
+import { contentTypeOf } from '../content-type.js'
+import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
+import { metadataHeaders } from '../metadata-headers.js'
+import type { OutboundEvent, SendResult, Sink } from '../types.js'
+import { confirmedPrefix, type Outcome, settleWithin } from './settle-within.js'
+
+export interface AmqpSinkOptions {
+  readonly url: string
+  readonly exchange: string
+  /** Fixed routing key; null routes each event by `tylt.<service>`. */
+  readonly routingKey: string | null
+  /** Safe for logs (no password). */
+  readonly redacted: string
+  readonly timeoutMs?: number | undefined
+  /** Shown by RabbitMQ as the connection's client-provided name. */
+  readonly connectionName?: string
+}
+
+/** One open connection with its confirm channel, and the ids the broker returned as unroutable. */
+interface Link {
+  readonly model: ChannelModel
+  readonly channel: ConfirmChannel
+  readonly returned: Set<string>
+}
+
+/** Publishes persistent messages on a confirm channel; a broker ack of a routed message is a delivery. */
+export class AmqpSink implements Sink {
+  readonly kind = 'amqp'
+  readonly target: string
+  readonly #options: AmqpSinkOptions
+  readonly #timeoutMs: number
+  #link: Link | undefined
+  /** Sends run one after another, so confirms and returns of two batches never interleave. */
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(options: AmqpSinkOptions) {
+    this.#options = options
+    this.target = options.redacted
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
+  }
+
+  send(events: readonly OutboundEvent[]): Promise<SendResult> {
+    const run = this.#queue.then(() => this.#send(events))
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+
+  async close(): Promise<void> {
+    await this.#queue
+    const link = this.#link
+    this.#link = undefined
+    await link?.model.close().catch(() => undefined)
+  }
+
+  async #send(events: readonly OutboundEvent[]): Promise<SendResult> {
+    if (events.length === 0) return { delivered: 0 }
+    let link: Link
+    try {
+      link = this.#link ?? (await this.#connect())
+    } catch (err) {
+      return { delivered: 0, error: err instanceof Error ? err : new Error(String(err)) }
+    }
+    const { outcomes, timedOut } = await settleWithin(
+      events.map((event) => this.#publish(link, event)),
+      this.#timeoutMs,
+      `RabbitMQ did not confirm within ${this.#timeoutMs} ms`,
+    )
+    // A missing confirm leaves the channel in an unknown state (blocked, half-closed): start afresh.
+    if (timedOut) this.#drop(link)
+    return confirmedPrefix(outcomes)
+  }
+
+  /** Resolves with null once confirmed and routed, or with the reason it was not. */
+  #publish(link: Link, event: OutboundEvent): Promise<Outcome> {
+    const routingKey = this.#options.routingKey ?? `tylt.${event.service}`
+    return new Promise((resolve) => {
+      const onConfirm = (err: unknown): void => {
+        if (err) resolve(new Error(`RabbitMQ did not accept the message: ${describe(err)}`))
+        // RabbitMQ sends basic.return before the ack of the same message, so the id is already there.
+        else if (link.returned.delete(event.id)) {
+          const where = `exchange "${this.#options.exchange}", routing key "${routingKey}"`
+          resolve(new Error(`unroutable: no queue bound for ${where}`))
+        } else resolve(null)
+      }
+      try {
+        link.channel.publish(
+          this.#options.exchange,
+          routingKey,
+          event.body,
+          {
+            persistent: true,
+            // Without mandatory, a message no queue is bound for is acked and silently dropped.
+            mandatory: true,
+            messageId: event.id,
+            timestamp: Math.floor(event.acceptedAt / 1000),
+            contentType: contentTypeOf(event.body),
+            headers: metadataHeaders(event),
+          },
+          onConfirm,
+        )
+      } catch (err) {
+        // amqplib throws synchronously when the channel is already closed.
+        this.#drop(link)
+        resolve(new Error(`RabbitMQ publish failed: ${describe(err)}`, { cause: err }))
+      }
+    })
+  }
+
+  async #connect(): Promise<Link> {
+    const { url, exchange, connectionName } = this.#options
+    const model = await connect(url, {
+      timeout: Math.min(this.#timeoutMs, 5_000),
+      clientProperties: { connection_name: connectionName ?? 'tylt-relay' },
+    }).catch((err: unknown) => {
+      throw new Error(`cannot connect to RabbitMQ: ${describe(err)}`, { cause: err })
+    })
+    // Without 'error' listeners a broker-side close would throw from the EventEmitter and crash the process.
+    model.on('error', () => undefined)
+    const channel = await model.createConfirmChannel().catch((err: unknown) => {
+      model.close().catch(() => undefined)
+      throw new Error(`cannot open a RabbitMQ channel: ${describe(err)}`, { cause: err })
+    })
+    const link: Link = { model, channel, returned: new Set() }
+    channel.on('error', () => undefined)
+    model.on('close', () => this.#forget(link))
+    channel.on('close', () => this.#drop(link))
+    channel.on('return', (message: { properties: { messageId?: unknown } }) => {
+      if (typeof message.properties.messageId === 'string') link.returned.add(message.properties.messageId)
+    })
+    try {
+      await channel.checkExchange(exchange)
+    } catch (err) {
+      this.#drop(link)
+      if ((err as { code?: unknown }).code !== 404) throw err
+      const hint = 'declare it and bind a queue before forwarding'
+      throw new Error(`RabbitMQ exchange "${exchange}" does not exist; ${hint}`, { cause: err })
+    }
+    this.#link = link
+    return link
+  }
+
+  #forget(link: Link): void {
+    if (this.#link === link) this.#link = undefined
+  }
+
+  /** Forgets the link and closes its connection; the next send connects again. */
+  #drop(link: Link): void {
+    this.#forget(link)
+    link.model.close().catch(() => undefined)
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,0 +1,130 @@
+import { type JetStreamClient, jetstream } from '@nats-io/jetstream'
+import { connect, headers, type NatsConnection, RequestError } from '@nats-io/transport-node'
+import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
+import { metadataHeaders } from '../metadata-headers.js'
+import type { OutboundEvent, SendResult, Sink } from '../types.js'
+import { confirmedPrefix, type Outcome, settleWithin } from './settle-within.js'
+
+export interface NatsSinkOptions {
+  /** `host:port`. */
+  readonly server: string
+  readonly subject: string
+  readonly user?: string
+  readonly pass?: string
+  readonly token?: string
+  /** Safe for logs (no password or token). */
+  readonly redacted: string
+  readonly timeoutMs?: number | undefined
+  /** Connection name shown by the server (`nats server report connections`). */
+  readonly connectionName?: string
+}
+
+interface Link {
+  readonly nc: NatsConnection
+  readonly js: JetStreamClient
+  /** False between a disconnect and the next reconnect, so sends fail at once instead of timing out. */
+  connected: boolean
+}
+
+/** Publishes to JetStream with `Nats-Msg-Id` = event id; a JetStream ack (even "duplicate") is a delivery. */
+export class NatsSink implements Sink {
+  readonly kind = 'nats'
+  readonly target: string
+  readonly #options: NatsSinkOptions
+  readonly #timeoutMs: number
+  #link: Link | undefined
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(options: NatsSinkOptions) {
+    this.#options = options
+    this.target = options.redacted
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
+  }
+
+  send(events: readonly OutboundEvent[]): Promise<SendResult> {
+    // One batch at a time, so two batches never interleave on the stream.
+    const run = this.#queue.then(() => this.#send(events))
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+
+  async close(): Promise<void> {
+    await this.#queue
+    const link = this.#link
+    this.#link = undefined
+    await link?.nc.close().catch(() => undefined)
+  }
+
+  async #send(events: readonly OutboundEvent[]): Promise<SendResult> {
+    if (events.length === 0) return { delivered: 0 }
+    let link: Link
+    try {
+      link = this.#link ?? (await this.#connect())
+    } catch (err) {
+      return { delivered: 0, error: new Error(`cannot connect to NATS: ${describe(err)}`, { cause: err }) }
+    }
+    if (!link.connected) {
+      return { delivered: 0, error: new Error('NATS is disconnected; reconnecting in the background') }
+    }
+    // All publishes go out at once and the in-order prefix of acks counts. If one in the middle fails, the
+    // ones after it are sent again next time, and JetStream drops them as duplicates of their Nats-Msg-Id.
+    const { outcomes } = await settleWithin(
+      events.map((event) => this.#publish(link, event)),
+      this.#timeoutMs + 1_000,
+      `JetStream did not acknowledge within ${this.#timeoutMs} ms`,
+    )
+    return confirmedPrefix(outcomes)
+  }
+
+  async #publish(link: Link, event: OutboundEvent): Promise<Outcome> {
+    const metadata = headers()
+    for (const [name, value] of Object.entries(metadataHeaders(event))) metadata.set(name, value)
+    try {
+      await link.js.publish(this.#options.subject, event.body, {
+        msgID: event.id,
+        headers: metadata,
+        timeout: this.#timeoutMs,
+      })
+      return null
+    } catch (err) {
+      // The client reports "no responders" as "jetstream is not enabled"; usually no stream has the subject.
+      if (err instanceof Error && err.cause instanceof RequestError && err.cause.isNoResponders()) {
+        return new Error(`no JetStream stream captures subject "${this.#options.subject}"`, { cause: err })
+      }
+      return new Error(`JetStream publish failed: ${describe(err)}`, { cause: err })
+    }
+  }
+
+  async #connect(): Promise<Link> {
+    const { server, user, pass, token, connectionName } = this.#options
+    const nc = await connect({
+      servers: server,
+      name: connectionName ?? 'tylt-relay',
+      ...(user === undefined ? {} : { user }),
+      ...(pass === undefined ? {} : { pass }),
+      ...(token === undefined ? {} : { token }),
+      timeout: Math.min(this.#timeoutMs, 5_000),
+      // Once connected, never give up: the client reconnects in the background while sends fail fast.
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1_000,
+    })
+    const link: Link = { nc, js: jetstream(nc, { timeout: this.#timeoutMs }), connected: true }
+    this.#link = link
+    this.#watch(link).catch(() => undefined)
+    return link
+  }
+
+  async #watch(link: Link): Promise<void> {
+    for await (const status of link.nc.status()) {
+      if (status.type === 'disconnect') link.connected = false
+      else if (status.type === 'reconnect') link.connected = true
+    }
+    // The iterator ends when the connection is closed for good; the next send connects again.
+    if (this.#link === link) this.#link = undefined
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

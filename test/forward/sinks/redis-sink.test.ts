@@ -1,0 +1,133 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { RedisSink } from '../../../src/forward/sinks/redis-sink.js'
+import type { OutboundEvent } from '../../../src/forward/types.js'
+import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from './helpers.js'
+
+const SHARED = 'redis://127.0.0.1:6379'
+
+function sinkFor(url: string, stream: string, timeoutMs?: number): RedisSink {
+  const sink = new RedisSink({ url, stream, redacted: url, timeoutMs })
+  onTestFinished(() => sink.close())
+  return sink
+}
+
+/** A plain consumer: what the stream really holds, fields and values as raw bytes. */
+async function readStream(url: string, stream: string): Promise<Map<string, Buffer>[]> {
+  const redis = new Redis(url)
+  try {
+    const entries = await redis.xrangeBuffer(stream, '-', '+')
+    return entries.map(([, fields]) => {
+      const map = new Map<string, Buffer>()
+      for (let i = 0; i < fields.length; i += 2) map.set(fields[i]!.toString(), fields[i + 1]!)
+      return map
+    })
+  } finally {
+    redis.disconnect()
+  }
+}
+
+function expectEntries(entries: Map<string, Buffer>[], events: readonly OutboundEvent[]): void {
+  expect(entries).toHaveLength(events.length)
+  for (const [index, entry] of entries.entries()) {
+    const event = events[index]!
+    expect(entry.get('body')?.equals(event.body)).toBe(true)
+    expect(entry.get('webhook-id')?.toString()).toBe(event.id)
+    expect(entry.get('webhook-timestamp')?.toString()).toBe(String(Math.floor(event.acceptedAt / 1000)))
+    expect(entry.get('tylt-service')?.toString()).toBe(event.service)
+    expect(entry.get('tylt-signature')?.toString()).toBe(event.signature)
+    expect(entry.get('tylt-order-id')?.toString()).toBe(event.orderId ?? undefined)
+    expect(entry.get('tylt-status')?.toString()).toBe(event.status ?? undefined)
+  }
+}
+
+describe('RedisSink', () => {
+  it('appends every event once, in order, with byte-exact bodies and metadata fields', async () => {
+    const stream = uniqueName('tylt-test')
+    onTestFinished(async () => {
+      const redis = new Redis(SHARED)
+      await redis.del(stream)
+      redis.disconnect()
+    })
+    const sink = sinkFor(SHARED, stream)
+    const events = makeEvents(9)
+    expect(await sink.send(events.slice(0, 4))).toEqual({ delivered: 4 })
+    expect(await sink.send(events.slice(4))).toEqual({ delivered: 5 })
+    expect(await sink.send([])).toEqual({ delivered: 0 })
+    expectEntries(await readStream(SHARED, stream), events)
+  })
+
+  it('reports a Redis error as a failure at the first event', async () => {
+    const key = uniqueName('tylt-test-not-a-stream')
+    const redis = new Redis(SHARED)
+    onTestFinished(async () => {
+      await redis.del(key)
+      redis.disconnect()
+    })
+    await redis.set(key, 'a plain string')
+    const result = await sinkFor(SHARED, key).send(makeEvents(2))
+    expect(result.delivered).toBe(0)
+    expect(result.error?.message).toMatch(/WRONGTYPE/)
+    expect(await redis.get(key)).toBe('a plain string')
+  })
+
+  it('fails fast, without hanging, when Redis was never reachable', async () => {
+    const sink = sinkFor(`redis://127.0.0.1:${await freePort()}`, uniqueName('tylt-none'), 2_000)
+    const started = Date.now()
+    const result = await sink.send(makeEvents(1))
+    expect(Date.now() - started).toBeLessThan(1_500)
+    expect(result).toMatchObject({
+      delivered: 0,
+      error: { message: expect.stringMatching(/ECONNREFUSED|not connected/) },
+    })
+  })
+
+  it('fails fast while Redis is down and recovers by itself when it returns', async () => {
+    const port = await freePort()
+    const dir = mkdtempSync(join(tmpdir(), 'tylt-redis-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ]
+    let server = await startProcess('redis-server', args, port)
+    onTestFinished(() => stopProcess(server))
+    const url = `redis://127.0.0.1:${port}`
+    const stream = uniqueName('tylt-outage')
+    const sink = sinkFor(url, stream, 2_000)
+    const [before, during, after] = [makeEvents(2), makeEvents(2), makeEvents(3)]
+    await sleep(100)
+    expect(await sink.send(before)).toEqual({ delivered: 2 })
+
+    await stopProcess(server)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const started = Date.now()
+      const result = await sink.send(during)
+      expect(result.delivered).toBe(0)
+      expect(result.error?.message).toMatch(/Redis/)
+      expect(Date.now() - started).toBeLessThan(500)
+    }
+
+    server = await startProcess('redis-server', args, port)
+    const deadline = Date.now() + 10_000
+    let result = await sink.send(after)
+    while (result.delivered === 0 && Date.now() < deadline) {
+      await sleep(100)
+      result = await sink.send(after)
+    }
+    expect(result).toEqual({ delivered: 3 })
+    // The restarted server starts empty: only what was sent after the restart, nothing from the outage.
+    expectEntries(await readStream(url, stream), after)
+  })
+})
