@@ -36,8 +36,8 @@ export class Forwarder {
   constructor(options: ForwarderOptions) {
     this.#options = {
       batchSize: 500,
-      backoffBaseMs: 1_000,
-      backoffMaxMs: 60_000,
+      backoffBaseMs: 500,
+      backoffMaxMs: 30_000,
       idlePollMs: 1_000,
       ...options,
     }
