@@ -1,6 +1,6 @@
 import type { Config } from '../config/load-config.js'
 import { SIGNATURE_HEADER } from '../constants.js'
-import { readInput, stdinHasData } from './read-input.js'
+import { readInput } from './read-input.js'
 import { isSampleName, sampleBody } from './samples.js'
 import { signBody, UsageError } from './sign-body.js'
 
@@ -27,8 +27,8 @@ export async function sendCommand(
   }
   const sample = args.sample ?? 'cpg'
   if (!isSampleName(sample)) throw new UsageError(`unknown sample "${sample}"; use cpg or upi`)
-  const body =
-    args.file !== undefined ? readInput(args.file) : stdinHasData() ? readInput('-') : sampleBody(sample)
+  // stdin only when asked for with `-`: guessing from an open stdin would hang under a supervisor.
+  const body = args.file !== undefined ? readInput(args.file) : sampleBody(sample)
   const signature = signBody(config, args.service, body)
   const response = await fetch(url, {
     method: 'POST',
