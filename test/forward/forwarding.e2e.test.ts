@@ -298,4 +298,30 @@ describe('outages, crashes and dead letters', () => {
     expect(await listDead()).toEqual([])
     expect(await relay.stop()).toBe(0)
   })
+
+  it('on SIGTERM, keeps forwarding until the store is drained, then exits 0', async () => {
+    let healthy = false
+    const received: string[] = []
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        if (healthy) received.push(Buffer.concat(chunks).toString())
+        res.writeHead(healthy ? 200 : 503).end()
+      })
+    })
+    const port = await freePort()
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const env = relayEnv(`http://127.0.0.1:${port}/`, { SHUTDOWN_GRACE: '20s' })
+    const relay = await startRelay(env)
+    const bodies = Array.from({ length: 10 }, (_, i) => callback('t', i))
+    await sendAll(relay, bodies)
+    healthy = true
+    const exit = await relay.stop('SIGTERM')
+    expect(exit).toBe(0)
+    expect(received).toEqual(bodies.map((b) => b.toString()))
+    expect(relay.output()).toContain('"drained":true')
+    expect(JSON.parse(runCli(['events', 'list', '--state', 'pending', '--json'], env).stdout)).toEqual([])
+  })
 })

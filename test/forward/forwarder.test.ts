@@ -1,0 +1,140 @@
+import pino from 'pino'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { backoffDelay } from '../../src/forward/backoff.js'
+import { Forwarder } from '../../src/forward/forwarder.js'
+import type { OutboundEvent, SendResult, Sink } from '../../src/forward/types.js'
+import { createMetrics } from '../../src/ops/metrics.js'
+import { ThreadedStore } from '../../src/store/threaded-store.js'
+import { tempDir } from '../helper.js'
+
+/**
+ * A downstream whose answers the test scripts: it records every batch it was offered, and takes the
+ * `delivered` count for each call from `script` (everything once the script runs out).
+ */
+class ScriptedSink implements Sink {
+  readonly kind = 'http' as const
+  readonly target = 'scripted'
+  readonly batches: string[][] = []
+  readonly delivered: string[] = []
+  closed = false
+  constructor(readonly script: number[] = []) {}
+  async send(events: readonly OutboundEvent[]): Promise<SendResult> {
+    this.batches.push(events.map((e) => e.id))
+    const count = Math.min(this.script.shift() ?? events.length, events.length)
+    this.delivered.push(...events.slice(0, count).map((e) => e.id))
+    return count === events.length ? { delivered: count } : { delivered: count, error: new Error('HTTP 503') }
+  }
+  async close() {
+    this.closed = true
+  }
+}
+
+async function setup(sink: Sink, retryMaxAgeMs = 60_000) {
+  const store = await ThreadedStore.open(tempDir())
+  const forwarder = new Forwarder({
+    store,
+    sink,
+    logger: pino({ level: 'silent' }),
+    metrics: createMetrics(store),
+    retryMaxAgeMs,
+    batchSize: 4,
+    backoffBaseMs: 20,
+    backoffMaxMs: 40,
+    idlePollMs: 20,
+  })
+  onTestFinished(async () => {
+    await forwarder.stop(0)
+    await store.close()
+  })
+  const accept = async (count: number, acceptedAt = Date.now()) => {
+    for (let i = 0; i < count; i++) {
+      await store.append({
+        id: `evt_${i}`,
+        service: 'cpg',
+        acceptedAt,
+        signature: 'f'.repeat(64),
+        orderId: null,
+        merchantOrderId: null,
+        status: null,
+        body: Buffer.from(`{"n":${i}}`),
+      })
+    }
+  }
+  return { store, forwarder, accept }
+}
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `evt_${i}`)
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+describe('Forwarder', () => {
+  it('delivers in acceptance order, in batches, and marks them delivered', async () => {
+    const sink = new ScriptedSink()
+    const { store, forwarder, accept } = await setup(sink)
+    await accept(10)
+    forwarder.start()
+    await until(async () => (await store.stats()).pending === 0)
+    expect(sink.delivered).toEqual(ids(10))
+    expect(sink.batches.map((b) => b.length)).toEqual([4, 4, 2])
+  })
+
+  it('after a failure mid-batch, keeps the confirmed prefix and retries from the failed event alone (one probe)', async () => {
+    const sink = new ScriptedSink([2, 0, 0])
+    const { store, forwarder, accept } = await setup(sink)
+    await accept(6)
+    forwarder.start()
+    await until(async () => (await store.stats()).pending === 0)
+    expect(sink.batches).toEqual([ids(4), ['evt_2'], ['evt_2'], ['evt_2'], ['evt_3', 'evt_4', 'evt_5']])
+    expect(sink.delivered).toEqual(ids(6))
+  })
+
+  it('turns events still failing after RETRY_MAX_AGE into dead letters, and forwards nothing more of them', async () => {
+    const sink = new ScriptedSink(Array.from({ length: 100 }, () => 0))
+    const { store, forwarder, accept } = await setup(sink, 1_000)
+    await accept(3, Date.now() - 5_000)
+    forwarder.start()
+    await until(async () => (await store.stats()).dead === 3)
+    expect(await store.stats()).toMatchObject({ pending: 0, dead: 3 })
+    expect(sink.delivered).toEqual([])
+    const offered = sink.batches.length
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(sink.batches.length).toBe(offered)
+  })
+
+  it('on stop, keeps forwarding until drained, then closes the sink', async () => {
+    const sink = new ScriptedSink([0])
+    const { forwarder, accept } = await setup(sink)
+    await accept(5)
+    forwarder.start()
+    expect(await forwarder.stop(5_000)).toBe(true)
+    expect(sink.delivered).toEqual(ids(5))
+    expect(sink.closed).toBe(true)
+  })
+
+  it('on stop, gives up after the grace period when the downstream stays down', async () => {
+    const sink = new ScriptedSink(Array.from({ length: 1000 }, () => 0))
+    const { store, forwarder, accept } = await setup(sink)
+    await accept(2)
+    forwarder.start()
+    const started = Date.now()
+    expect(await forwarder.stop(300)).toBe(false)
+    expect(Date.now() - started).toBeLessThan(2_000)
+    expect((await store.stats()).pending).toBe(2)
+  })
+})
+
+describe('backoffDelay', () => {
+  it('grows exponentially with jitter, capped', () => {
+    expect(backoffDelay(1, 500, 30_000, () => 0)).toBe(250)
+    expect(backoffDelay(1, 500, 30_000, () => 1)).toBe(500)
+    expect(backoffDelay(4, 500, 30_000, () => 1)).toBe(4_000)
+    expect(backoffDelay(30, 500, 30_000, () => 1)).toBe(30_000)
+    expect(backoffDelay(30, 500, 30_000, () => 0)).toBe(15_000)
+  })
+})
