@@ -30,7 +30,9 @@ export function tempDir(prefix = 'tylt-relay-test-'): string {
 }
 
 /** The environment of a relay with two services, `cpg` and `prime-upi` (mid-rotation), in a temp folder. */
-export function testEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+export function testEnv(
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
   return {
     TYLT_SECRET_CPG: SECRETS.cpg,
     TYLT_SECRET_PRIME_UPI: `${SECRETS.upiCurrent},${SECRETS.upiOlder}`,
@@ -72,4 +74,9 @@ export async function buildTestApp(
     }
   }
   return { app, config, store, metrics, logger, stored }
+}
+
+/** POSTs a callback through `inject`, signed with `signature` (sent as given, even when malformed). */
+export function postWebhook(app: TestApp['app'], url: string, payload: Buffer | string, signature: string) {
+  return app.inject({ method: 'POST', url, headers: { 'x-tlp-signature': signature }, payload })
 }

@@ -66,6 +66,24 @@ async function redisStream(url: string, stream: string) {
   }
 }
 
+/** An HTTP downstream answering 503 until the test sets `healthy`; records the bodies it accepted. */
+async function flakyConsumer() {
+  const consumer = { healthy: false, received: [] as string[], url: '' }
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      if (consumer.healthy) consumer.received.push(Buffer.concat(chunks).toString())
+      res.writeHead(consumer.healthy ? 200 : 503).end()
+    })
+  })
+  const port = await freePort()
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  consumer.url = `http://127.0.0.1:${port}/`
+  return consumer
+}
+
 describe('forwarding through a running relay', () => {
   it('Redis Streams: N in, exactly N out, in order, byte-identical, with metadata', async () => {
     const stream = uniqueName('tylt-e2e')
@@ -263,20 +281,8 @@ describe('outages, crashes and dead letters', () => {
   })
 
   it('turns events into dead letters after RETRY_MAX_AGE, lists them, and delivers them on replay', async () => {
-    let healthy = false
-    const received: string[] = []
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        if (healthy) received.push(Buffer.concat(chunks).toString())
-        res.writeHead(healthy ? 200 : 503).end()
-      })
-    })
-    const port = await freePort()
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())))
-    const env = relayEnv(`http://127.0.0.1:${port}/`, { RETRY_MAX_AGE: '2s' })
+    const consumer = await flakyConsumer()
+    const env = relayEnv(consumer.url, { RETRY_MAX_AGE: '2s' })
     const relay = await startRelay(env)
     const bodies = Array.from({ length: 5 }, (_, i) => callback('d', i))
     await sendAll(relay, bodies)
@@ -287,40 +293,28 @@ describe('outages, crashes and dead letters', () => {
     const dead = await eventually(listDead, (d) => d.length === 5, 20_000)
     expect(dead).toHaveLength(5)
     expect(dead[0]!.lastError).toContain('503')
-    expect(received).toEqual([])
-    healthy = true
+    expect(consumer.received).toEqual([])
+    consumer.healthy = true
     expect(runCli(['events', 'replay', '--dead'], env).stdout).toContain('queued 5')
     await eventually(
-      async () => received.length,
+      async () => consumer.received.length,
       (n) => n >= 5,
     )
-    expect(received).toEqual(bodies.map((b) => b.toString()))
+    expect(consumer.received).toEqual(bodies.map((b) => b.toString()))
     expect(await listDead()).toEqual([])
     expect(await relay.stop()).toBe(0)
   })
 
   it('on SIGTERM, keeps forwarding until the store is drained, then exits 0', async () => {
-    let healthy = false
-    const received: string[] = []
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        if (healthy) received.push(Buffer.concat(chunks).toString())
-        res.writeHead(healthy ? 200 : 503).end()
-      })
-    })
-    const port = await freePort()
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())))
-    const env = relayEnv(`http://127.0.0.1:${port}/`, { SHUTDOWN_GRACE: '20s' })
+    const consumer = await flakyConsumer()
+    const env = relayEnv(consumer.url, { SHUTDOWN_GRACE: '20s' })
     const relay = await startRelay(env)
     const bodies = Array.from({ length: 10 }, (_, i) => callback('t', i))
     await sendAll(relay, bodies)
-    healthy = true
+    consumer.healthy = true
     const exit = await relay.stop('SIGTERM')
     expect(exit).toBe(0)
-    expect(received).toEqual(bodies.map((b) => b.toString()))
+    expect(consumer.received).toEqual(bodies.map((b) => b.toString()))
     expect(relay.output()).toContain('"drained":true')
     expect(JSON.parse(runCli(['events', 'list', '--state', 'pending', '--json'], env).stdout)).toEqual([])
   })

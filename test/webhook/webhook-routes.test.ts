@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { fixture } from '../fixtures.js'
-import { buildTestApp, SECRETS, sign } from '../helper.js'
+import { buildTestApp, postWebhook, SECRETS, sign } from '../helper.js'
 
 const body = fixture('cpg-pay-in.json')
 
@@ -48,7 +48,7 @@ describe('POST /webhooks/:service', () => {
   it('accepts the signature in upper case and with surrounding spaces', async () => {
     const { app, stored } = await buildTestApp()
     const header = `  ${sign(SECRETS.cpg, body).toUpperCase()}  `
-    const res = await app.inject({ method: 'POST', url: '/webhooks/cpg', headers: { 'x-tlp-signature': header }, payload: body })
+    const res = await postWebhook(app, '/webhooks/cpg', body, header)
     expect([res.statusCode, res.body]).toEqual([200, 'ok'])
     expect(stored()).toHaveLength(1)
   })
@@ -56,12 +56,7 @@ describe('POST /webhooks/:service', () => {
   it('accepts a verified body that is not JSON, and forwards it as bytes', async () => {
     const { app, stored } = await buildTestApp()
     const text = fixture('not-json.txt')
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks/cpg',
-      headers: { 'x-tlp-signature': sign(SECRETS.cpg, text) },
-      payload: text,
-    })
+    const res = await postWebhook(app, '/webhooks/cpg', text, sign(SECRETS.cpg, text))
     expect([res.statusCode, res.body]).toEqual([200, 'ok'])
     expect(stored()[0]).toMatchObject({ orderId: null, status: null })
     expect(Buffer.from(stored()[0]!.body).equals(text)).toBe(true)
@@ -69,8 +64,7 @@ describe('POST /webhooks/:service', () => {
 
   it('stores a re-send of the same event once and still answers ok', async () => {
     const { app, stored } = await buildTestApp()
-    const send = () =>
-      app.inject({ method: 'POST', url: '/webhooks/cpg', headers: { 'x-tlp-signature': sign(SECRETS.cpg, body) }, payload: body })
+    const send = () => postWebhook(app, '/webhooks/cpg', body, sign(SECRETS.cpg, body))
     const answers = await Promise.all([send(), send(), send()])
     expect(answers.map((r) => [r.statusCode, r.body])).toEqual([
       [200, 'ok'],
@@ -83,13 +77,8 @@ describe('POST /webhooks/:service', () => {
 
   it('treats the same bytes for another service as another event', async () => {
     const { app, stored } = await buildTestApp()
-    await app.inject({ method: 'POST', url: '/webhooks/cpg', headers: { 'x-tlp-signature': sign(SECRETS.cpg, body) }, payload: body })
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks/prime-upi',
-      headers: { 'x-tlp-signature': sign(SECRETS.upiCurrent, body) },
-      payload: body,
-    })
+    await postWebhook(app, '/webhooks/cpg', body, sign(SECRETS.cpg, body))
+    const res = await postWebhook(app, '/webhooks/prime-upi', body, sign(SECRETS.upiCurrent, body))
     expect(res.body).toBe('ok')
     const [a, b] = stored()
     expect(a!.id).not.toBe(b!.id)
@@ -99,12 +88,7 @@ describe('POST /webhooks/:service', () => {
     const { app, stored } = await buildTestApp()
     for (const secret of [SECRETS.upiCurrent, SECRETS.upiOlder]) {
       const payload = Buffer.from(JSON.stringify({ type: 'pay-in', data: { orderId: secret } }))
-      const res = await app.inject({
-        method: 'POST',
-        url: '/webhooks/prime-upi',
-        headers: { 'x-tlp-signature': sign(secret, payload) },
-        payload,
-      })
+      const res = await postWebhook(app, '/webhooks/prime-upi', payload, sign(secret, payload))
       expect(res.body).toBe('ok')
     }
     expect(stored().map((e) => e.service)).toEqual(['prime-upi', 'prime-upi'])
@@ -114,24 +98,14 @@ describe('POST /webhooks/:service', () => {
 describe('POST /webhooks (no service in the path)', () => {
   it('names the service whose secret verifies', async () => {
     const { app, stored } = await buildTestApp()
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks',
-      headers: { 'x-tlp-signature': sign(SECRETS.upiOlder, body) },
-      payload: body,
-    })
+    const res = await postWebhook(app, '/webhooks', body, sign(SECRETS.upiOlder, body))
     expect([res.statusCode, res.body]).toEqual([200, 'ok'])
     expect(stored().map((e) => e.service)).toEqual(['prime-upi'])
   })
 
   it('refuses a body no configured secret signed, and stores nothing', async () => {
     const { app, stored } = await buildTestApp()
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks',
-      headers: { 'x-tlp-signature': sign('not-a-configured-secret', body) },
-      payload: body,
-    })
+    const res = await postWebhook(app, '/webhooks', body, sign('not-a-configured-secret', body))
     expect([res.statusCode, res.body]).toEqual([401, 'invalid signature'])
     expect(stored()).toEqual([])
   })
@@ -165,24 +139,14 @@ describe('refusals', () => {
 
   it('refuses a secret once it is removed from the configuration', async () => {
     const { app, stored } = await buildTestApp({ TYLT_SECRET_PRIME_UPI: SECRETS.upiCurrent })
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks/prime-upi',
-      headers: { 'x-tlp-signature': sign(SECRETS.upiOlder, body) },
-      payload: body,
-    })
+    const res = await postWebhook(app, '/webhooks/prime-upi', body, sign(SECRETS.upiOlder, body))
     expect([res.statusCode, res.body]).toEqual([401, 'invalid signature'])
     expect(stored()).toEqual([])
   })
 
   it('404 for an unknown service, before reading the body', async () => {
     const { app, stored } = await buildTestApp()
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks/unknown',
-      headers: { 'x-tlp-signature': sign(SECRETS.cpg, body) },
-      payload: body,
-    })
+    const res = await postWebhook(app, '/webhooks/unknown', body, sign(SECRETS.cpg, body))
     expect([res.statusCode, res.body]).toEqual([404, 'not found'])
     expect(stored()).toEqual([])
   })
@@ -190,12 +154,7 @@ describe('refusals', () => {
   it('413 for a body over BODY_LIMIT, even when correctly signed', async () => {
     const { app, stored } = await buildTestApp({ BODY_LIMIT: '1024' })
     const big = Buffer.from(JSON.stringify({ data: { pad: 'x'.repeat(2000) } }))
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks/cpg',
-      headers: { 'x-tlp-signature': sign(SECRETS.cpg, big) },
-      payload: big,
-    })
+    const res = await postWebhook(app, '/webhooks/cpg', big, sign(SECRETS.cpg, big))
     expect([res.statusCode, res.body]).toEqual([413, 'payload too large'])
     expect(stored()).toEqual([])
   })
@@ -210,7 +169,10 @@ describe('refusals', () => {
     ['GET', '/healthz'],
   ] as const)('404 for %s %s: this port serves nothing but webhooks', async (method, url) => {
     const { app, stored } = await buildTestApp()
-    const res = await app.inject({ method, url, headers: { 'x-tlp-signature': sign(SECRETS.cpg, body) }, payload: method === 'GET' ? undefined : body })
+    const headers = { 'x-tlp-signature': sign(SECRETS.cpg, body) }
+    const res = await app.inject(
+      method === 'GET' ? { method, url, headers } : { method, url, headers, payload: body },
+    )
     expect([res.statusCode, res.body]).toEqual([404, 'not found'])
     expect(stored()).toEqual([])
   })
@@ -218,12 +180,7 @@ describe('refusals', () => {
   it('503 with Retry-After when the store cannot take the event, and nothing is acknowledged', async () => {
     const { app, store, stored } = await buildTestApp()
     await store.close()
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks/cpg',
-      headers: { 'x-tlp-signature': sign(SECRETS.cpg, body) },
-      payload: body,
-    })
+    const res = await postWebhook(app, '/webhooks/cpg', body, sign(SECRETS.cpg, body))
     expect(res.statusCode).toBe(503)
     expect(res.headers['retry-after']).toBe('5')
     expect(res.body).not.toBe('ok')
@@ -237,12 +194,7 @@ describe('JSON re-serialisation fallback', () => {
 
   it('accepts a pretty-printed body signed over its compact form, and stores the compact bytes', async () => {
     const { app, stored } = await buildTestApp()
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks/cpg',
-      headers: { 'x-tlp-signature': sign(SECRETS.cpg, compact) },
-      payload: pretty,
-    })
+    const res = await postWebhook(app, '/webhooks/cpg', pretty, sign(SECRETS.cpg, compact))
     expect([res.statusCode, res.body]).toEqual([200, 'ok'])
     const events = stored()
     expect(events).toHaveLength(1)
@@ -252,12 +204,7 @@ describe('JSON re-serialisation fallback', () => {
   it('shares the event id of the compact form, so the two count as one event', async () => {
     const { app, stored } = await buildTestApp()
     for (const payload of [compact, pretty]) {
-      const res = await app.inject({
-        method: 'POST',
-        url: '/webhooks/cpg',
-        headers: { 'x-tlp-signature': sign(SECRETS.cpg, compact) },
-        payload,
-      })
+      const res = await postWebhook(app, '/webhooks/cpg', payload, sign(SECRETS.cpg, compact))
       expect(res.body).toBe('ok')
     }
     expect(stored()).toHaveLength(1)
@@ -265,12 +212,7 @@ describe('JSON re-serialisation fallback', () => {
 
   it('refuses it with SIGNATURE_JSON_FALLBACK=false', async () => {
     const { app, stored } = await buildTestApp({ SIGNATURE_JSON_FALLBACK: 'false' })
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks/cpg',
-      headers: { 'x-tlp-signature': sign(SECRETS.cpg, compact) },
-      payload: pretty,
-    })
+    const res = await postWebhook(app, '/webhooks/cpg', pretty, sign(SECRETS.cpg, compact))
     expect([res.statusCode, res.body]).toEqual([401, 'invalid signature'])
     expect(stored()).toEqual([])
   })
@@ -281,12 +223,7 @@ describe('JSON re-serialisation fallback', () => {
     // JSON.parse keeps the last duplicate, so this re-serialises to exactly the signed bytes; a consumer
     // whose parser keeps the first duplicate would read "Completed" if the raw bytes were forwarded.
     const forged = '{"type":"pay-in","data":{"orderId":"o-1","status":"Completed","status":"Expired"}}'
-    const res = await app.inject({
-      method: 'POST',
-      url: '/webhooks/cpg',
-      headers: { 'x-tlp-signature': sign(SECRETS.cpg, signed) },
-      payload: forged,
-    })
+    const res = await postWebhook(app, '/webhooks/cpg', forged, sign(SECRETS.cpg, signed))
     expect(res.body).toBe('ok')
     const [event] = stored()
     expect(Buffer.from(event!.body).toString()).toBe(signed)
