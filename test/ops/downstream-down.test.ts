@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process'
+import { createHmac } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { expect, test } from 'vitest'
+import { tempDir } from '../helper.js'
+import { eventually, sample, startRelay } from './relay-process.js'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const CLI = join(ROOT, 'dist/cli.js')
+const SECRET = 'downstream-down-secret-91fa'
+
+test('with the downstream unreachable the relay stays ready, answers ok and keeps the event pending', async () => {
+  expect(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does)').toBe(true)
+  const dataDir = tempDir('tylt-relay-down-')
+  const env = {
+    TYLT_SECRET_DEMO: SECRET,
+    DATA_DIR: dataDir,
+    // Port 1 (tcpmux) has no listener here: every connection is refused at once.
+    FORWARD_URL: 'redis://127.0.0.1:1?stream=x',
+    // Undeliverable events cannot drain; a short grace keeps the stop quick.
+    SHUTDOWN_GRACE: '1s',
+    LOG_LEVEL: 'warn',
+  }
+  // The working directory is the temp folder, so a developer's .env in the repository cannot leak in.
+  const relay = await startRelay({ cwd: dataDir, command: [process.execPath, CLI, 'serve'], env })
+
+  expect((await fetch(`${relay.opsUrl}/readyz`)).status).toBe(200)
+  const body = readFileSync(join(ROOT, 'test/fixtures/cpg-pay-in.json'))
+  const answer = await fetch(`${relay.url}/webhooks/demo`, {
+    method: 'POST',
+    headers: { 'x-tlp-signature': createHmac('sha256', SECRET).update(body).digest('hex') },
+    body,
+  })
+  expect([answer.status, await answer.text()]).toEqual([200, 'ok'])
+
+  const scrape = async () => (await fetch(`${relay.opsUrl}/metrics`)).text()
+  const failed = (text: string) =>
+    sample(text, 'tylt_relay_events_forwarded_total', { sink: 'redis', outcome: 'failed' }) ?? 0
+  const text = await eventually(scrape, (t) => failed(t) >= 1, 15_000)
+  expect(sample(text, 'tylt_relay_pending_events')).toBe(1)
+  expect(sample(text, 'tylt_relay_events_forwarded_total', { outcome: 'delivered' })).toBeUndefined()
+  expect(sample(text, 'tylt_relay_store_up')).toBe(1)
+  // Still ready after delivery failed: a broker outage must not take the relay out of its load balancer.
+  expect((await fetch(`${relay.opsUrl}/readyz`)).status).toBe(200)
+
+  expect(await relay.stop('SIGTERM'), relay.output()).toBe(0)
+  // The event survives the stop, pending, with the failure recorded.
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'events', 'list', '--json'], {
+    cwd: dataDir,
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
+  })
+  const events = JSON.parse(stdout) as { state: string; attempts: number; lastError: string | null }[]
+  expect(events).toHaveLength(1)
+  expect(events[0]).toMatchObject({ state: 'pending' })
+  expect(events[0]!.attempts).toBeGreaterThanOrEqual(1)
+  expect(events[0]!.lastError).toMatch(/redis/i)
+}, 60_000)
