@@ -4,6 +4,7 @@ import type { Config } from './config/load-config.js'
 import type { SecretRegistry } from './config/secret-registry.js'
 import { HTTP_SERVER_OPTIONS, SERVER_TIMEOUTS } from './constants.js'
 import { errorHandler, notFoundHandler } from './http/error-handler.js'
+import { type OverloadOptions, overloadGuard } from './http/overload-guard.js'
 import type { Metrics } from './ops/metrics.js'
 import type { EventStore } from './store/types.js'
 import { observeWebhooks } from './webhook/observe-webhooks.js'
@@ -16,6 +17,8 @@ export interface AppDeps {
   readonly secrets: SecretRegistry
   readonly metrics: Metrics
   readonly onAccepted?: () => void
+  /** Defaults to OVERLOAD in constants.ts; tests pass tiny thresholds. */
+  readonly overload?: OverloadOptions
 }
 
 /** Fastify takes a hop count at run time but not in its types; a function says the same. */
@@ -41,6 +44,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   app.setNotFoundHandler(notFoundHandler)
   app.register(async (scope) => {
     observeWebhooks(scope, deps.metrics)
+    await overloadGuard(scope, deps.overload)
     await webhookRoutes(scope, {
       secrets: deps.secrets,
       store: deps.store,

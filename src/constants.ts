@@ -31,14 +31,29 @@ export const ANSWER = {
   notFound: 'not found',
   tooLarge: 'payload too large',
   unavailable: 'store unavailable, retry later',
+  overloaded: 'overloaded, retry later',
 } as const
 
 export const STORE_FILE = 'tylt-relay.sqlite'
 
 /**
+ * When the webhook listener refuses work (see src/http/overload-guard.ts). A healthy relay's event loop lags
+ * by well under 10 ms even at full speed (the disk work is on the store thread); a mean lag of 200 ms over
+ * half a second means every request already waits that long per turn and the backlog grows, so answering
+ * 503 at once beats answering late. Sampled twice a second so a refusal spell ends soon after the load.
+ */
+export const OVERLOAD = {
+  maxEventLoopDelayMs: 200,
+  sampleIntervalMs: 500,
+} as const
+
+/**
  * Socket limits of the webhook listener. Tylt sends small bodies from a data centre: a request whose headers
  * take more than 10 s, or whose body is not complete after 15 s, is a slow client holding a socket, not a
  * callback. Idle kept-alive sockets go after 5 s, so hundreds of idle connections cost little and not for long.
+ * Tighter values would gain little (an idle socket costs a few KB) and risk cutting off a genuine callback
+ * over a bad link, which Tylt would not retry. test/process/socket-abuse.test.ts runs a relay with exactly
+ * these values; docs/hardening.md has the table of what each limit ends.
  */
 export const SERVER_TIMEOUTS = {
   /** Whole request, headers and body (Node's `server.requestTimeout`). */

@@ -10,6 +10,7 @@ export const StoreUnavailableError = createError(
   'the event could not be made durable: %s',
   503,
 )
+export const OverloadedError = createError('TYLT_OVERLOADED', 'overloaded, retry later', 503)
 export const StoreClosedError = createError('TYLT_STORE_CLOSED', 'the store is closed', 503)
 export const ConfigError = createError('TYLT_CONFIG', 'invalid configuration:\n%s', 500)
 export const EventNotFoundError = createError('TYLT_EVENT_NOT_FOUND', 'no event with id %s', 404)

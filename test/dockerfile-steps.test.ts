@@ -12,7 +12,7 @@ import {
   parseDockerfile,
   type Stage,
 } from './ops/parse-dockerfile.js'
-import { startRelay } from './ops/relay-process.js'
+import { startRelay } from './process/relay-process.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))
@@ -135,16 +135,10 @@ describe('Dockerfile', () => {
     const dataDir = join(tempDir(), 'data')
     mkdirSync(dataDir)
     const secret = 'image-test-secret-5c2e'
-    const relay = await startRelay({
-      cwd: runtimeDir,
-      command: execForm(instructions(runtime, 'CMD')[0]!),
-      env: {
-        ...envPairs(instructions(runtime, 'ENV').join(' ')),
-        DATA_DIR: dataDir,
-        TYLT_SECRET_DEMO: secret,
-      },
-      readyTimeoutMs: 30_000,
-    })
+    const relay = await startRelay(
+      { ...envPairs(instructions(runtime, 'ENV').join(' ')), DATA_DIR: dataDir, TYLT_SECRET_DEMO: secret },
+      { cwd: runtimeDir, command: execForm(instructions(runtime, 'CMD')[0]!), readyTimeoutMs: 30_000 },
+    )
     const body = readFileSync(join(ROOT, 'test/fixtures/cpg-pay-in.json'))
     const signature = createHmac('sha256', secret).update(body).digest('hex')
     const answer = await fetch(`${relay.url}/webhooks/demo`, {

@@ -80,3 +80,41 @@ export async function buildTestApp(
 export function postWebhook(app: TestApp['app'], url: string, payload: Buffer | string, signature: string) {
   return app.inject({ method: 'POST', url, headers: { 'x-tlp-signature': signature }, payload })
 }
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Reads until `check` holds, or throws after `timeoutMs` saying what was last read. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  timeoutMs = 10_000,
+) {
+  const deadline = Date.now() + timeoutMs
+  let value = await read()
+  while (!check(value)) {
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms; last value: ${String(value)}`)
+    await sleep(50)
+    value = await read()
+  }
+  return value
+}
+
+/**
+ * The value of one Prometheus sample (the first whose labels include `labels`), or undefined when the
+ * exposition has none.
+ */
+export function sample(
+  metrics: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  for (const line of metrics.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line)
+    if (match === null || match[1] !== name) continue
+    const set = match[2] ?? ''
+    if (Object.entries(labels).every(([key, value]) => set.includes(`${key}="${value}"`)))
+      return Number(match[3])
+  }
+  return undefined
+}

@@ -1,5 +1,5 @@
-import { type FSWatcher, watch } from 'node:fs'
-import { basename, dirname } from 'node:path'
+import { type FSWatcher, realpathSync, watch } from 'node:fs'
+import { basename, dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import type { ServiceKeys } from '../verify/verify-signature.js'
 import { readSecretFile, type ServiceDefinition } from './service-secrets.js'
@@ -58,32 +58,67 @@ export class SecretRegistry {
   }
 
   /**
-   * Watches the folders of the secret files: Kubernetes and Docker replace a mounted secret by swapping a
-   * symlink, which a watch on the file itself would miss. Bursts of changes are debounced into one reload.
+   * Watches the folder of each secret file, and the folder of the file it resolves to when it is a symlink:
+   * Kubernetes replaces a mounted secret by swapping its `..data` symlink, which a watch on the file itself
+   * would miss, and an operator's symlink into a Vault agent's folder changes only over there. Targets are
+   * resolved again after each reload, since a swap moves the real file. Bursts of changes (an editor's
+   * truncate-then-write, a swap's several renames) are debounced into one reload.
    */
   watch(): () => void {
-    const folders = new Set(this.#definitions.flatMap((d) => (d.file === null ? [] : [dirname(d.file)])))
-    const names = new Set(this.#definitions.flatMap((d) => (d.file === null ? [] : [basename(d.file)])))
+    const watchers = new Map<string, FSWatcher>()
+    let names = new Set<string>()
     let timer: NodeJS.Timeout | undefined
-    const schedule = () => {
+    const onChange = (_event: string, file: string | Buffer | null) => {
+      const name = file?.toString()
+      if (name !== undefined && !names.has(name) && !name.startsWith('..')) return
       clearTimeout(timer)
-      timer = setTimeout(() => this.reload(), DEBOUNCE_MS)
+      timer = setTimeout(() => {
+        this.reload()
+        arm()
+      }, DEBOUNCE_MS).unref()
     }
-    const watchers: FSWatcher[] = []
-    for (const folder of folders) {
-      try {
-        const watcher = watch(folder, (_event, file) => {
-          if (file === null || names.has(file.toString()) || file.toString().startsWith('..')) schedule()
-        })
-        watcher.on('error', (err) => this.#logger.warn({ err, folder }, 'secret folder watch failed'))
-        watchers.push(watcher)
-      } catch (err) {
-        this.#logger.warn({ err, folder }, 'cannot watch secret folder; SIGHUP still reloads')
+    const arm = () => {
+      const targets = watchTargets(this.#definitions)
+      names = new Set(targets.map((target) => basename(target)))
+      const folders = new Set(targets.map(dirname))
+      for (const [folder, watcher] of watchers) {
+        if (folders.has(folder)) continue
+        watcher.close()
+        watchers.delete(folder)
+      }
+      for (const folder of folders) {
+        if (watchers.has(folder)) continue
+        try {
+          const watcher = watch(folder, { persistent: false }, onChange)
+          watcher.on('error', (err) => this.#logger.warn({ err, folder }, 'secret folder watch failed'))
+          watchers.set(folder, watcher)
+        } catch (err) {
+          this.#logger.warn({ err, folder }, 'cannot watch secret folder; SIGHUP still reloads')
+        }
       }
     }
+    arm()
     return () => {
       clearTimeout(timer)
-      for (const watcher of watchers) watcher.close()
+      for (const watcher of watchers.values()) watcher.close()
+      watchers.clear()
     }
   }
+}
+
+/** Each secret file, and where it resolves to when that differs (symlinks). */
+function watchTargets(definitions: readonly ServiceDefinition[]): string[] {
+  const targets: string[] = []
+  for (const d of definitions) {
+    if (d.file === null) continue
+    const file = resolve(d.file)
+    targets.push(file)
+    try {
+      const real = realpathSync(file)
+      if (real !== file) targets.push(real)
+    } catch {
+      // Missing right now (mid-swap): the folder watch above sees it come back.
+    }
+  }
+  return targets
 }

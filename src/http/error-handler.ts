@@ -21,6 +21,10 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   reply.code(status).type(TEXT)
   if (status === 401) return reply.send(ANSWER.invalidSignature)
   if (status === 413) return reply.send(ANSWER.tooLarge)
+  if (error.code === 'TYLT_OVERLOADED') {
+    // One line per refusal is already logged by observeWebhooks; more logging under overload adds load.
+    return reply.header('retry-after', String(RETRY_AFTER_SECONDS)).send(ANSWER.overloaded)
+  }
   if (status === 503) {
     request.log.error({ err: error }, 'event not made durable; answered 503')
     return reply.header('retry-after', String(RETRY_AFTER_SECONDS)).send(ANSWER.unavailable)

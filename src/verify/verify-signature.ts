@@ -31,12 +31,21 @@ export function decodeSignature(header: string | undefined): Buffer | FailureRea
   return HEX_SIGNATURE.test(value) ? Buffer.from(value, 'hex') : 'malformed'
 }
 
+/**
+ * Compares two digests in constant time. A comparison that stops at the first differing byte (`===`,
+ * `Buffer.equals`) answers faster the fewer leading bytes of a forged signature are right, so an attacker
+ * who can time many requests learns the right signature byte by byte; `timingSafeEqual` always reads every
+ * byte. The length check first makes it safe to call (it throws on unequal lengths) and leaks only the
+ * length, which is public: a SHA-256 digest is 32 bytes.
+ */
+export function digestsEqual(actual: Buffer, expected: Buffer): boolean {
+  return actual.length === expected.length && timingSafeEqual(actual, expected)
+}
+
 function matchingSlot(secrets: readonly KeyObject[], bytes: Buffer, expected: Buffer): number {
   for (let slot = 0; slot < secrets.length; slot++) {
     const digest = createHmac('sha256', secrets[slot]!).update(bytes).digest()
-    // Both sides are 32 bytes (decodeSignature checked the length), so timingSafeEqual cannot throw, and
-    // its run time says nothing about how many leading bytes of a forged signature were right.
-    if (timingSafeEqual(digest, expected)) return slot
+    if (digestsEqual(digest, expected)) return slot
   }
   return -1
 }

@@ -13,29 +13,29 @@ const env = (dataDir = tempDir()) => ({
 })
 
 describe('tylt-relay sign', () => {
-  it('prints the hex HMAC of stdin with the service secret', () => {
+  it('prints the hex HMAC of stdin with the service secret', async () => {
     const body = fixture('cpg-pay-in.json')
-    const result = runCli(['sign', '--service', 'cpg'], env(), body)
+    const result = await runCli(['sign', '--service', 'cpg'], env(), body)
     expect(result.code).toBe(0)
     expect(result.stdout).toBe(`${createHmac('sha256', SECRETS.cpg).update(body).digest('hex')}\n`)
     expect(result.stdout + result.stderr).not.toContain(SECRETS.cpg)
   })
 
-  it('signs a FILE byte for byte', () => {
+  it('signs a FILE byte for byte', async () => {
     const file = join(tempDir(), 'body.json')
     writeFileSync(file, fixture('upi-trade.json'))
-    const result = runCli(['sign', '--service', 'prime-upi', file], env())
+    const result = await runCli(['sign', '--service', 'prime-upi', file], env())
     expect(result.stdout.trim()).toBe(sign(SECRETS.upiCurrent, fixture('upi-trade.json')))
   })
 
-  it('refuses an unknown service, naming the configured ones', () => {
-    const result = runCli(['sign', '--service', 'nope'], env(), 'x')
+  it('refuses an unknown service, naming the configured ones', async () => {
+    const result = await runCli(['sign', '--service', 'nope'], env(), 'x')
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('unknown service "nope"; configured: cpg, prime-upi')
   })
 
-  it('takes no secret from the command line', () => {
-    const result = runCli(['sign', '--service', 'cpg', '--secret', 'abc'], env(), 'x')
+  it('takes no secret from the command line', async () => {
+    const result = await runCli(['sign', '--service', 'cpg', '--secret', 'abc'], env(), 'x')
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain("Unknown option '--secret'")
   })
@@ -49,12 +49,15 @@ describe('tylt-relay send and events, against a running relay', () => {
       ['--sample', 'cpg'],
       ['--sample', 'upi'],
     ]) {
-      const sent = runCli(['send', `${relay.url}/webhooks/cpg`, '--service', 'cpg', ...args], env(dataDir))
+      const sent = await runCli(
+        ['send', `${relay.url}/webhooks/cpg`, '--service', 'cpg', ...args],
+        env(dataDir),
+      )
       expect([sent.code, sent.stdout]).toEqual([0, '200 ok\n'])
     }
     const file = join(tempDir(), 'eu.json')
     writeFileSync(file, fixture('eu-open-banking.json'))
-    const sent = runCli(
+    const sent = await runCli(
       ['send', `${relay.url}/webhooks/prime-upi`, '--service', 'prime-upi', file],
       env(dataDir),
     )
@@ -66,7 +69,7 @@ describe('tylt-relay send and events, against a running relay', () => {
       401,
     )
 
-    const list = runCli(['events', 'list', '--json'], env(dataDir))
+    const list = await runCli(['events', 'list', '--json'], env(dataDir))
     expect(list.code).toBe(0)
     const events = JSON.parse(list.stdout) as {
       id: string
@@ -86,11 +89,11 @@ describe('tylt-relay send and events, against a running relay', () => {
     ])
     expect(list.stdout).not.toContain('INRP-5')
 
-    const table = runCli(['events', 'list', '--state', 'pending'], env(dataDir))
+    const table = await runCli(['events', 'list', '--state', 'pending'], env(dataDir))
     expect(table.stdout.trim().split('\n')).toHaveLength(3)
-    expect(runCli(['events', 'list', '--state', 'dead'], env(dataDir)).stdout).toBe('no events\n')
+    expect((await runCli(['events', 'list', '--state', 'dead'], env(dataDir))).stdout).toBe('no events\n')
 
-    const shown = runCli(['events', 'show', events[0]!.id], env(dataDir))
+    const shown = await runCli(['events', 'show', events[0]!.id], env(dataDir))
     expect(shown.code).toBe(0)
     expect(shown.stdout).toContain(`id: ${events[0]!.id}`)
     expect(shown.stdout).toContain(fixture('eu-open-banking.json').toString())
@@ -100,12 +103,14 @@ describe('tylt-relay send and events, against a running relay', () => {
   it('events show and replay name an unknown id and change nothing', async () => {
     const dataDir = tempDir()
     const relay = await startRelay(env(dataDir))
-    expect(runCli(['send', `${relay.url}/webhooks/cpg`, '--service', 'cpg'], env(dataDir)).code).toBe(0)
-    expect(runCli(['events', 'show', 'evt_missing'], env(dataDir))).toMatchObject({
+    expect((await runCli(['send', `${relay.url}/webhooks/cpg`, '--service', 'cpg'], env(dataDir))).code).toBe(
+      0,
+    )
+    expect(await runCli(['events', 'show', 'evt_missing'], env(dataDir))).toMatchObject({
       code: 1,
       stderr: 'tylt-relay: no event with id evt_missing\n',
     })
-    const replay = runCli(['events', 'replay', 'evt_missing'], env(dataDir))
+    const replay = await runCli(['events', 'replay', 'evt_missing'], env(dataDir))
     expect(replay.code).toBe(1)
     expect(replay.stderr).toContain('nothing was queued')
     expect(await relay.stop()).toBe(0)
@@ -113,7 +118,7 @@ describe('tylt-relay send and events, against a running relay', () => {
 
   it('send prints the refusal and exits non-zero when the relay does not accept', async () => {
     const relay = await startRelay({ TYLT_SECRET_CPG: 'the-relay-has-another-secret', DATA_DIR: tempDir() })
-    const sent = runCli(['send', `${relay.url}/webhooks/cpg`, '--service', 'cpg'], env())
+    const sent = await runCli(['send', `${relay.url}/webhooks/cpg`, '--service', 'cpg'], env())
     expect([sent.code, sent.stdout]).toEqual([1, '401 invalid signature\n'])
   })
 })
@@ -133,8 +138,8 @@ describe('configuration errors', () => {
       'DEDUP_WINDOW must be a duration',
     ],
     ['a bad FORWARD_URL', { TYLT_SECRET_CPG: 'x', FORWARD_URL: 'redis://127.0.0.1:6379' }, 'FORWARD_URL'],
-  ])('%s: one clear message, no stack trace, non-zero exit', (_name, variables, message) => {
-    const result = runCli(['serve'], { DATA_DIR: tempDir(), ...variables })
+  ])('%s: one clear message, no stack trace, non-zero exit', async (_name, variables, message) => {
+    const result = await runCli(['serve'], { DATA_DIR: tempDir(), ...variables })
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('tylt-relay: invalid configuration:')
     expect(result.stderr).toContain(message)
@@ -148,7 +153,7 @@ describe('configuration errors', () => {
       join(dir, '.env'),
       `TYLT_SECRET_CPG=${SECRETS.cpg}\nDATA_DIR=${join(dir, 'data')}\nLOG_LEVEL=warn\n`,
     )
-    const relay = await startRelay({ LOG_LEVEL: 'info' }, dir)
+    const relay = await startRelay({ LOG_LEVEL: 'info' }, { cwd: dir })
     const body = fixture('cpg-pay-in.json')
     expect(await post(`${relay.url}/webhooks/cpg`, body, sign(SECRETS.cpg, body))).toEqual({
       status: 200,

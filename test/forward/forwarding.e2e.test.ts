@@ -5,9 +5,9 @@ import { connect as amqpConnect } from 'amqplib'
 import { Redis } from 'ioredis'
 import { Webhook } from 'standardwebhooks'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { SECRETS, sign, tempDir } from '../helper.js'
+import { eventually, SECRETS, sign, sleep, tempDir } from '../helper.js'
 import { post, type RelayProcess, runCli, startRelay } from '../process/relay-process.js'
-import { freePort, sleep, startProcess, stopProcess, uniqueName } from './sinks/helpers.js'
+import { freePort, startProcess, stopProcess, uniqueName } from './sinks/helpers.js'
 
 /** Distinct CPG-like callbacks, one per index, with non-ASCII text so that byte-exactness shows. */
 const callback = (tag: string, i: number) =>
@@ -25,20 +25,6 @@ async function sendAll(relay: RelayProcess, bodies: readonly Buffer[]) {
       body: 'ok',
     })
   }
-}
-
-async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let value = await read()
-  while (!done(value) && Date.now() < deadline) {
-    await sleep(100)
-    value = await read()
-  }
-  return value
 }
 
 const relayEnv = (forwardUrl: string, extra: Record<string, string> = {}) => ({
@@ -178,10 +164,12 @@ describe('forwarding through a running relay', () => {
     const id = first!.header.get('Nats-Msg-Id')
     expect(first!.header.get('webhook-id')).toBe(id)
     // The same event sent again: replayed by the operator, so the relay forwards it a second time.
-    expect(runCli(['events', 'replay', id], env).code).toBe(0)
+    expect((await runCli(['events', 'replay', id], env)).code).toBe(0)
     await eventually(
       async () =>
-        JSON.parse(runCli(['events', 'list', '--state', 'pending', '--json'], env).stdout) as unknown[],
+        JSON.parse(
+          (await runCli(['events', 'list', '--state', 'pending', '--json'], env)).stdout,
+        ) as unknown[],
       (pending) => pending.length === 0,
     )
     await sleep(300)
@@ -263,7 +251,7 @@ describe('outages, crashes and dead letters', () => {
     await sendAll(relay, bodies)
     expect(await relay.stop('SIGKILL')).toBe('SIGKILL')
     const pending = JSON.parse(
-      runCli(['events', 'list', '--state', 'pending', '--json'], env).stdout,
+      (await runCli(['events', 'list', '--state', 'pending', '--json'], env)).stdout,
     ) as unknown[]
     expect(pending).toHaveLength(20)
 
@@ -287,7 +275,7 @@ describe('outages, crashes and dead letters', () => {
     const bodies = Array.from({ length: 5 }, (_, i) => callback('d', i))
     await sendAll(relay, bodies)
     const listDead = async () =>
-      JSON.parse(runCli(['events', 'list', '--state', 'dead', '--json'], env).stdout) as {
+      JSON.parse((await runCli(['events', 'list', '--state', 'dead', '--json'], env)).stdout) as {
         lastError: string
       }[]
     const dead = await eventually(listDead, (d) => d.length === 5, 20_000)
@@ -295,7 +283,7 @@ describe('outages, crashes and dead letters', () => {
     expect(dead[0]!.lastError).toContain('503')
     expect(consumer.received).toEqual([])
     consumer.healthy = true
-    expect(runCli(['events', 'replay', '--dead'], env).stdout).toContain('queued 5')
+    expect((await runCli(['events', 'replay', '--dead'], env)).stdout).toContain('queued 5')
     await eventually(
       async () => consumer.received.length,
       (n) => n >= 5,
@@ -316,6 +304,8 @@ describe('outages, crashes and dead letters', () => {
     expect(exit).toBe(0)
     expect(consumer.received).toEqual(bodies.map((b) => b.toString()))
     expect(relay.output()).toContain('"drained":true')
-    expect(JSON.parse(runCli(['events', 'list', '--state', 'pending', '--json'], env).stdout)).toEqual([])
+    expect(
+      JSON.parse((await runCli(['events', 'list', '--state', 'pending', '--json'], env)).stdout),
+    ).toEqual([])
   })
 })

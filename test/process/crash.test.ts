@@ -33,7 +33,7 @@ describe('a real relay process', () => {
     expect(await relay.stop('SIGKILL')).toBe('SIGKILL')
 
     const restarted = await startRelay(env(dataDir))
-    const listed = runCli(['events', 'list', '--json', '--limit', '100000'], env(dataDir))
+    const listed = await runCli(['events', 'list', '--json', '--limit', '100000'], env(dataDir))
     expect(listed.code).toBe(0)
     const stored = new Set((JSON.parse(listed.stdout) as { orderId: string }[]).map((e) => e.orderId))
     expect(acknowledged.filter((orderId) => !stored.has(orderId))).toEqual([])
@@ -53,7 +53,7 @@ describe('a real relay process', () => {
       status: 200,
       body: 'ok',
     })
-    const listed = JSON.parse(runCli(['events', 'list', '--json'], env(dataDir)).stdout) as unknown[]
+    const listed = JSON.parse((await runCli(['events', 'list', '--json'], env(dataDir))).stdout) as unknown[]
     expect(listed).toHaveLength(1)
   })
 

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { SECRETS, sign, tempDir } from '../helper.js'
+import { eventually, SECRETS, sign, tempDir } from '../helper.js'
 import { post, runCli, startRelay } from './relay-process.js'
 
 /** A real full disk: a 2 MiB tmpfs. Mounting needs root, which this machine and its CI have. */
@@ -60,7 +60,8 @@ describe.skipIf(!canMount)('a store on a full disk', () => {
     }
     expect(refused.length).toBeGreaterThan(0)
     expect(sawRetryAfter).toBe(true)
-    expect(relay.output()).toContain('event not made durable')
+    // Log lines are written in batches (at most 100 ms late).
+    await eventually(async () => relay.output(), (text) => text.includes('event not made durable'), 2_000)
 
     rmSync(filler)
     const later = callback(99)
@@ -71,7 +72,9 @@ describe.skipIf(!canMount)('a store on a full disk', () => {
     expect(await relay.stop()).toBe(0)
 
     const stored = (
-      JSON.parse(runCli(['events', 'list', '--json', '--limit', '1000'], env).stdout) as { orderId: string }[]
+      JSON.parse((await runCli(['events', 'list', '--json', '--limit', '1000'], env)).stdout) as {
+        orderId: string
+      }[]
     ).map((e) => e.orderId)
     expect(stored).toContain('full-0')
     expect(stored).toContain('full-99')

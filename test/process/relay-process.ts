@@ -1,57 +1,87 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
+import { eventually } from '../helper.js'
 
+/** The built CLI: process tests run what ships (`npm test` builds first). */
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 
-/** A port nobody listens on right now. */
+/** A port nobody listens on right now: the kernel picks it, the test hands it to the relay. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
 
 export interface RelayProcess {
+  readonly child: ChildProcess
+  readonly port: number
+  /** Base URL of the webhook listener, and of the operations listener. */
   readonly url: string
   readonly opsUrl: string
-  readonly child: ChildProcess
-  /** Everything the process wrote, stdout and stderr, so far. */
+  /** The environment it runs with. */
+  readonly env: Record<string, string>
+  /** Every stdout and stderr line so far. */
+  readonly stdout: string[]
+  readonly stderr: string[]
+  /** stdout and stderr as one text, for assertion messages. */
   output(): string
-  /** Sends a signal (unless the process is gone) and resolves with the exit code, or the signal that ended it. */
+  /** Resident memory of the process, in KiB, from /proc. */
+  rssKiB(): number
+  metrics(): Promise<string>
+  /** Sends a signal (unless the process is gone); resolves with the exit code, or the signal that ended it. */
   stop(signal?: NodeJS.Signals): Promise<number | string>
 }
 
+export interface StartOptions {
+  readonly cwd?: string
+  /** The command and its arguments, e.g. the Dockerfile's CMD; `node dist/cli.js serve` by default. */
+  readonly command?: readonly string[]
+  readonly readyTimeoutMs?: number
+}
+
+function collect(stream: NodeJS.ReadableStream | null, into: string[]) {
+  let rest = ''
+  stream?.setEncoding('utf8')
+  stream?.on('data', (chunk: string) => {
+    const parts = (rest + chunk).split('\n')
+    rest = parts.pop() ?? ''
+    into.push(...parts)
+  })
+  stream?.on('end', () => {
+    if (rest !== '') into.push(rest)
+  })
+}
+
 /**
- * Runs the built relay (`node dist/cli.js serve`) as a real child process on free loopback ports with only
- * `env` (plus PATH), and waits until its readiness endpoint answers. Killed when the test ends.
+ * Runs the relay as a real child process on free loopback ports, with only `env` (plus PATH), and waits
+ * until its readiness endpoint answers. Killed when the test ends, whatever happened.
  */
 export async function startRelay(
-  env: Record<string, string | undefined>,
-  cwd?: string,
+  env: Record<string, string>,
+  options: StartOptions = {},
 ): Promise<RelayProcess> {
-  const port = await freePort()
-  const opsPort = await freePort()
-  const child = spawn(process.execPath, [CLI, 'serve'], {
-    cwd,
-    env: {
-      PATH: process.env.PATH,
-      HOST: '127.0.0.1',
-      OPS_HOST: '127.0.0.1',
-      PORT: String(port),
-      OPS_PORT: String(opsPort),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  if (options.command === undefined && !existsSync(CLI))
+    throw new Error('dist/cli.js is missing: run `npm run build`')
+  const [port, opsPort] = [await freePort(), await freePort()]
+  const fullEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOST: '127.0.0.1',
+    OPS_HOST: '127.0.0.1',
+    PORT: String(port),
+    OPS_PORT: String(opsPort),
+    ...env,
+  }
+  const [file, ...args] = options.command ?? [process.execPath, CLI, 'serve']
+  const child = spawn(file!, args, { cwd: options.cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  const stdout: string[] = []
+  const stderr: string[] = []
+  collect(child.stdout, stdout)
+  collect(child.stderr, stderr)
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   )
@@ -59,43 +89,69 @@ export async function startRelay(
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     await exited
   })
+  const opsUrl = `http://127.0.0.1:${opsPort}`
   const relay: RelayProcess = {
-    url: `http://127.0.0.1:${port}`,
-    opsUrl: `http://127.0.0.1:${opsPort}`,
     child,
-    output: () => output,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    opsUrl,
+    env: fullEnv,
+    stdout,
+    stderr,
+    output: () => [...stdout, ...stderr].join('\n'),
+    rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]),
+    metrics: async () => (await fetch(`${opsUrl}/metrics`)).text(),
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       return exited
     },
   }
-  const deadline = Date.now() + 20_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`relay exited with ${child.exitCode}:\n${output}`)
-    const ready = await fetch(`${relay.opsUrl}/readyz`).then(
+  const ready = async () => {
+    if (child.exitCode !== null) throw new Error(`relay exited with ${child.exitCode}:\n${relay.output()}`)
+    return fetch(`${opsUrl}/readyz`).then(
       (r) => r.ok,
       () => false,
     )
-    if (ready) return relay
-    await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  child.kill('SIGKILL')
-  throw new Error(`relay not ready within 20 s:\n${output}`)
+  await eventually(ready, (ok) => ok, options.readyTimeoutMs ?? 20_000).catch((err: Error) => {
+    throw new Error(`${err.message}\n${relay.output()}`)
+  })
+  return relay
 }
 
 /** Runs a CLI command to completion with only `env` (plus PATH); `input` becomes its stdin. */
 export function runCli(
   args: readonly string[],
-  env: Record<string, string | undefined>,
+  env: Record<string, string>,
   input?: Buffer | string,
-) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH, ...env },
-    input: input ?? '',
-    encoding: 'utf8',
-    timeout: 30_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err === null ? 0 : Number(err.code ?? -1), stdout, stderr }),
+    )
+    child.stdin?.end(input ?? '')
   })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+/** The events the store holds, read by `events list --json` as an operator would, newest first. */
+export async function listEvents(
+  env: Record<string, string>,
+  state?: string,
+): Promise<Record<string, string>[]> {
+  const args = [
+    'events',
+    'list',
+    '--json',
+    '--limit',
+    '1000000',
+    ...(state === undefined ? [] : ['--state', state]),
+  ]
+  const { code, stdout, stderr } = await runCli(args, env)
+  if (code !== 0) throw new Error(`events list failed: ${stderr}`)
+  return JSON.parse(stdout) as Record<string, string>[]
 }
 
 /** POSTs a body to the relay and returns the status and answer. */

@@ -1,0 +1,72 @@
+import { linkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { eventually, sample, sign, sleep, tempDir } from '../helper.js'
+import { listEvents, startRelay } from './relay-process.js'
+
+const OLD = 'tylt-key-2025-old-71c0'
+const NEW = 'tylt-key-2026-new-5a2e'
+const NEWER = 'tylt-key-2026-newer-e913'
+
+describe('secret rotation in a running relay (TYLT_SECRET_X_FILE)', () => {
+  it('takes a new key from the file and from SIGHUP, and counts matches of the older key', async () => {
+    const secrets = tempDir()
+    const file = join(secrets, 'x')
+    writeFileSync(file, `${OLD}\n`)
+    const env = { TYLT_SECRET_X_FILE: file, DATA_DIR: tempDir(), LOG_LEVEL: 'info' }
+    const relay = await startRelay(env)
+    let n = 0
+    const send = async (secret: string) => {
+      const body = Buffer.from(JSON.stringify({ type: 'pay-in', data: { orderId: `rot-${n++}` } }))
+      const res = await fetch(`${relay.url}/webhooks/x`, {
+        method: 'POST',
+        headers: { 'x-tlp-signature': sign(secret, body) },
+        body,
+      })
+      return res.status
+    }
+    const older = async () =>
+      sample(await relay.metrics(), 'tylt_relay_secret_matches_total', { service: 'x', slot: 'older' }) ?? 0
+
+    expect(await send(OLD)).toBe(200)
+    expect(await send(NEW)).toBe(401)
+
+    // Step 1 of a rotation: the new key is added first (current), the old one kept while Tylt switches.
+    const written = Date.now()
+    writeFileSync(file, `${NEW}\n${OLD}\n`)
+    await eventually(
+      () => send(NEW),
+      (status) => status === 200,
+      5_000,
+    )
+    expect(Date.now() - written).toBeLessThan(5_000)
+    expect(await older()).toBe(0)
+    expect(await send(OLD)).toBe(200)
+    expect(await older()).toBe(1)
+    expect(await send(NEW)).toBe(200)
+    expect(await older()).toBe(1)
+
+    // SIGHUP alone: the file changes through a hard link in another folder, which the folder watch cannot see.
+    const elsewhere = join(tempDir(), 'x-link')
+    linkSync(file, elsewhere)
+    writeFileSync(elsewhere, `${NEWER}\n`)
+    await sleep(1_000)
+    expect(await send(NEWER)).toBe(401)
+    relay.child.kill('SIGHUP')
+    await eventually(
+      () => send(NEWER),
+      (status) => status === 200,
+      5_000,
+    )
+    // The rotation is over: the keys that were removed no longer verify anything.
+    expect(await send(OLD)).toBe(401)
+    expect(await send(NEW)).toBe(401)
+    expect(relay.child.exitCode).toBeNull()
+
+    // Only what got 200 was stored: 1 + 1 + 2 + 1 accepted, whatever else was tried.
+    expect(await listEvents(env)).toHaveLength(5)
+    const log = [...relay.stdout, ...relay.stderr].join('\n')
+    for (const secret of [OLD, NEW, NEWER]) expect(log).not.toContain(secret)
+    expect(relay.stdout.filter((l) => l.includes('"secrets reloaded"'))).toHaveLength(2)
+  })
+})

@@ -1,0 +1,118 @@
+import pino from 'pino'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config/load-config.js'
+import { SecretRegistry } from '../../src/config/secret-registry.js'
+import { createMetrics } from '../../src/ops/metrics.js'
+import { SqliteStore } from '../../src/store/sqlite-store.js'
+import { ThreadedStore } from '../../src/store/threaded-store.js'
+import { fixture } from '../fixtures.js'
+import { SECRETS, sign, testEnv } from '../helper.js'
+
+const body = fixture('cpg-pay-in.json')
+
+/** The webhook app with a hair-trigger overload guard: 10 ms of mean event-loop lag, sampled every 50 ms. */
+async function buildTouchyApp() {
+  const config = loadConfig(testEnv())
+  const store = await ThreadedStore.open(config.dataDir)
+  const metrics = createMetrics(store)
+  const logger = pino({ level: 'silent' })
+  const secrets = new SecretRegistry(config.services, logger)
+  const app = buildApp(config, {
+    logger,
+    store,
+    secrets,
+    metrics,
+    overload: { maxEventLoopDelayMs: 10, sampleIntervalMs: 50 },
+  })
+  await app.ready()
+  onTestFinished(async () => {
+    await app.close()
+    await store.close()
+  })
+  const stored = () => {
+    const reader = new SqliteStore(config.dataDir)
+    try {
+      return reader.list({ limit: 1000 })
+    } finally {
+      reader.close()
+    }
+  }
+  return { app, metrics, stored }
+}
+
+/** Keeps the event loop busy 60 ms of every turn, as a relay past its capacity would be. */
+function blockEventLoop(): () => void {
+  const timer = setInterval(() => {
+    const until = performance.now() + 60
+    while (performance.now() < until) {
+      // busy
+    }
+  }, 1)
+  return () => clearInterval(timer)
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const post = (app: Awaited<ReturnType<typeof buildTouchyApp>>['app'], url = '/webhooks/cpg') =>
+  app.inject({ method: 'POST', url, headers: { 'x-tlp-signature': sign(SECRETS.cpg, body) }, payload: body })
+
+describe('overload', () => {
+  it('answers 503 "overloaded" with Retry-After while the event loop lags, stores nothing, then recovers', async () => {
+    const { app, metrics, stored } = await buildTouchyApp()
+    expect((await post(app)).statusCode).toBe(200)
+    const before = stored().length
+
+    const unblock = blockEventLoop()
+    onTestFinished(unblock)
+    // Re-sends of the event already stored (duplicates) probe until the guard has sampled the lag.
+    const deadline = Date.now() + 5_000
+    while ((await post(app)).statusCode !== 503 && Date.now() < deadline) await sleep(20)
+    const other = Buffer.from('{"type":"pay-in","data":{"orderId":"while-overloaded"}}')
+    const answers = await Promise.all([
+      post(app),
+      post(app, '/webhooks'),
+      app.inject({
+        method: 'POST',
+        url: '/webhooks/cpg',
+        headers: { 'x-tlp-signature': sign(SECRETS.cpg, other) },
+        payload: other,
+      }),
+    ])
+    unblock()
+
+    for (const answer of answers) {
+      expect(answer.statusCode).toBe(503)
+      expect(answer.headers['retry-after']).toBe('5')
+      expect(answer.headers['content-type']).toMatch(/^text\/plain/)
+      expect(answer.body).toBe('overloaded, retry later')
+    }
+    expect(stored()).toHaveLength(before)
+    const overloaded = await metrics.requests.get()
+    expect(
+      overloaded.values.filter((v) => v.labels.outcome === 'overloaded').reduce((n, v) => n + v.value, 0),
+    ).toBeGreaterThanOrEqual(3)
+    // Refused before verification: no signature was checked, so no failure was counted either.
+    expect((await metrics.verificationFailures.get()).values).toEqual([])
+
+    const recovered = Date.now() + 5_000
+    while ((await post(app)).statusCode !== 200 && Date.now() < recovered) await sleep(20)
+    const res = await app.inject({
+      method: 'POST',
+      url: '/webhooks/cpg',
+      headers: { 'x-tlp-signature': sign(SECRETS.cpg, other) },
+      payload: other,
+    })
+    expect([res.statusCode, res.body]).toEqual([200, 'ok'])
+    expect(stored()).toHaveLength(before + 1)
+  })
+
+  it('does not refuse anything when the event loop is healthy', async () => {
+    const { app, metrics } = await buildTouchyApp()
+    await sleep(200)
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(app)))
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200))
+    const values = (await metrics.requests.get()).values
+    expect(values.some((v) => v.labels.outcome === 'overloaded')).toBe(false)
+  })
+})
