@@ -3,6 +3,7 @@ import { contentTypeOf } from '../content-type.js'
 import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
 import { metadataHeaders } from '../metadata-headers.js'
 import type { OutboundEvent, SendResult, Sink } from '../types.js'
+import { Serial } from './serial.js'
 import { confirmedPrefix, type Outcome, settleWithin } from './settle-within.js'
 
 export interface AmqpSinkOptions {
@@ -31,8 +32,7 @@ export class AmqpSink implements Sink {
   readonly #options: AmqpSinkOptions
   readonly #timeoutMs: number
   #link: Link | undefined
-  /** Sends run one after another, so confirms and returns of two batches never interleave. */
-  #queue: Promise<unknown> = Promise.resolve()
+  readonly #serial = new Serial()
 
   constructor(options: AmqpSinkOptions) {
     this.#options = options
@@ -41,13 +41,11 @@ export class AmqpSink implements Sink {
   }
 
   send(events: readonly OutboundEvent[]): Promise<SendResult> {
-    const run = this.#queue.then(() => this.#send(events))
-    this.#queue = run.catch(() => undefined)
-    return run
+    return this.#serial.run(() => this.#send(events))
   }
 
   async close(): Promise<void> {
-    await this.#queue
+    await this.#serial.idle()
     const link = this.#link
     this.#link = undefined
     await link?.model.close().catch(() => undefined)

@@ -3,6 +3,7 @@ import { connect, headers, type NatsConnection, RequestError } from '@nats-io/tr
 import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
 import { metadataHeaders } from '../metadata-headers.js'
 import type { OutboundEvent, SendResult, Sink } from '../types.js'
+import { Serial } from './serial.js'
 import { confirmedPrefix, type Outcome, settleWithin } from './settle-within.js'
 
 export interface NatsSinkOptions {
@@ -33,7 +34,7 @@ export class NatsSink implements Sink {
   readonly #options: NatsSinkOptions
   readonly #timeoutMs: number
   #link: Link | undefined
-  #queue: Promise<unknown> = Promise.resolve()
+  readonly #serial = new Serial()
 
   constructor(options: NatsSinkOptions) {
     this.#options = options
@@ -42,14 +43,11 @@ export class NatsSink implements Sink {
   }
 
   send(events: readonly OutboundEvent[]): Promise<SendResult> {
-    // One batch at a time, so two batches never interleave on the stream.
-    const run = this.#queue.then(() => this.#send(events))
-    this.#queue = run.catch(() => undefined)
-    return run
+    return this.#serial.run(() => this.#send(events))
   }
 
   async close(): Promise<void> {
-    await this.#queue
+    await this.#serial.idle()
     const link = this.#link
     this.#link = undefined
     await link?.nc.close().catch(() => undefined)
