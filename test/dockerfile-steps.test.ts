@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { basename, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { tempDir } from './helper.js'
 import {
@@ -30,6 +30,10 @@ function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.toLowerCase().startsWith('npm_')) env[key] = value
   }
+  // As the Dockerfile's `ENV npm_config_nodedir`: compile the native binding against the headers of the
+  // Node that runs it, not whatever an npmrc of this machine names.
+  const nodeHome = dirname(dirname(process.execPath))
+  if (existsSync(join(nodeHome, 'include/node/node.h'))) env.npm_config_nodedir = nodeHome
   return { ...env, ...extra }
 }
 
