@@ -35,7 +35,7 @@ export class Forwarder {
 
   constructor(options: ForwarderOptions) {
     this.#options = {
-      batchSize: 500,
+      batchSize: 1_000,
       backoffBaseMs: 500,
       backoffMaxMs: 30_000,
       idlePollMs: 1_000,

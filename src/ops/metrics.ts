@@ -11,6 +11,7 @@ export type Outcome =
   | 'unknown_service'
   | 'too_large'
   | 'unavailable'
+  | 'overloaded'
   | 'error'
 
 /**

@@ -7,6 +7,9 @@ import type { EventState, ListQuery, NewEvent, StoredEvent, StoreStats } from '.
 
 type Statement = Database.Statement<unknown[], unknown>
 
+/** With manual checkpoints, SQLite's own still runs past this many log pages (40 MB), whatever happens. */
+const CHECKPOINT_CEILING_PAGES = 10_000
+
 /**
  * The embedded store, synchronous. The relay runs it on a worker thread (store-worker.ts); the command line
  * opens it directly. WAL with `synchronous=FULL` fsyncs the log on every commit, which is what lets
@@ -19,13 +22,22 @@ export class SqliteStore {
   readonly #delivered: Statement
   readonly #appendBatch: (events: readonly NewEvent[]) => boolean[]
 
-  /** `mustExist`: the command line refuses to create an empty store where the operator expected one. */
-  constructor(dataDir: string, options: { readonly mustExist?: boolean } = {}) {
+  /**
+   * `mustExist`: the command line refuses to create an empty store where the operator expected one.
+   * `manualCheckpoints`: the owner calls `checkpoint()` itself, at a time that suits it (store-worker.ts does
+   * it after answering a commit); SQLite then checkpoints on its own only past a ceiling.
+   */
+  constructor(
+    dataDir: string,
+    options: { readonly mustExist?: boolean; readonly manualCheckpoints?: boolean } = {},
+  ) {
     if (options.mustExist !== true) mkdirSync(dataDir, { recursive: true })
     this.#db = new Database(join(dataDir, STORE_FILE), { fileMustExist: options.mustExist === true })
     this.#db.pragma('journal_mode = WAL')
     this.#db.pragma('synchronous = FULL')
     this.#db.pragma('busy_timeout = 5000')
+    if (options.manualCheckpoints === true)
+      this.#db.pragma(`wal_autocheckpoint = ${CHECKPOINT_CEILING_PAGES}`)
     this.#migrate()
     this.#insert = this.#db.prepare(
       `INSERT INTO events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body, retry_since)
@@ -34,9 +46,10 @@ export class SqliteStore {
     this.#pending = this.#db.prepare(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`,
     )
+    // One statement for the whole batch the forwarder confirmed: the seqs travel as one JSON array.
     this.#delivered = this.#db.prepare(
-      `UPDATE events SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, last_attempt_at = ?
-       WHERE seq = ? AND state = 'pending'`,
+      `UPDATE events SET state = 'delivered', delivered_at = @at, attempts = attempts + 1, last_attempt_at = @at
+       WHERE seq IN (SELECT value FROM json_each(@seqs)) AND state = 'pending'`,
     )
     // One transaction per batch: one fsync however many requests arrived together (group commit).
     this.#appendBatch = this.#db.transaction((events: readonly NewEvent[]) =>
@@ -77,9 +90,7 @@ export class SqliteStore {
   }
 
   markDelivered(seqs: readonly number[], at: number): void {
-    this.#db.transaction(() => {
-      for (const seq of seqs) this.#delivered.run(at, at, seq)
-    })()
+    this.#delivered.run({ at, seqs: JSON.stringify(seqs) })
   }
 
   recordFailure(seq: number, at: number, error: string): void {
@@ -155,6 +166,14 @@ export class SqliteStore {
     return this.#db
       .prepare(`UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL WHERE state = ?`)
       .run(now, state).changes
+  }
+
+  /**
+   * Copies the write-ahead log into the database file (PASSIVE: never waits for, nor blocks, other
+   * connections), so that the log can start over from its beginning with the next commit.
+   */
+  checkpoint(): void {
+    this.#db.pragma('wal_checkpoint(PASSIVE)')
   }
 
   close(): void {

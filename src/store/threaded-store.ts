@@ -1,8 +1,8 @@
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import { StoreClosedError, StoreUnavailableError } from '../errors.js'
-import type { StoreReply, StoreRequest } from './store-worker.js'
+import type { StoreReply, StoreRequest, StoreWorkerData } from './store-worker.js'
 import type { EventStore, NewEvent, StoredEvent, StoreStats } from './types.js'
-import { packBatch } from './wire.js'
+import { type AppendReply, type AppendRequest, packBatch } from './wire.js'
 
 interface Call {
   resolve(value: unknown): void
@@ -21,46 +21,60 @@ const WORKER_URL = new URL(isSource ? './store-worker.ts' : './store-worker.js',
  * cannot load by itself on Node 20, so a bootstrap registers tsx (a development dependency, resolved from
  * the project folder the tests run in) and then imports the worker.
  */
-function spawnWorker(dataDir: string): Worker {
-  if (!isSource) return new Worker(WORKER_URL, { workerData: { dataDir } })
+function spawnWorker(workerData: StoreWorkerData): Worker {
+  const options = { workerData, transferList: [workerData.appends] }
+  if (!isSource) return new Worker(WORKER_URL, options)
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
-  return new Worker(bootstrap, { eval: true, workerData: { dataDir } })
+  return new Worker(bootstrap, { ...options, eval: true })
 }
 
 /**
- * The main thread's side of the store. Appends are grouped: while one batch is being committed, new events
- * queue up and go together in the next transaction, so one fsync covers many requests (group commit) and
- * the event loop never waits on the disk.
+ * The main thread's side of the store. Appends are grouped twice. Here, the events of one turn of the event
+ * loop go to the store thread as one batch, at once. There, every batch that arrived while the previous
+ * commit was syncing goes into the next transaction. So one fsync covers all the requests that came in
+ * meanwhile (group commit), the store thread starts the next commit as soon as one ends, and the event loop
+ * never waits on the disk. Batches are committed, and answered, in the order they were sent.
  */
 export class ThreadedStore implements EventStore {
   readonly #worker: Worker
+  readonly #appends: MessagePort
   readonly #calls = new Map<number, Call>()
+  /** Waiters of each batch sent and not yet answered, by batch id. */
+  readonly #batches = new Map<number, Waiter[]>()
   #nextId = 1
   #queue: NewEvent[] = []
   #waiters: Waiter[] = []
-  #committing = false
+  #scheduled = false
   #failure: Error | undefined
   #closed = false
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, appends: MessagePort) {
     this.#worker = worker
+    this.#appends = appends
     worker.on('message', (reply: StoreReply) => this.#settle(reply))
+    appends.on('message', (reply: AppendReply) => this.#settleAppends(reply))
     worker.on('error', (err) => this.#fail(err))
     worker.on('exit', (code) => this.#fail(new Error(`store thread exited with code ${code}`)))
   }
 
   /** Starts the store thread and waits until the database is open and migrated. */
   static async open(dataDir: string): Promise<ThreadedStore> {
-    const worker = spawnWorker(dataDir)
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(err)
-      worker.once('error', onError)
-      worker.once('message', () => {
-        worker.off('error', onError)
-        resolve()
+    const { port1, port2 } = new MessageChannel()
+    const worker = spawnWorker({ dataDir, appends: port2 })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error) => reject(err)
+        worker.once('error', onError)
+        worker.once('message', () => {
+          worker.off('error', onError)
+          resolve()
+        })
       })
-    })
-    return new ThreadedStore(worker)
+    } catch (err) {
+      port1.close()
+      throw err
+    }
+    return new ThreadedStore(worker, port1)
   }
 
   #settle(reply: StoreReply): void {
@@ -71,10 +85,32 @@ export class ThreadedStore implements EventStore {
     else call.reject(Object.assign(new Error(reply.message), { code: reply.code }))
   }
 
+  #settleAppends(reply: AppendReply): void {
+    const error = reply.ok
+      ? undefined
+      : new StoreUnavailableError(reply.code ?? reply.message, {
+          cause: Object.assign(new Error(reply.message), { code: reply.code }),
+        })
+    let offset = 0
+    for (const id of reply.ids) {
+      const waiters = this.#batches.get(id)
+      if (waiters === undefined) continue
+      this.#batches.delete(id)
+      for (let i = 0; i < waiters.length; i++) {
+        if (error !== undefined) waiters[i]!.reject(error)
+        else waiters[i]!.resolve(reply.ok && reply.inserted[offset + i] === true)
+      }
+      offset += waiters.length
+    }
+  }
+
   #fail(error: Error): void {
     this.#failure ??= error
     for (const call of this.#calls.values()) call.reject(error)
     this.#calls.clear()
+    const unavailable = new StoreUnavailableError(error.message, { cause: error })
+    for (const waiters of this.#batches.values()) for (const waiter of waiters) waiter.reject(unavailable)
+    this.#batches.clear()
   }
 
   #call<T>(op: string, ...args: unknown[]): Promise<T> {
@@ -82,8 +118,7 @@ export class ThreadedStore implements EventStore {
     const id = this.#nextId++
     return new Promise<T>((resolve, reject) => {
       this.#calls.set(id, { resolve: resolve as (value: unknown) => void, reject })
-      const batch = op === 'append' ? (args[0] as { bodies: ArrayBuffer }) : undefined
-      this.#worker.postMessage({ id, op, args } satisfies StoreRequest, batch ? [batch.bodies] : [])
+      this.#worker.postMessage({ id, op, args } satisfies StoreRequest)
     })
   }
 
@@ -93,36 +128,30 @@ export class ThreadedStore implements EventStore {
     return new Promise<boolean>((resolve, reject) => {
       this.#queue.push(event)
       this.#waiters.push({ resolve, reject })
-      if (!this.#committing) {
-        this.#committing = true
-        setImmediate(() => this.#commit())
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        setImmediate(this.#send)
       }
     })
   }
 
-  /** Commits everything queued, then whatever queued meanwhile, until the queue is empty. */
-  #commit(): void {
+  /** Sends what this turn of the event loop queued: after the poll phase, so all its requests are in. */
+  readonly #send = (): void => {
+    this.#scheduled = false
+    if (this.#queue.length === 0) return
     const events = this.#queue
     const waiters = this.#waiters
-    if (events.length === 0) {
-      this.#committing = false
-      return
-    }
     this.#queue = []
     this.#waiters = []
-    this.#call<boolean[]>('append', packBatch(events)).then(
-      (inserted) => {
-        for (let i = 0; i < waiters.length; i++) waiters[i]!.resolve(inserted[i] === true)
-        this.#commit()
-      },
-      (err: Error) => {
-        const error = new StoreUnavailableError((err as NodeJS.ErrnoException).code ?? err.message, {
-          cause: err,
-        })
-        for (const waiter of waiters) waiter.reject(error)
-        this.#commit()
-      },
-    )
+    if (this.#failure !== undefined) {
+      const error = new StoreUnavailableError(this.#failure.message)
+      for (const waiter of waiters) waiter.reject(error)
+      return
+    }
+    const id = this.#nextId++
+    this.#batches.set(id, waiters)
+    const batch = packBatch(events)
+    this.#appends.postMessage({ id, ...batch } satisfies AppendRequest, [batch.bodies])
   }
 
   async pending(limit: number): Promise<StoredEvent[]> {
@@ -156,8 +185,9 @@ export class ThreadedStore implements EventStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    while (this.#committing) await new Promise((resolve) => setImmediate(resolve))
+    while (this.#scheduled || this.#batches.size > 0) await new Promise((resolve) => setImmediate(resolve))
     if (this.#failure === undefined) await this.#call('close').catch(() => undefined)
+    this.#appends.close()
     await this.#worker.terminate()
   }
 }

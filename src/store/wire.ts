@@ -10,6 +10,21 @@ export interface PackedBatch {
   readonly bodies: ArrayBuffer
 }
 
+/** One batch on the appends channel; `id` names it in the reply. */
+export interface AppendRequest extends PackedBatch {
+  readonly id: number
+}
+
+/** The answer to the batches committed together, in the order they were sent. */
+export type AppendReply =
+  | { readonly ids: number[]; readonly ok: true; readonly inserted: boolean[] }
+  | {
+      readonly ids: number[]
+      readonly ok: false
+      readonly message: string
+      readonly code: string | undefined
+    }
+
 const FIELDS = 8
 
 export function packBatch(events: readonly NewEvent[]): PackedBatch {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { FLAT_LINE_REDACT } from '../logger.js'
 import type { Metrics } from '../ops/metrics.js'
 import { newWebhookContext } from './webhook-context.js'
 
@@ -7,6 +8,8 @@ import { newWebhookContext } from './webhook-context.js'
  * outcome only: never the signature, a secret or the body (it holds `userDetails`).
  */
 export function observeWebhooks(app: FastifyInstance, metrics: Metrics) {
+  // Every value of the line is a string, number or null (see FLAT_LINE_REDACT); reqId is what request.log adds.
+  const log = app.log.child({}, { redact: FLAT_LINE_REDACT })
   app.addHook('onRequest', (request, _reply, done) => {
     request.webhook = newWebhookContext()
     done()
@@ -17,8 +20,9 @@ export function observeWebhooks(app: FastifyInstance, metrics: Metrics) {
     const ms = reply.elapsedTime
     metrics.requests.labels(context.service, outcome).inc()
     metrics.ackDuration.labels(outcome).observe(ms / 1000)
-    request.log.info(
+    log.info(
       {
+        reqId: request.id,
         service: context.service,
         outcome,
         eventId: context.eventId,

@@ -75,9 +75,14 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
   app.post<{ Params: { service: string } }>(
     '/webhooks/:service',
     {
-      // Refuse unknown services before reading a byte of the body.
+      // Refuse unknown services before reading a byte of the body. A known one is named now, so that a
+      // refusal before the handler (413) is still logged and counted under its service.
       onRequest: async (request, reply) => {
-        if (secrets.get(request.params.service) !== undefined) return
+        const service = secrets.get(request.params.service)
+        if (service !== undefined) {
+          request.webhook.service = service.name
+          return
+        }
         request.webhook.outcome = 'unknown_service'
         return reply.code(404).type('text/plain; charset=utf-8').send(ANSWER.notFound)
       },

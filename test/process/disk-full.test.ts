@@ -61,7 +61,11 @@ describe.skipIf(!canMount)('a store on a full disk', () => {
     expect(refused.length).toBeGreaterThan(0)
     expect(sawRetryAfter).toBe(true)
     // Log lines are written in batches (at most 100 ms late).
-    await eventually(async () => relay.output(), (text) => text.includes('event not made durable'), 2_000)
+    await eventually(
+      async () => relay.output(),
+      (text) => text.includes('event not made durable'),
+      2_000,
+    )
 
     rmSync(filler)
     const later = callback(99)

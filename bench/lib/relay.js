@@ -1,0 +1,84 @@
+// Starting the relay (dist/cli.js serve) and the baseline on the server core, and reading the relay's metrics.
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { start, stop, tempFolder, waitUntil } from './proc.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+export const SERVER_CORE = 0
+export const SECRET = 'bench-secret-5e1f0c'
+export const SERVICE = 'bench'
+
+const get = (url) => fetch(url, { signal: AbortSignal.timeout(2_000) })
+
+/** The bare node:http server of baseline.js. */
+export async function startBaseline(port, script = join(root, 'bench', 'baseline.js')) {
+  const dir = tempFolder()
+  const logFile = join(dir, 'baseline.log')
+  const child = start(process.execPath, [script], {
+    core: SERVER_CORE,
+    env: { PORT: String(port), BENCH_SECRET: SECRET },
+    logFile,
+  })
+  await waitUntil('baseline', async () => (await get(`http://127.0.0.1:${port}/`)).status > 0, {
+    child,
+    logFile,
+  })
+  return { child, dir, logFile, url: `http://127.0.0.1:${port}/webhooks/${SERVICE}`, stop: () => stop(child) }
+}
+
+/**
+ * tylt-relay as users run it: `node dist/cli.js serve`, logging at info to a file, its store in a fresh
+ * temporary DATA_DIR, the working directory there too so that no project `.env` leaks in.
+ */
+export async function startRelay(port, opsPort, { forwardUrl } = {}) {
+  const dir = tempFolder()
+  const logFile = join(dir, 'relay.log')
+  const env = {
+    [`TYLT_SECRET_${SERVICE.toUpperCase()}`]: SECRET,
+    DATA_DIR: join(dir, 'data'),
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    OPS_HOST: '127.0.0.1',
+    OPS_PORT: String(opsPort),
+    LOG_LEVEL: 'info',
+    SHUTDOWN_GRACE: '5s',
+    ...(forwardUrl ? { FORWARD_URL: forwardUrl } : {}),
+  }
+  delete env.NODE_OPTIONS
+  // BENCH_NODE_FLAGS (e.g. --cpu-prof) and BENCH_RELAY_CLI (another build, for A/B comparisons) are for
+  // profiling sessions; `npm run bench` uses neither.
+  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
+  const cli = process.env.BENCH_RELAY_CLI ?? join(root, 'dist', 'cli.js')
+  const args = [...flags, cli, 'serve']
+  const child = start(process.execPath, args, { core: SERVER_CORE, env, cwd: dir, logFile })
+  const ops = `http://127.0.0.1:${opsPort}`
+  await waitUntil('tylt-relay', async () => (await get(`${ops}/readyz`)).status === 200, { child, logFile })
+  return {
+    child,
+    dir,
+    dataDir: env.DATA_DIR,
+    logFile,
+    url: `http://127.0.0.1:${port}/webhooks/${SERVICE}`,
+    metrics: () => readMetrics(ops),
+    stop: () => stop(child),
+  }
+}
+
+/** The relay's counters that the bench checks: requests by outcome, pending events. */
+export async function readMetrics(ops) {
+  const text = await (await get(`${ops}/metrics`)).text()
+  const value = (pattern) => {
+    let sum = 0
+    for (const line of text.split('\n'))
+      if (pattern.test(line)) sum += Number(line.slice(line.lastIndexOf(' ') + 1))
+    return sum
+  }
+  return {
+    accepted: value(/^tylt_relay_webhook_requests_total\{.*outcome="accepted"/),
+    overloaded: value(/^tylt_relay_webhook_requests_total\{.*outcome="overloaded"/),
+    duplicate: value(/^tylt_relay_webhook_requests_total\{.*outcome="duplicate"/),
+    refused: value(/^tylt_relay_webhook_requests_total\{(?!.*outcome="(accepted|duplicate)")/),
+    pending: value(/^tylt_relay_pending_events /),
+    storeUp: value(/^tylt_relay_store_up /),
+  }
+}

@@ -1,0 +1,209 @@
+// The measured scenarios. Each starts a fresh server (fresh store), warms it up with bodies of its own,
+// measures, checks that nothing was lost, and stops it; a failed check is reported, never thrown.
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { newNonce } from './body.js'
+import { load, sendWithAutocannon } from './load.js'
+import { cpuTimeUs, removeFolder, sampleMemory, sleep } from './proc.js'
+import { startRedis } from './redis.js'
+import { SECRET, startBaseline, startRelay } from './relay.js'
+
+const PORT = Number(process.env.BENCH_PORT ?? 18301)
+const OPS_PORT = PORT + 1
+const REDIS_PORT = PORT + 100
+const FIXED_RATE = 2_000
+
+/** Warm-up, then the measured run with the server's memory sampled. */
+async function measure(server, plan, { rate = 0, durationS = plan.durationS } = {}) {
+  const common = { url: server.url, secret: SECRET, rate, forceAutocannon: plan.forceAutocannon }
+  await load({ ...common, durationS: plan.warmS, nonce: newNonce() })
+  const memory = sampleMemory(server.child.pid)
+  const cpuBefore = cpuTimeUs(server.child.pid)
+  const result = await load({ ...common, durationS, nonce: newNonce() })
+  const cpuUsPerRequest = (cpuTimeUs(server.child.pid) - cpuBefore) / result.requests
+  const { peak, samples } = memory.stop()
+  return { ...result, peakRss: peak, samples, cpuUsPerRequest }
+}
+
+/**
+ * Every answer must be 2xx, except the relay's `503 overloaded` refusals (its overload guard, when its
+ * event loop lags on a busy machine): a refusal is not a loss, since nothing was acknowledged. They are
+ * counted in the result and shown, never gated on.
+ */
+function loadFailures(result, metrics) {
+  const failures = []
+  const refused = metrics?.overloaded ?? 0
+  if (result.non2xx > refused)
+    failures.push(`${result.non2xx - refused} answers were neither 2xx nor 503 overloaded`)
+  if (result.requests === 0) failures.push('no request was answered')
+  result.overloaded = refused
+  return failures
+}
+
+async function stopChecked(server, failures) {
+  const exit = await server.stop()
+  if (exit !== 0) failures.push(`server exited with ${exit} on SIGTERM`)
+  let stored
+  if (server.dataDir !== undefined) {
+    const db = new Database(join(server.dataDir, 'tylt-relay.sqlite'), { readonly: true })
+    stored = db.prepare('SELECT count(*) AS n FROM events').get().n
+    db.close()
+  }
+  removeFolder(server.dir)
+  return stored
+}
+
+/** (a) The bare node:http verify-only server. */
+export async function baseline(plan) {
+  const server = await startBaseline(PORT)
+  const result = await measure(server, plan)
+  const failures = loadFailures(result)
+  await stopChecked(server, failures)
+  return { label: '(a) baseline', ...result, failures }
+}
+
+/**
+ * Every 200 the load generator saw must be in the store. The store may hold up to one event per connection
+ * and load run (warm-up and measured run) more than the relay counted as answered: wrk closes its
+ * connections at the end of a run with requests in flight, which the relay commits but cannot answer.
+ */
+function storeFailures(result, metrics, stored, cut = 2 * 32) {
+  const failures = loadFailures(result, metrics)
+  if (metrics.duplicate > 0) failures.push(`${metrics.duplicate} bodies repeated (a bench defect)`)
+  if (metrics.accepted < result.ok)
+    failures.push(`${result.ok} answered 200 but ${metrics.accepted} accepted`)
+  if (stored < metrics.accepted)
+    failures.push(`${metrics.accepted} accepted but ${stored} stored: events lost`)
+  if (stored > metrics.accepted + cut) failures.push(`${stored} stored but only ${metrics.accepted} accepted`)
+  return failures
+}
+
+/** (b) tylt-relay on its embedded store; without a downstream every accepted event stays pending. */
+export async function relayEmbedded(plan, options = {}) {
+  const server = await startRelay(PORT, OPS_PORT)
+  const result = await measure(server, plan, options)
+  await sleep(200)
+  const metrics = await server.metrics()
+  const failures = []
+  const stored = await stopChecked(server, failures)
+  failures.push(...storeFailures(result, metrics, stored))
+  if (metrics.pending !== stored) failures.push(`${metrics.pending} pending but ${stored} stored`)
+  const label = options.rate ? `(b) at ${options.rate} req/s offered` : '(b) tylt-relay, embedded store'
+  return { label, ...result, metrics, failures }
+}
+
+/** (b) at a fixed offered rate, for its latency. */
+export const fixedRate = (plan) => relayEmbedded(plan, { rate: FIXED_RATE })
+
+/** (c) tylt-relay forwarding to a private Redis; afterwards every accepted event must be in the stream. */
+export async function forwarding(plan) {
+  const redis = await startRedis(REDIS_PORT)
+  const stream = `bench-${newNonce()}`
+  const server = await startRelay(PORT, OPS_PORT, {
+    forwardUrl: `redis://127.0.0.1:${REDIS_PORT}?stream=${stream}`,
+  })
+  const result = await measure(server, plan)
+  const deadline = Date.now() + 60_000
+  let metrics = await server.metrics()
+  while (metrics.pending > 0 && Date.now() < deadline) {
+    await sleep(100)
+    metrics = await server.metrics()
+  }
+  const delivered = await redis.xlen(stream)
+  const failures = []
+  const stored = await stopChecked(server, failures)
+  failures.push(...storeFailures(result, metrics, stored))
+  if (metrics.pending > 0) failures.push(`${metrics.pending} events still pending after 60 s`)
+  if (delivered !== stored) failures.push(`${stored} stored, ${delivered} in the stream: not all delivered`)
+  await redis.stop()
+  return { label: '(c) tylt-relay -> Redis', ...result, metrics, stored, delivered, failures }
+}
+
+/**
+ * (d) Events accepted while Redis is down, then Redis started: how fast the backlog goes out. The clock
+ * starts at the first entry in the stream, so the forwarder's backoff (up to a minute by design) while
+ * Redis was away is reported apart from the drain rate.
+ */
+export async function drain(plan) {
+  const stream = `drain-${newNonce()}`
+  const server = await startRelay(PORT, OPS_PORT, {
+    forwardUrl: `redis://127.0.0.1:${REDIS_PORT}?stream=${stream}`,
+  })
+  const failures = []
+  // Exactly drainEvents accepted: any the overload guard refused are sent again (new bodies).
+  let before = await server.metrics()
+  for (let attempt = 0; attempt < 3 && before.accepted < plan.drainEvents; attempt++) {
+    const sent = await sendWithAutocannon({
+      url: server.url,
+      connections: 32,
+      amount: plan.drainEvents - before.accepted,
+      secret: SECRET,
+      nonce: newNonce(),
+    })
+    const refusedBefore = before.overloaded
+    before = await server.metrics()
+    failures.push(...loadFailures(sent, { overloaded: before.overloaded - refusedBefore }))
+  }
+  if (before.accepted !== plan.drainEvents)
+    failures.push(`${before.accepted} of ${plan.drainEvents} accepted`)
+  const redis = await startRedis(REDIS_PORT)
+  const startedAt = performance.now()
+  let firstAt
+  let doneAt
+  const deadline = Date.now() + 180_000
+  while (Date.now() < deadline) {
+    const length = await redis.xlen(stream)
+    if (length > 0 && firstAt === undefined) firstAt = performance.now()
+    if (length >= before.accepted) {
+      doneAt = performance.now()
+      break
+    }
+    await sleep(5)
+  }
+  let after = await server.metrics()
+  while (after.pending > 0 && Date.now() < deadline) {
+    await sleep(20)
+    after = await server.metrics()
+  }
+  const delivered = await redis.xlen(stream)
+  if (doneAt === undefined || after.pending > 0) failures.push(`drain incomplete: ${delivered} delivered`)
+  const stored = await stopChecked(server, failures)
+  if (delivered !== stored) failures.push(`${stored} stored, ${delivered} in the stream`)
+  await redis.stop()
+  const drainMs = (doneAt ?? performance.now()) - (firstAt ?? startedAt)
+  return {
+    events: before.accepted,
+    delivered,
+    waitMs: (firstAt ?? startedAt) - startedAt,
+    drainMs,
+    eventsPerS: (delivered / drainMs) * 1000,
+    failures,
+  }
+}
+
+/** (b) under full load for `plan.soakS` seconds: its resident memory must level off, not keep growing. */
+export async function soak(plan) {
+  const server = await startRelay(PORT, OPS_PORT)
+  const memory = sampleMemory(server.child.pid, 1_000)
+  const result = await load({
+    url: server.url,
+    durationS: plan.soakS,
+    secret: SECRET,
+    nonce: newNonce(),
+    forceAutocannon: plan.forceAutocannon,
+  })
+  const { samples, peak } = memory.stop()
+  const metrics = await server.metrics()
+  const failures = []
+  failures.push(...storeFailures(result, metrics, await stopChecked(server, failures)))
+  const mb = (bytes) => bytes / 2 ** 20
+  const window = (from, to) => {
+    const rss = samples.filter((s) => s.at >= from * 1000 && s.at < to * 1000).map((s) => s.rss)
+    return mb(rss.sort((x, y) => x - y)[Math.floor(rss.length / 2)] ?? 0)
+  }
+  const third = plan.soakS / 3
+  const early = window(third / 2, third)
+  const late = window(plan.soakS - third / 2, plan.soakS + 1)
+  const timeline = samples.filter((_, i) => i % 15 === 0).map((s) => Math.round(mb(s.rss)))
+  return { ...result, peakRss: peak, early, late, grows: late > early * 1.1 + 5, timeline, failures }
+}
