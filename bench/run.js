@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { hasWrk } from './lib/load.js'
 import { hasTaskset, sleep } from './lib/proc.js'
 import { printAndWrite } from './lib/report.js'
-import { baseline, drain, fixedRate, forwarding, relayEmbedded, soak } from './lib/scenarios.js'
+import { baseline, baselineRate, drain, fixedRate, forwarding, relayEmbedded, soak } from './lib/scenarios.js'
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +30,7 @@ const plan = {
   soakS: Number(values.soak ?? (smoke ? 0 : 120)),
   forceAutocannon: values.autocannon,
   write: values.only === undefined && (values.write ?? !smoke),
-  only: values.only?.split(',') ?? ['a', 'b', 'c', 'rate', 'drain', 'soak'],
+  only: values.only?.split(',') ?? ['a', 'b', 'c', 'a-rate', 'rate', 'drain', 'soak'],
 }
 
 async function main() {
@@ -52,6 +52,7 @@ async function main() {
       ['a', baseline],
       ['b', relayEmbedded],
       ['c', forwarding],
+      ['a-rate', baselineRate],
       ['rate', fixedRate],
     ].filter(([key]) => plan.only.includes(key))) {
       const result = await scenario(plan)

@@ -32,6 +32,9 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // Fastify would make a child logger per request to bind its id; the one line per webhook carries `reqId`
+    // itself (observe-webhooks.ts), so every request shares the app's logger and skips that allocation.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: config.bodyLimit,
     trustProxy: trustProxy(config.trustProxy),
     ...SERVER_TIMEOUTS,

@@ -37,6 +37,12 @@ export const ANSWER = {
 export const STORE_FILE = 'tylt-relay.sqlite'
 
 /**
+ * Events that may wait for a commit at once; past it, webhooks get 503. A healthy store commits whatever
+ * arrived during the previous fsync within milliseconds; 10,000 waiting events mean the disk has stalled.
+ */
+export const STORE_MAX_WAITING = 10_000
+
+/**
  * When the webhook listener refuses work (see src/http/overload-guard.ts). A healthy relay's event loop lags
  * by well under 10 ms even at full speed (the disk work is on the store thread); a mean lag of 200 ms over
  * half a second means every request already waits that long per turn and the backlog grows, so answering

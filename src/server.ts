@@ -18,6 +18,12 @@ const PRUNE_EVERY_MS = 10 * 60_000
 export async function serve(config: Config, logger: Logger): Promise<void> {
   const store = await ThreadedStore.open(config.dataDir)
   const metrics = createMetrics(store)
+  store.onCommit = (events) => metrics.commitBatch.observe(events)
+  // Without its store thread the relay can only refuse callbacks: exit, so the supervisor restarts it.
+  store.onFailure = (err) => {
+    logger.fatal({ err }, 'store thread failed; exiting')
+    exit(logger, 1)
+  }
   const secrets = new SecretRegistry(config.services, logger)
   const forwarder =
     config.forward === undefined

@@ -41,7 +41,17 @@ export function removeFolder(dir) {
 export function start(command, args, { core, env, cwd, logFile } = {}) {
   const fd = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
   const [file, argv] =
-    hasTaskset && core !== undefined ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]
+    hasTaskset && core !== undefined
+      ? [
+          'taskset',
+          [
+            '-c',
+            process.env.BENCH_SERVER_CORES && core === 0 ? process.env.BENCH_SERVER_CORES : String(core),
+            command,
+            ...args,
+          ],
+        ]
+      : [command, args]
   // taskset execs the command, so the pid is the command's own: /proc/<pid>/status describes the server.
   const child = spawn(file, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] })
   if (typeof fd === 'number') closeSync(fd)
@@ -54,7 +64,17 @@ export function start(command, args, { core, env, cwd, logFile } = {}) {
 /** Runs `command` to the end (pinned like start) and returns its stdout; rejects on a non-zero exit. */
 export function run(command, args, { core, env, cwd } = {}) {
   const [file, argv] =
-    hasTaskset && core !== undefined ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]
+    hasTaskset && core !== undefined
+      ? [
+          'taskset',
+          [
+            '-c',
+            process.env.BENCH_SERVER_CORES && core === 0 ? process.env.BENCH_SERVER_CORES : String(core),
+            command,
+            ...args,
+          ],
+        ]
+      : [command, args]
   const child = spawn(file, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   let stdout = ''

@@ -55,9 +55,11 @@ export function render({ plan, generator, rounds, drained, soaked, failures }) {
   const c = row('(c) tylt-relay forwarding to Redis', pick('c'), a)
   const rate = row('(b) at 2,000 req/s offered', pick('rate'))
   rate[2] = '-'
+  const aRate = row('(a) at 2,000 req/s offered', pick('a-rate'))
+  aRate[2] = '-'
   const main = table(
     ['server', 'req/s (median)', 'ratio to (a)', 'p50 ms', 'p99 ms', 'max ms', 'peak RSS MB'],
-    [row('(a) bare node:http, verify only', a), b, c, rate],
+    [row('(a) bare node:http, verify only', a), b, c, aRate, rate],
   )
   const perRound = table(
     ['round', '(a) req/s', '(b) req/s', '(b)/(a)', '(c) req/s', '(c)/(a)', '(b) p99 at 2,000/s ms'],

@@ -54,12 +54,16 @@ async function stopChecked(server, failures) {
 }
 
 /** (a) The bare node:http verify-only server. */
-export async function baseline(plan) {
+export async function baseline(plan, options = {}) {
   const server = await startBaseline(PORT)
-  const result = await measure(server, plan)
+  const result = await measure(server, plan, options)
   const failures = loadFailures(result)
   await stopChecked(server, failures)
-  return { label: '(a) baseline', ...result, failures }
+  return {
+    label: options.rate ? `(a) at ${options.rate} req/s offered` : '(a) baseline',
+    ...result,
+    failures,
+  }
 }
 
 /**
@@ -94,6 +98,9 @@ export async function relayEmbedded(plan, options = {}) {
 
 /** (b) at a fixed offered rate, for its latency. */
 export const fixedRate = (plan) => relayEmbedded(plan, { rate: FIXED_RATE })
+
+/** (a) at the same fixed rate: what this machine's latency is without the relay, for the p99 target. */
+export const baselineRate = (plan) => baseline(plan, { rate: FIXED_RATE })
 
 /** (c) tylt-relay forwarding to a private Redis; afterwards every accepted event must be in the stream. */
 export async function forwarding(plan) {

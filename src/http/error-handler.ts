@@ -26,11 +26,11 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return reply.header('retry-after', String(RETRY_AFTER_SECONDS)).send(ANSWER.overloaded)
   }
   if (status === 503) {
-    request.log.error({ err: error }, 'event not made durable; answered 503')
+    request.log.error({ err: error, reqId: request.id }, 'event not made durable; answered 503')
     return reply.header('retry-after', String(RETRY_AFTER_SECONDS)).send(ANSWER.unavailable)
   }
   if (status >= 500) {
-    request.log.error({ err: error }, 'request failed')
+    request.log.error({ err: error, reqId: request.id }, 'request failed')
     return reply.send('internal error')
   }
   return reply.send(error.message)

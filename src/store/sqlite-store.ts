@@ -3,7 +3,24 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { STORE_FILE } from '../constants.js'
 import { EVENT_COLUMNS, MIGRATIONS } from './schema.js'
-import type { EventState, ListQuery, NewEvent, StoredEvent, StoreStats } from './types.js'
+import {
+  EVENT_STATES,
+  type EventState,
+  type ListQuery,
+  type NewEvent,
+  type StoredEvent,
+  type StoreStats,
+} from './types.js'
+
+/**
+ * A state condition written as a literal, from the fixed list only: SQLite uses a partial index
+ * (`WHERE state = 'dead'`) only when the query's condition is the same literal, not a bound parameter.
+ */
+function stateIs(state: EventState | undefined): string {
+  if (state === undefined) return ''
+  if (!EVENT_STATES.includes(state)) throw new Error(`unknown state ${String(state)}`)
+  return `WHERE state = '${state}'`
+}
 
 type Statement = Database.Statement<unknown[], unknown>
 
@@ -132,11 +149,9 @@ export class SqliteStore {
 
   /** Newest first. */
   list(query: ListQuery): StoredEvent[] {
-    const where = query.state === undefined ? '' : 'WHERE state = ?'
-    const params: unknown[] = query.state === undefined ? [query.limit] : [query.state, query.limit]
     return this.#db
-      .prepare(`SELECT ${EVENT_COLUMNS} FROM events ${where} ORDER BY seq DESC LIMIT ?`)
-      .all(...params) as StoredEvent[]
+      .prepare(`SELECT ${EVENT_COLUMNS} FROM events ${stateIs(query.state)} ORDER BY seq DESC LIMIT ?`)
+      .all(query.limit) as StoredEvent[]
   }
 
   get(id: string): StoredEvent | undefined {
@@ -164,8 +179,8 @@ export class SqliteStore {
 
   replayState(state: EventState, now: number): number {
     return this.#db
-      .prepare(`UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL WHERE state = ?`)
-      .run(now, state).changes
+      .prepare(`UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL ${stateIs(state)}`)
+      .run(now).changes
   }
 
   /**

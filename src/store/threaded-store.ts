@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
+import { STORE_MAX_WAITING } from '../constants.js'
 import { StoreClosedError, StoreUnavailableError } from '../errors.js'
 import type { StoreReply, StoreRequest, StoreWorkerData } from './store-worker.js'
 import type { EventStore, NewEvent, StoredEvent, StoreStats } from './types.js'
@@ -47,6 +48,12 @@ export class ThreadedStore implements EventStore {
   #scheduled = false
   #failure: Error | undefined
   #closed = false
+  /** Events sent to the store thread and not answered yet. */
+  #waiting = 0
+  /** Told the size of every commit (the group-commit metric). */
+  onCommit: ((events: number) => void) | undefined
+  /** Told once when the store thread fails: nothing more can be made durable. */
+  onFailure: ((error: Error) => void) | undefined
 
   private constructor(worker: Worker, appends: MessagePort) {
     this.#worker = worker
@@ -92,6 +99,7 @@ export class ThreadedStore implements EventStore {
           cause: Object.assign(new Error(reply.message), { code: reply.code }),
         })
     let offset = 0
+    let events = 0
     for (const id of reply.ids) {
       const waiters = this.#batches.get(id)
       if (waiters === undefined) continue
@@ -101,10 +109,14 @@ export class ThreadedStore implements EventStore {
         else waiters[i]!.resolve(reply.ok && reply.inserted[offset + i] === true)
       }
       offset += waiters.length
+      events += waiters.length
     }
+    this.#waiting -= events
+    if (reply.ok) this.onCommit?.(events)
   }
 
   #fail(error: Error): void {
+    if (this.#failure === undefined && !this.#closed) this.onFailure?.(error)
     this.#failure ??= error
     for (const call of this.#calls.values()) call.reject(error)
     this.#calls.clear()
@@ -125,6 +137,11 @@ export class ThreadedStore implements EventStore {
   append(event: NewEvent): Promise<boolean> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
     if (this.#failure !== undefined) return Promise.reject(new StoreUnavailableError(this.#failure.message))
+    // A disk that stalls while the event loop is idle is invisible to the overload guard: refuse at once
+    // rather than hold an unbounded queue of requests (and their bodies) waiting for it.
+    if (this.#waiting + this.#queue.length >= STORE_MAX_WAITING) {
+      return Promise.reject(new StoreUnavailableError('too many events waiting for a commit'))
+    }
     return new Promise<boolean>((resolve, reject) => {
       this.#queue.push(event)
       this.#waiters.push({ resolve, reject })
@@ -150,6 +167,7 @@ export class ThreadedStore implements EventStore {
     }
     const id = this.#nextId++
     this.#batches.set(id, waiters)
+    this.#waiting += waiters.length
     const batch = packBatch(events)
     this.#appends.postMessage({ id, ...batch } satisfies AppendRequest, [batch.bodies])
   }

@@ -77,14 +77,14 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     {
       // Refuse unknown services before reading a byte of the body. A known one is named now, so that a
       // refusal before the handler (413) is still logged and counted under its service.
-      onRequest: async (request, reply) => {
+      onRequest: (request, reply, done) => {
         const service = secrets.get(request.params.service)
         if (service !== undefined) {
           request.webhook.service = service.name
-          return
+          return done()
         }
         request.webhook.outcome = 'unknown_service'
-        return reply.code(404).type('text/plain; charset=utf-8').send(ANSWER.notFound)
+        reply.code(404).type('text/plain; charset=utf-8').send(ANSWER.notFound)
       },
     },
     (request, reply) => {

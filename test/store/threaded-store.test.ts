@@ -1,4 +1,7 @@
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import { STORE_FILE, STORE_MAX_WAITING } from '../../src/constants.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
 import { ThreadedStore } from '../../src/store/threaded-store.js'
 import type { NewEvent } from '../../src/store/types.js'
@@ -79,5 +82,60 @@ describe('ThreadedStore', () => {
     await store.close()
     await expect(store.append(event(1))).rejects.toMatchObject({ code: 'TYLT_STORE_CLOSED', statusCode: 503 })
     await expect(store.probe()).rejects.toThrow()
+  })
+
+  it('groups concurrent appends into fewer commits, and reports each commit size', async () => {
+    const { store } = await open()
+    const commits: number[] = []
+    store.onCommit = (events) => commits.push(events)
+    await Promise.all(Array.from({ length: 300 }, (_, i) => store.append(event(i))))
+    expect(commits.reduce((a, b) => a + b, 0)).toBe(300)
+    expect(commits.length).toBeLessThan(300)
+  })
+
+  it('refuses appends past STORE_MAX_WAITING instead of queueing without bound', async () => {
+    const { store } = await open()
+    const appends = Array.from({ length: STORE_MAX_WAITING + 1 }, (_, i) => store.append(event(i)))
+    const results = await Promise.allSettled(appends)
+    expect(results.slice(0, STORE_MAX_WAITING).every((r) => r.status === 'fulfilled')).toBe(true)
+    expect(results.at(-1)).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'TYLT_STORE_UNAVAILABLE', statusCode: 503 },
+    })
+    expect(await store.append(event(STORE_MAX_WAITING + 5))).toBe(true)
+  })
+})
+
+describe('SqliteStore indexes', () => {
+  it('lists dead letters and prunes delivered events through partial indexes, not a table scan', () => {
+    const dir = tempDir()
+    new SqliteStore(dir).close()
+    const db = new Database(join(dir, STORE_FILE), { readonly: true })
+    onTestFinished(() => {
+      db.close()
+    })
+    const plan = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ')
+    expect(plan("SELECT * FROM events WHERE state = 'dead' ORDER BY seq DESC LIMIT 50")).toContain(
+      'events_dead',
+    )
+    expect(plan("SELECT count(*) FROM events WHERE state = 'dead'")).toContain('events_dead')
+    expect(plan("DELETE FROM events WHERE state = 'delivered' AND accepted_at < 5")).toContain(
+      'events_delivered',
+    )
+    expect(plan("SELECT * FROM events WHERE state = 'pending' ORDER BY seq LIMIT 10")).toContain(
+      'events_pending',
+    )
+    const indexes = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+      .pluck()
+      .all()
+    // The webhook path inserts pending events: only the id and pending indexes (and no others) take work.
+    expect(indexes.sort()).toEqual([
+      'events_dead',
+      'events_delivered',
+      'events_pending',
+      'sqlite_autoindex_events_1',
+    ])
   })
 })
