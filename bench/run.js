@@ -70,7 +70,7 @@ async function main() {
   }
   const soaked = plan.soakS > 0 && plan.only.includes('soak') ? await soak(plan) : undefined
   if (soaked) failures.push(...soaked.failures.map((f) => `soak: ${f}`))
-  if (plan.only.length === 6) printAndWrite({ plan, generator, rounds, drained, soaked, failures })
+  if (values.only === undefined) printAndWrite({ plan, generator, rounds, drained, soaked, failures })
   if (failures.length > 0) {
     process.stderr.write(`\nbench FAILED:\n  ${failures.join('\n  ')}\n`)
     process.exitCode = 1

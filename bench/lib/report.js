@@ -76,12 +76,13 @@ export function render({ plan, generator, rounds, drained, soaked, failures }) {
   const bRatio = median(rounds.map((r) => r.b.rps / r.a.rps))
   const cRatio = median(rounds.map((r) => r.c.rps / r.a.rps))
   const rateP99 = median(pick('rate').map((r) => r.p99Us)) / 1000
+  const baseRateP99 = median(pick('a-rate').map((r) => r.p99Us)) / 1000
   const peak = Math.max(...rounds.flatMap((r) => [r.b.peakRss, r.c.peakRss, r.rate.peakRss])) / 2 ** 20
   const delivered = rounds.every((r) => r.c.delivered === r.c.stored)
   const mark = (ok) => (ok ? 'met' : '**not met**')
   const targets = [
     `- (b) >= 0.50 of (a): ${bRatio.toFixed(2)}, ${mark(bRatio >= 0.5)}`,
-    `- (b) p99 <= 5 ms at 2,000 req/s offered: ${rateP99.toFixed(2)} ms, ${mark(rateP99 <= 5)}`,
+    `- (b) p99 <= 5 ms at 2,000 req/s offered: ${rateP99.toFixed(2)} ms (bare baseline at the same rate: ${baseRateP99.toFixed(2)} ms), ${mark(rateP99 <= 5)}`,
     `- (c) >= 0.40 of (a) with every event delivered: ${cRatio.toFixed(2)}, ${delivered ? 'all delivered' : 'EVENTS MISSING'}, ${mark(cRatio >= 0.4 && delivered)}`,
     `- (d) drain >= 10,000 events/s: ${int(drained.eventsPerS)}, ${mark(drained.eventsPerS >= 10_000)}`,
     `- peak RSS <= 150 MB under load: ${peak.toFixed(0)} MB, ${mark(peak <= 150)}`,
