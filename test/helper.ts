@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino, { type Logger } from 'pino'
 import { onTestFinished } from 'vitest'
-import { buildApp } from '../src/app.js'
+import { type AppDeps, buildApp } from '../src/app.js'
 import { type Config, loadConfig } from '../src/config/load-config.js'
 import { SecretRegistry } from '../src/config/secret-registry.js'
 import { createMetrics, type Metrics } from '../src/ops/metrics.js'
@@ -55,12 +55,13 @@ export interface TestApp {
 export async function buildTestApp(
   overrides: Record<string, string | undefined> = {},
   logger: Logger = pino({ level: 'silent' }),
+  deps: Pick<AppDeps, 'overload'> = {},
 ): Promise<TestApp> {
   const config = loadConfig(testEnv(overrides))
   const store = await ThreadedStore.open(config.dataDir)
   const metrics = createMetrics(store)
   const secrets = new SecretRegistry(config.services, logger)
-  const app = buildApp(config, { logger, store, secrets, metrics })
+  const app = buildApp(config, { logger, store, secrets, metrics, ...deps })
   onTestFinished(async () => {
     await app.close()
     await store.close()

@@ -37,21 +37,20 @@ export function removeFolder(dir) {
   folders.delete(dir)
 }
 
+/**
+ * The command line that runs `command` on `core` (when taskset exists). BENCH_SERVER_CORES (e.g. `0,1`)
+ * widens core 0, the server's, for investigating what pinning costs; the reported runs leave it unset.
+ */
+function pinned(command, args, core) {
+  if (!hasTaskset || core === undefined) return [command, args]
+  const cores = core === 0 && process.env.BENCH_SERVER_CORES ? process.env.BENCH_SERVER_CORES : String(core)
+  return ['taskset', ['-c', cores, command, ...args]]
+}
+
 /** Starts `command` pinned to `core` (when taskset exists); output goes to `logFile` or is ignored. */
 export function start(command, args, { core, env, cwd, logFile } = {}) {
   const fd = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
-  const [file, argv] =
-    hasTaskset && core !== undefined
-      ? [
-          'taskset',
-          [
-            '-c',
-            process.env.BENCH_SERVER_CORES && core === 0 ? process.env.BENCH_SERVER_CORES : String(core),
-            command,
-            ...args,
-          ],
-        ]
-      : [command, args]
+  const [file, argv] = pinned(command, args, core)
   // taskset execs the command, so the pid is the command's own: /proc/<pid>/status describes the server.
   const child = spawn(file, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] })
   if (typeof fd === 'number') closeSync(fd)
@@ -63,18 +62,7 @@ export function start(command, args, { core, env, cwd, logFile } = {}) {
 
 /** Runs `command` to the end (pinned like start) and returns its stdout; rejects on a non-zero exit. */
 export function run(command, args, { core, env, cwd } = {}) {
-  const [file, argv] =
-    hasTaskset && core !== undefined
-      ? [
-          'taskset',
-          [
-            '-c',
-            process.env.BENCH_SERVER_CORES && core === 0 ? process.env.BENCH_SERVER_CORES : String(core),
-            command,
-            ...args,
-          ],
-        ]
-      : [command, args]
+  const [file, argv] = pinned(command, args, core)
   const child = spawn(file, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   let stdout = ''

@@ -38,6 +38,7 @@ export class SqliteStore {
   readonly #pending: Statement
   readonly #delivered: Statement
   readonly #appendBatch: (events: readonly NewEvent[]) => boolean[]
+  readonly #statements = new Map<string, Statement>()
 
   /**
    * `mustExist`: the command line refuses to create an empty store where the operator expected one.
@@ -50,11 +51,10 @@ export class SqliteStore {
   ) {
     if (options.mustExist !== true) mkdirSync(dataDir, { recursive: true })
     this.#db = new Database(join(dataDir, STORE_FILE), { fileMustExist: options.mustExist === true })
-    this.#db.pragma('journal_mode = WAL')
-    this.#db.pragma('synchronous = FULL')
-    this.#db.pragma('busy_timeout = 5000')
+    // exec, not pragma(): pragma() prepares a statement per call (see #statement for why that matters).
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000')
     if (options.manualCheckpoints === true)
-      this.#db.pragma(`wal_autocheckpoint = ${CHECKPOINT_CEILING_PAGES}`)
+      this.#db.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_CEILING_PAGES}`)
     this.#migrate()
     this.#insert = this.#db.prepare(
       `INSERT INTO events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body, retry_since)
@@ -87,12 +87,26 @@ export class SqliteStore {
     )
   }
 
+  /**
+   * Every statement is prepared once and kept for the life of the connection. On Node 24, better-sqlite3 12
+   * aborts the process (`Assertion failed: (env) != nullptr` in `~Statement`) when the garbage collector
+   * frees a statement at the wrong moment; statements that are never garbage are never freed by it.
+   */
+  #statement(sql: string): Statement {
+    let statement = this.#statements.get(sql)
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql)
+      this.#statements.set(sql, statement)
+    }
+    return statement
+  }
+
   #migrate(): void {
-    const version = this.#db.pragma('user_version', { simple: true }) as number
+    const version = this.#statement('PRAGMA user_version').pluck().get() as number
     for (let v = version; v < MIGRATIONS.length; v++) {
       this.#db.transaction(() => {
         this.#db.exec(MIGRATIONS[v]!)
-        this.#db.pragma(`user_version = ${v + 1}`)
+        this.#db.exec(`PRAGMA user_version = ${v + 1}`)
       })()
     }
   }
@@ -111,51 +125,47 @@ export class SqliteStore {
   }
 
   recordFailure(seq: number, at: number, error: string): void {
-    this.#db
-      .prepare('UPDATE events SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? WHERE seq = ?')
-      .run(at, error, seq)
+    this.#statement(
+      'UPDATE events SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? WHERE seq = ?',
+    ).run(at, error, seq)
   }
 
   expire(cutoff: number, error: string): number {
-    return this.#db
-      .prepare(
-        `UPDATE events SET state = 'dead', last_error = coalesce(last_error, ?)
+    return this.#statement(
+      `UPDATE events SET state = 'dead', last_error = coalesce(last_error, ?)
          WHERE state = 'pending' AND retry_since < ?`,
-      )
-      .run(error, cutoff).changes
+    ).run(error, cutoff).changes
   }
 
   prune(cutoff: number): number {
-    return this.#db.prepare(`DELETE FROM events WHERE state = 'delivered' AND accepted_at < ?`).run(cutoff)
+    return this.#statement(`DELETE FROM events WHERE state = 'delivered' AND accepted_at < ?`).run(cutoff)
       .changes
   }
 
   stats(): StoreStats {
-    const row = this.#db
-      .prepare(
-        `SELECT (SELECT count(*) FROM events WHERE state = 'pending') AS pending,
+    const row = this.#statement(
+      `SELECT (SELECT count(*) FROM events WHERE state = 'pending') AS pending,
                 (SELECT count(*) FROM events WHERE state = 'dead') AS dead,
                 (SELECT accepted_at FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1) AS oldestPendingAt`,
-      )
-      .get() as StoreStats
+    ).get() as StoreStats
     return row
   }
 
   probe(): void {
-    this.#db
-      .prepare('INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at')
-      .run(Date.now())
+    this.#statement(
+      'INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at',
+    ).run(Date.now())
   }
 
   /** Newest first. */
   list(query: ListQuery): StoredEvent[] {
-    return this.#db
-      .prepare(`SELECT ${EVENT_COLUMNS} FROM events ${stateIs(query.state)} ORDER BY seq DESC LIMIT ?`)
-      .all(query.limit) as StoredEvent[]
+    return this.#statement(
+      `SELECT ${EVENT_COLUMNS} FROM events ${stateIs(query.state)} ORDER BY seq DESC LIMIT ?`,
+    ).all(query.limit) as StoredEvent[]
   }
 
   get(id: string): StoredEvent | undefined {
-    return this.#db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`).get(id) as
+    return this.#statement(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`).get(id) as
       | StoredEvent
       | undefined
   }
@@ -165,8 +175,8 @@ export class SqliteStore {
    * nothing is queued and the unknown ids are returned.
    */
   replay(ids: readonly string[], now: number): { queued: number; missing: string[] } {
-    const exists = this.#db.prepare('SELECT 1 FROM events WHERE id = ?').pluck()
-    const update = this.#db.prepare(
+    const exists = this.#statement('SELECT 1 FROM events WHERE id = ?').pluck()
+    const update = this.#statement(
       `UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL WHERE id = ?`,
     )
     return this.#db.transaction(() => {
@@ -178,9 +188,9 @@ export class SqliteStore {
   }
 
   replayState(state: EventState, now: number): number {
-    return this.#db
-      .prepare(`UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL ${stateIs(state)}`)
-      .run(now).changes
+    return this.#statement(
+      `UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL ${stateIs(state)}`,
+    ).run(now).changes
   }
 
   /**
@@ -188,7 +198,7 @@ export class SqliteStore {
    * connections), so that the log can start over from its beginning with the next commit.
    */
   checkpoint(): void {
-    this.#db.pragma('wal_checkpoint(PASSIVE)')
+    this.#statement('PRAGMA wal_checkpoint(PASSIVE)').all()
   }
 
   close(): void {

@@ -1,44 +1,16 @@
-import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config/load-config.js'
-import { SecretRegistry } from '../../src/config/secret-registry.js'
-import { createMetrics } from '../../src/ops/metrics.js'
-import { SqliteStore } from '../../src/store/sqlite-store.js'
-import { ThreadedStore } from '../../src/store/threaded-store.js'
 import { fixture } from '../fixtures.js'
-import { SECRETS, sign, testEnv } from '../helper.js'
+import { buildTestApp, SECRETS, sign } from '../helper.js'
 
 const body = fixture('cpg-pay-in.json')
 
 /** The webhook app with a hair-trigger overload guard: 10 ms of mean event-loop lag, sampled every 50 ms. */
 async function buildTouchyApp() {
-  const config = loadConfig(testEnv())
-  const store = await ThreadedStore.open(config.dataDir)
-  const metrics = createMetrics(store)
-  const logger = pino({ level: 'silent' })
-  const secrets = new SecretRegistry(config.services, logger)
-  const app = buildApp(config, {
-    logger,
-    store,
-    secrets,
-    metrics,
+  const test = await buildTestApp({}, undefined, {
     overload: { maxEventLoopDelayMs: 10, sampleIntervalMs: 50 },
   })
-  await app.ready()
-  onTestFinished(async () => {
-    await app.close()
-    await store.close()
-  })
-  const stored = () => {
-    const reader = new SqliteStore(config.dataDir)
-    try {
-      return reader.list({ limit: 1000 })
-    } finally {
-      reader.close()
-    }
-  }
-  return { app, metrics, stored }
+  await test.app.ready()
+  return test
 }
 
 /** Keeps the event loop busy 60 ms of every turn, as a relay past its capacity would be. */
