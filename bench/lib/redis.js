@@ -1,7 +1,18 @@
 // A private redis-server for the forwarding and drain runs (never the machine's shared one on 6379).
+import { connect } from 'node:net'
 import { Redis } from 'ioredis'
 import { LOAD_CORE } from './load.js'
 import { start, stop, waitUntil } from './proc.js'
+
+const portOpen = (port) =>
+  new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
 
 export async function startRedis(port, logFile) {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
@@ -9,14 +20,11 @@ export async function startRedis(port, logFile) {
   const child = start('redis-server', args, { core: LOAD_CORE, logFile })
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 })
   client.on('error', () => undefined)
-  await waitUntil(
-    `redis-server on ${port}`,
-    async () => (await client.connect().then(() => client.ping())) === 'PONG',
-    {
-      child,
-      logFile,
-    },
-  )
+  // Wait for the port first: a client whose first connect failed keeps reconnecting by itself, and a
+  // second connect() on it throws "already connecting", so polling connect() could wait forever.
+  await waitUntil(`redis-server on ${port}`, () => portOpen(port), { child, logFile })
+  await client.connect()
+  if ((await client.ping()) !== 'PONG') throw new Error(`redis-server on ${port} does not answer PING`)
   return {
     child,
     client,
