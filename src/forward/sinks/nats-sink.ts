@@ -2,19 +2,13 @@ import { type JetStreamClient, jetstream } from '@nats-io/jetstream'
 import { connect, headers, type NatsConnection, RequestError } from '@nats-io/transport-node'
 import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
 import { metadataHeaders } from '../metadata-headers.js'
+import type { ForwardTarget } from '../parse-forward-url.js'
 import type { OutboundEvent, SendResult, Sink } from '../types.js'
 import { Serial } from './serial.js'
 import { confirmedPrefix, type Outcome, settleWithin } from './settle-within.js'
 
-export interface NatsSinkOptions {
-  /** `host:port`. */
-  readonly server: string
-  readonly subject: string
-  readonly user?: string
-  readonly pass?: string
-  readonly token?: string
-  /** Safe for logs (no password or token). */
-  readonly redacted: string
+/** The parsed `nats://` FORWARD_URL (server, subject, credentials, redacted form), plus tuning. */
+export interface NatsSinkOptions extends Omit<Extract<ForwardTarget, { kind: 'nats' }>, 'kind'> {
   readonly timeoutMs?: number | undefined
   /** Connection name shown by the server (`nats server report connections`). */
   readonly connectionName?: string
