@@ -49,4 +49,6 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.OPS_PORT||9090)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "dist/cli.js", "serve"]
+# The same node flags as dist/cli.js's first line (see src/cli.ts): a 4 MB young generation keeps the
+# resident size about 25 MB lower at full load, at no measured cost in speed (docs/benchmarks.md).
+CMD ["node", "--max-semi-space-size=4", "dist/cli.js", "serve"]

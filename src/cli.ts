@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The flag caps V8's young generation at 4 MB a half (16 by default): at full load the relay's resident size
+// is then about 25 MB lower, at no measured cost in speed (docs/benchmarks.md). `npm start` and the
+// Dockerfile's CMD pass the same flags; test/dockerfile-steps.test.ts keeps the three in step.
 import { parseArgs } from 'node:util'
 import { eventsCommand } from './cli/events-command.js'
 import { readInput } from './cli/read-input.js'

@@ -7,7 +7,7 @@ import { Forwarder } from './forward/forwarder.js'
 import { createSink } from './forward/sinks/create-sink.js'
 import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
-import { ThreadedStore } from './store/threaded-store.js'
+import { GroupCommitStore } from './store/group-commit-store.js'
 
 const PRUNE_EVERY_MS = 10 * 60_000
 
@@ -16,12 +16,13 @@ const PRUNE_EVERY_MS = 10 * 60_000
  * connections, finish in-flight requests, drain the forwarder within SHUTDOWN_GRACE, close, exit 0.
  */
 export async function serve(config: Config, logger: Logger): Promise<void> {
-  const store = await ThreadedStore.open(config.dataDir)
+  const store = new GroupCommitStore(config.dataDir)
   const metrics = createMetrics(store)
   store.onCommit = (events) => metrics.commitBatch.observe(events)
-  // Without its store thread the relay can only refuse callbacks: exit, so the supervisor restarts it.
+  // A store that cannot sync its log can only refuse callbacks: exit, so the supervisor restarts the relay
+  // (SQLite recovers the log on the next start).
   store.onFailure = (err) => {
-    logger.fatal({ err }, 'store thread failed; exiting')
+    logger.fatal({ err }, 'store cannot make events durable; exiting')
     exit(logger, 1)
   }
   const secrets = new SecretRegistry(config.services, logger)

@@ -12,12 +12,15 @@ import {
   parseDockerfile,
   type Stage,
 } from './ops/parse-dockerfile.js'
-import { startRelay } from './process/relay-process.js'
+import { RELAY_NODE_FLAGS, startRelay } from './process/relay-process.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))
 const build = dockerfile.stages.find((s) => s.name === 'build')!
 const runtime = dockerfile.stages.at(-1)!
+const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>
+}
 
 /** Build-stage steps that install tools on the image rather than build the project; the test skips them. */
 const TOOLCHAIN = [/^apt-get /, /^rm -rf \/var\/lib\/apt\/lists/, /^npm install -g npm@/]
@@ -78,7 +81,15 @@ describe('Dockerfile', () => {
     expect(instructions(runtime, 'USER')).toHaveLength(1)
     expect(instructions(runtime, 'USER')[0]).not.toMatch(/^(0|root)\b/)
     expect(execForm(instructions(runtime, 'ENTRYPOINT')[0]!)).toEqual(['/usr/bin/tini', '--'])
-    expect(execForm(instructions(runtime, 'CMD')[0]!)).toEqual(['node', 'dist/cli.js', 'serve'])
+    // The same node flags as the CLI's own first line and `npm start`.
+    expect(RELAY_NODE_FLAGS).toContain('--max-semi-space-size=4')
+    expect(execForm(instructions(runtime, 'CMD')[0]!)).toEqual([
+      'node',
+      ...RELAY_NODE_FLAGS,
+      'dist/cli.js',
+      'serve',
+    ])
+    expect(packageJson.scripts.start).toBe(['node', ...RELAY_NODE_FLAGS, 'dist/cli.js', 'serve'].join(' '))
     expect(instructions(runtime, 'EXPOSE')).toEqual(['3000 9090'])
     expect(envPairs(instructions(runtime, 'ENV').join(' ')).DATA_DIR).toBe('/data')
     expect(instructions(runtime, 'VOLUME')).toEqual(['["/data"]'])

@@ -8,8 +8,8 @@ import { type AppDeps, buildApp } from '../src/app.js'
 import { type Config, loadConfig } from '../src/config/load-config.js'
 import { SecretRegistry } from '../src/config/secret-registry.js'
 import { createMetrics, type Metrics } from '../src/ops/metrics.js'
+import { GroupCommitStore } from '../src/store/group-commit-store.js'
 import { SqliteStore } from '../src/store/sqlite-store.js'
-import { ThreadedStore } from '../src/store/threaded-store.js'
 import type { StoredEvent } from '../src/store/types.js'
 
 /** Test secrets; the signatures are always computed, never pasted. */
@@ -44,7 +44,7 @@ export function testEnv(
 export interface TestApp {
   readonly app: ReturnType<typeof buildApp>
   readonly config: Config
-  readonly store: ThreadedStore
+  readonly store: GroupCommitStore
   readonly metrics: Metrics
   readonly logger: Logger
   /** What the store holds, read through a separate connection, oldest first. */
@@ -58,7 +58,7 @@ export async function buildTestApp(
   deps: Pick<AppDeps, 'overload'> = {},
 ): Promise<TestApp> {
   const config = loadConfig(testEnv(overrides))
-  const store = await ThreadedStore.open(config.dataDir)
+  const store = new GroupCommitStore(config.dataDir)
   const metrics = createMetrics(store)
   const secrets = new SecretRegistry(config.services, logger)
   const app = buildApp(config, { logger, store, secrets, metrics, ...deps })

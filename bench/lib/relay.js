@@ -1,4 +1,5 @@
 // Starting the relay (dist/cli.js serve) and the baseline on the server core, and reading the relay's metrics.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { start, stop, tempFolder, waitUntil } from './proc.js'
@@ -26,8 +27,15 @@ export async function startBaseline(port, script = join(root, 'bench', 'baseline
   return { child, dir, logFile, url: `http://127.0.0.1:${port}/webhooks/${SERVICE}`, stop: () => stop(child) }
 }
 
+/** The node flags of dist/cli.js's first line, which `npm start` and the Dockerfile's CMD pass too. */
+const RELAY_NODE_FLAGS = readFileSync(join(root, 'src', 'cli.ts'), 'utf8')
+  .split('\n', 1)[0]
+  .replace(/^#!\/usr\/bin\/env -S node\s*/, '')
+  .split(' ')
+  .filter(Boolean)
+
 /**
- * tylt-relay as users run it: `node dist/cli.js serve`, logging at info to a file, its store in a fresh
+ * tylt-relay as users run it: `node FLAGS dist/cli.js serve`, logging at info to a file, its store in a fresh
  * temporary DATA_DIR, the working directory there too so that no project `.env` leaks in.
  */
 export async function startRelay(port, opsPort, { forwardUrl } = {}) {
@@ -49,7 +57,7 @@ export async function startRelay(port, opsPort, { forwardUrl } = {}) {
   // profiling sessions; `npm run bench` uses neither.
   const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
   const cli = process.env.BENCH_RELAY_CLI ?? join(root, 'dist', 'cli.js')
-  const args = [...flags, cli, 'serve']
+  const args = [...RELAY_NODE_FLAGS, ...flags, cli, 'serve']
   const child = start(process.execPath, args, { core: SERVER_CORE, env, cwd: dir, logFile })
   const ops = `http://127.0.0.1:${opsPort}`
   await waitUntil('tylt-relay', async () => (await get(`${ops}/readyz`)).status === 200, { child, logFile })

@@ -33,6 +33,8 @@ const CHECKPOINT_CEILING_PAGES = 10_000
  * `200 ok` promise that a crash loses nothing.
  */
 export class SqliteStore {
+  /** The database file; its write-ahead log is this path with `-wal` appended. */
+  readonly file: string
   readonly #db: Database.Database
   readonly #insert: Statement
   readonly #pending: Statement
@@ -47,12 +49,20 @@ export class SqliteStore {
    */
   constructor(
     dataDir: string,
-    options: { readonly mustExist?: boolean; readonly manualCheckpoints?: boolean } = {},
+    options: {
+      readonly mustExist?: boolean
+      readonly manualCheckpoints?: boolean
+      readonly logSyncedByOwner?: boolean
+    } = {},
   ) {
     if (options.mustExist !== true) mkdirSync(dataDir, { recursive: true })
-    this.#db = new Database(join(dataDir, STORE_FILE), { fileMustExist: options.mustExist === true })
+    this.file = join(dataDir, STORE_FILE)
+    this.#db = new Database(this.file, { fileMustExist: options.mustExist === true })
+    const synchronous = options.logSyncedByOwner === true ? 'NORMAL' : 'FULL'
     // exec, not pragma(): pragma() prepares a statement per call (see #statement for why that matters).
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000')
+    this.#db.exec(
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; PRAGMA busy_timeout = 5000`,
+    )
     if (options.manualCheckpoints === true)
       this.#db.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_CEILING_PAGES}`)
     this.#migrate()

@@ -4,7 +4,7 @@ import { backoffDelay } from '../../src/forward/backoff.js'
 import { Forwarder } from '../../src/forward/forwarder.js'
 import type { OutboundEvent, SendResult, Sink } from '../../src/forward/types.js'
 import { createMetrics } from '../../src/ops/metrics.js'
-import { ThreadedStore } from '../../src/store/threaded-store.js'
+import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { tempDir } from '../helper.js'
 
 /**
@@ -30,7 +30,7 @@ class ScriptedSink implements Sink {
 }
 
 async function setup(sink: Sink, retryMaxAgeMs = 60_000) {
-  const store = await ThreadedStore.open(tempDir())
+  const store = new GroupCommitStore(tempDir())
   const forwarder = new Forwarder({
     store,
     sink,

@@ -8,6 +8,16 @@ import { eventually } from '../helper.js'
 /** The built CLI: process tests run what ships (`npm test` builds first). */
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 
+/** The node flags of the CLI's first line (`#!/usr/bin/env -S node FLAGS`), which every launcher passes too. */
+export const RELAY_NODE_FLAGS: readonly string[] = readFileSync(
+  fileURLToPath(new URL('../../src/cli.ts', import.meta.url)),
+  'utf8',
+)
+  .split('\n', 1)[0]!
+  .replace(/^#!\/usr\/bin\/env -S node\s*/, '')
+  .split(' ')
+  .filter(Boolean)
+
 /** A port nobody listens on right now: the kernel picks it, the test hands it to the relay. */
 export async function freePort(): Promise<number> {
   const server = createServer()
@@ -39,7 +49,7 @@ export interface RelayProcess {
 
 export interface StartOptions {
   readonly cwd?: string
-  /** The command and its arguments, e.g. the Dockerfile's CMD; `node dist/cli.js serve` by default. */
+  /** The command and its arguments, e.g. the Dockerfile's CMD; `node FLAGS dist/cli.js serve` by default. */
   readonly command?: readonly string[]
   readonly readyTimeoutMs?: number
 }
@@ -76,7 +86,7 @@ export async function startRelay(
     OPS_PORT: String(opsPort),
     ...env,
   }
-  const [file, ...args] = options.command ?? [process.execPath, CLI, 'serve']
+  const [file, ...args] = options.command ?? [process.execPath, ...RELAY_NODE_FLAGS, CLI, 'serve']
   const child = spawn(file!, args, { cwd: options.cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   const stdout: string[] = []
   const stderr: string[] = []

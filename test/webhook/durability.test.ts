@@ -1,28 +1,27 @@
+import { fdatasync } from 'node:fs'
 import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { SecretRegistry } from '../../src/config/secret-registry.js'
 import { createMetrics } from '../../src/ops/metrics.js'
-import { ThreadedStore } from '../../src/store/threaded-store.js'
-import type { EventStore } from '../../src/store/types.js'
+import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { fixture } from '../fixtures.js'
 import { SECRETS, sign, testEnv } from '../helper.js'
 
 describe('acknowledgement', () => {
-  it('is not sent before the store confirms the commit', async () => {
+  it('is not sent before the fdatasync of the log that holds the event has ended', async () => {
     const config = loadConfig(testEnv())
-    const real = await ThreadedStore.open(config.dataDir)
+    // The real store, with its sync of the write-ahead log held back until the test lets it run.
     let release: () => void = () => {}
-    const gate = new Promise<void>((resolve) => (release = resolve))
-    let committed = false
-    // The real store, with its confirmation held back until the test lets it through.
-    const store: EventStore = Object.assign(Object.create(real) as EventStore, {
-      append: async (event: Parameters<EventStore['append']>[0]) => {
-        const inserted = await real.append(event)
-        await gate
-        committed = true
-        return inserted
+    let synced = false
+    const store = new GroupCommitStore(config.dataDir, {
+      sync: (fd, callback) => {
+        release = () =>
+          fdatasync(fd, (err) => {
+            synced = true
+            callback(err)
+          })
       },
     })
     const logger = pino({ level: 'silent' })
@@ -30,11 +29,11 @@ describe('acknowledgement', () => {
       logger,
       store,
       secrets: new SecretRegistry(config.services, logger),
-      metrics: createMetrics(real),
+      metrics: createMetrics(store),
     })
     onTestFinished(async () => {
       await app.close()
-      await real.close()
+      await store.close()
     })
     const body = fixture('cpg-pay-in.json')
     let answered = false
@@ -53,7 +52,7 @@ describe('acknowledgement', () => {
     expect(answered).toBe(false)
     release()
     const res = await response
-    expect(committed).toBe(true)
+    expect(synced).toBe(true)
     expect([res.statusCode, res.body]).toEqual([200, 'ok'])
   })
 })

@@ -1,9 +1,10 @@
+import { fdatasync, fstatSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { STORE_FILE, STORE_MAX_WAITING } from '../../src/constants.js'
+import { GroupCommitStore, type SyncFile } from '../../src/store/group-commit-store.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import { ThreadedStore } from '../../src/store/threaded-store.js'
 import type { NewEvent } from '../../src/store/types.js'
 import { tempDir } from '../helper.js'
 
@@ -18,15 +19,34 @@ const event = (i: number, service = 'cpg', acceptedAt = 1_700_000_000_000 + i): 
   body: Buffer.from(`{"i":${i},"bytes":"\u00e9\u20b9"}`),
 })
 
-async function open(dir = tempDir()) {
-  const store = await ThreadedStore.open(dir)
+function open(dir = tempDir(), sync?: SyncFile) {
+  const store = new GroupCommitStore(dir, { sync })
   onTestFinished(() => store.close())
   return { store, dir }
 }
 
-describe('ThreadedStore', () => {
+/** A sync that records each call and runs it only when the test says so. */
+function heldSync() {
+  const calls: Array<{ fd: number; release(err?: NodeJS.ErrnoException): void }> = []
+  const sync: SyncFile = (fd, callback) => {
+    calls.push({ fd, release: (err) => (err ? callback(err) : fdatasync(fd, callback)) })
+  }
+  return { sync, calls }
+}
+
+const settled = async (promise: Promise<unknown>) => {
+  let done = false
+  void promise.then(
+    () => (done = true),
+    () => (done = true),
+  )
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  return done
+}
+
+describe('GroupCommitStore', () => {
   it('commits concurrent appends together, each resolving once durable, duplicates flagged', async () => {
-    const { store, dir } = await open()
+    const { store, dir } = open()
     const results = await Promise.all([
       ...Array.from({ length: 200 }, (_, i) => store.append(event(i))),
       store.append(event(7)),
@@ -39,7 +59,7 @@ describe('ThreadedStore', () => {
   })
 
   it('keeps bodies byte-exact and returns pending events in acceptance order', async () => {
-    const { store } = await open()
+    const { store } = open()
     for (let i = 0; i < 5; i++) await store.append(event(i))
     const pending = await store.pending(10)
     expect(pending.map((e) => e.id)).toEqual([0, 1, 2, 3, 4].map((i) => `evt_cpg_${i}`))
@@ -49,7 +69,7 @@ describe('ThreadedStore', () => {
   })
 
   it('marks delivered, records failures, expires old pending events and prunes delivered ones', async () => {
-    const { store, dir } = await open()
+    const { store, dir } = open()
     for (let i = 0; i < 4; i++) await store.append(event(i, 'cpg', 1_000 + i))
     const [a, b, c] = await store.pending(3)
     await store.markDelivered([a!.seq], 5_000)
@@ -69,23 +89,23 @@ describe('ThreadedStore', () => {
 
   it('keeps what it committed across a reopen', async () => {
     const dir = tempDir()
-    const first = await ThreadedStore.open(dir)
+    const first = new GroupCommitStore(dir)
     await first.append(event(1))
     await first.close()
-    const { store } = await open(dir)
+    const { store } = open(dir)
     expect((await store.pending(10)).map((e) => e.id)).toEqual(['evt_cpg_1'])
     expect(await store.append(event(1))).toBe(false)
   })
 
   it('refuses appends once closed, and readiness probes fail', async () => {
-    const { store } = await open()
+    const { store } = open()
     await store.close()
     await expect(store.append(event(1))).rejects.toMatchObject({ code: 'TYLT_STORE_CLOSED', statusCode: 503 })
     await expect(store.probe()).rejects.toThrow()
   })
 
   it('groups concurrent appends into fewer commits, and reports each commit size', async () => {
-    const { store } = await open()
+    const { store } = open()
     const commits: number[] = []
     store.onCommit = (events) => commits.push(events)
     await Promise.all(Array.from({ length: 300 }, (_, i) => store.append(event(i))))
@@ -94,7 +114,7 @@ describe('ThreadedStore', () => {
   })
 
   it('refuses appends past STORE_MAX_WAITING instead of queueing without bound', async () => {
-    const { store } = await open()
+    const { store } = open()
     const appends = Array.from({ length: STORE_MAX_WAITING + 1 }, (_, i) => store.append(event(i)))
     const results = await Promise.allSettled(appends)
     expect(results.slice(0, STORE_MAX_WAITING).every((r) => r.status === 'fulfilled')).toBe(true)
@@ -103,6 +123,65 @@ describe('ThreadedStore', () => {
       reason: { code: 'TYLT_STORE_UNAVAILABLE', statusCode: 503 },
     })
     expect(await store.append(event(STORE_MAX_WAITING + 5))).toBe(true)
+  })
+})
+
+describe('GroupCommitStore durability', () => {
+  it('syncs the write-ahead log itself, after the commit is written, and answers only after the sync', async () => {
+    const dir = tempDir()
+    const reader = new SqliteStore(dir)
+    onTestFinished(() => reader.close())
+    const seenAtSync: number[] = []
+    const { sync, calls } = heldSync()
+    const { store } = open(dir, (fd, callback) => {
+      seenAtSync.push(reader.list({ limit: 10 }).length)
+      sync(fd, callback)
+    })
+    const append = store.append(event(1))
+    await expect.poll(() => calls.length).toBe(1)
+    // The descriptor synced is the log SQLite writes, and the commit was in it before the sync started.
+    expect(fstatSync(calls[0]!.fd).ino).toBe(statSync(join(dir, `${STORE_FILE}-wal`)).ino)
+    expect(seenAtSync).toEqual([1])
+    expect(await settled(append)).toBe(false)
+    calls[0]!.release()
+    expect(await append).toBe(true)
+  })
+
+  it('keeps two syncs in flight; a later sync that ends first makes the earlier commit durable too', async () => {
+    const { sync, calls } = heldSync()
+    const { store } = open(tempDir(), sync)
+    const first = store.append(event(1))
+    await expect.poll(() => calls.length).toBe(1)
+    const second = store.append(event(2))
+    await expect.poll(() => calls.length).toBe(2)
+    // At the limit: a third append waits for a sync to end before its commit starts.
+    const third = store.append(event(3))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(calls).toHaveLength(2)
+    calls[1]!.release()
+    expect(await Promise.all([first, second])).toEqual([true, true])
+    await expect.poll(() => calls.length).toBe(3)
+    // The first sync ending now proves nothing about the third commit, written after it started.
+    calls[0]!.release()
+    expect(await settled(third)).toBe(false)
+    calls[2]!.release()
+    expect(await third).toBe(true)
+  })
+
+  it('after a failed sync refuses what it had not acknowledged and everything after, and reports it once', async () => {
+    const { sync, calls } = heldSync()
+    const { store } = open(tempDir(), sync)
+    const failures: Error[] = []
+    store.onFailure = (err) => failures.push(err)
+    const append = store.append(event(1))
+    await expect.poll(() => calls.length).toBe(1)
+    calls[0]!.release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
+    await expect(append).rejects.toMatchObject({ code: 'TYLT_STORE_UNAVAILABLE', statusCode: 503 })
+    await expect(store.append(event(2))).rejects.toMatchObject({ code: 'TYLT_STORE_UNAVAILABLE' })
+    await expect(store.probe()).rejects.toThrow()
+    await expect(store.pending(10)).rejects.toThrow()
+    expect(failures.map((e) => (e as NodeJS.ErrnoException).code)).toEqual(['EIO'])
+    expect(calls).toHaveLength(1)
   })
 })
 

@@ -1,0 +1,233 @@
+import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { STORE_MAX_WAITING } from '../constants.js'
+import { StoreClosedError, StoreUnavailableError } from '../errors.js'
+import { SqliteStore } from './sqlite-store.js'
+import type { EventStore, NewEvent, StoredEvent, StoreStats } from './types.js'
+
+interface Waiter {
+  resolve(inserted: boolean): void
+  reject(error: Error): void
+}
+
+/** One commit written to the log and waiting for its sync. */
+interface Commit {
+  readonly waiters: readonly Waiter[]
+  readonly inserted: readonly boolean[]
+}
+
+/** `fs.fdatasync`'s shape; tests pass one that holds a sync back or fails it. */
+export type SyncFile = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => void
+
+/**
+ * Syncs in flight at once. With one, the requests that arrive while it runs wait for it to end before their
+ * own commit can start its sync, and the event loop idles whenever both groups wait for the disk; two let
+ * the next commit's sync start at once (measured: about 10% more callbacks per second, docs/benchmarks.md).
+ * More than two gained nothing measurable.
+ */
+const SYNCS_IN_FLIGHT = 2
+
+/** Events committed since the last checkpoint before the next one (about 3,000 log pages here). */
+const CHECKPOINT_EVERY_EVENTS = 500
+
+function syncFolder(path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * The relay's store: SQLite on the event loop's thread, made durable by a sync that runs off it.
+ *
+ * A commit has two parts. Writing the transaction into the write-ahead log is CPU work of some microseconds
+ * per event: SQLite writes the log with plain `write` calls, into the page cache. Making the log durable is
+ * an `fdatasync`, which waits for the disk. The connection runs with `synchronous=NORMAL`, so SQLite writes
+ * the log but does not sync it on commit; this class syncs it on libuv's thread pool (`fs.fdatasync` on its
+ * own descriptor of the log file: a sync flushes the file, whichever descriptor wrote to it) and resolves a
+ * commit's appends only once a sync that started after the commit has succeeded. Every acknowledged event
+ * is therefore on disk, as with `synchronous=FULL`, and the event loop never waits for the disk. Checkpoints
+ * keep SQLite's rules for `NORMAL`: the log is synced before it is copied, the database after.
+ *
+ * Group commit: the events of one turn of the event loop go into one transaction; while the syncs in flight
+ * are at their limit, new events queue, and the next commit takes all of them. The more callbacks arrive,
+ * the more each sync covers.
+ */
+export class GroupCommitStore implements EventStore {
+  readonly #store: SqliteStore
+  readonly #sync: SyncFile
+  readonly #logFile: string
+  readonly #logFd: number
+  readonly #logInode: number
+  #queue: NewEvent[] = []
+  #waiters: Waiter[] = []
+  #scheduled = false
+  /** Commits written to the log whose sync has not ended, oldest first. */
+  #inFlight: Commit[] = []
+  #sinceCheckpoint = 0
+  #failure: Error | undefined
+  #closed = false
+  /** Told how many appends each completed sync made durable (the group-commit metric). */
+  onCommit: ((events: number) => void) | undefined
+  /** Told once when the log cannot be synced: nothing more can be made durable. */
+  onFailure: ((error: Error) => void) | undefined
+
+  constructor(dataDir: string, options: { readonly sync?: SyncFile | undefined } = {}) {
+    this.#store = new SqliteStore(dataDir, { manualCheckpoints: true, logSyncedByOwner: true })
+    this.#sync = options.sync ?? fdatasync
+    // The log file exists from the connection's first write on; the probe is one.
+    this.#store.probe()
+    this.#logFile = `${this.#store.file}-wal`
+    this.#logFd = openSync(this.#logFile, 'r')
+    this.#logInode = fstatSync(this.#logFd).ino
+    // SQLite syncs the folder after creating the log file only at its first sync of the log, which under
+    // `NORMAL` is the first checkpoint; until the folder is synced a power cut could lose the new file, and
+    // with it every event acknowledged meanwhile. Sync it now, once.
+    syncFolder(dirname(this.#logFile))
+  }
+
+  append(event: NewEvent): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new StoreClosedError())
+    if (this.#failure !== undefined) return Promise.reject(new StoreUnavailableError(this.#failure.message))
+    // A disk that stalls is invisible to the overload guard (the event loop stays idle): refuse at once
+    // rather than hold an unbounded queue of requests, and their bodies, waiting for it.
+    if (this.#queue.length >= STORE_MAX_WAITING) {
+      return Promise.reject(new StoreUnavailableError('too many events waiting for a commit'))
+    }
+    return new Promise<boolean>((resolve, reject) => {
+      this.#queue.push(event)
+      this.#waiters.push({ resolve, reject })
+      this.#schedule()
+    })
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#queue.length === 0 || this.#inFlight.length >= SYNCS_IN_FLIGHT) return
+    this.#scheduled = true
+    // After the poll phase, so every request this turn of the event loop read is in the commit.
+    setImmediate(this.#commit)
+  }
+
+  readonly #commit = (): void => {
+    this.#scheduled = false
+    if (this.#queue.length === 0 || this.#inFlight.length >= SYNCS_IN_FLIGHT) return
+    const events = this.#queue
+    const waiters = this.#waiters
+    this.#queue = []
+    this.#waiters = []
+    let inserted: boolean[]
+    try {
+      inserted = this.#store.append(events)
+    } catch (err) {
+      // Nothing of this transaction was committed (a full disk, say): refuse these callbacks, keep going.
+      const error = err as NodeJS.ErrnoException
+      const unavailable = new StoreUnavailableError(error.code ?? error.message, { cause: error })
+      for (const waiter of waiters) waiter.reject(unavailable)
+      this.#schedule()
+      return
+    }
+    const commit: Commit = { waiters, inserted }
+    this.#inFlight.push(commit)
+    this.#sync(this.#logFd, (err) => this.#synced(commit, err))
+  }
+
+  #synced(commit: Commit, err: NodeJS.ErrnoException | null): void {
+    if (this.#failure !== undefined) return
+    if (err !== null) {
+      // After a failed sync the kernel may have dropped the pages it could not write, so no later sync can
+      // prove them durable: refuse everything from now on (the owner exits, SQLite recovers on restart).
+      this.#fail(err)
+      return
+    }
+    // A sync covers every commit written before it started: its own and all the earlier ones. When a later
+    // sync has already ended, this commit was settled with it and this sync proves nothing new.
+    if (!this.#inFlight.includes(commit)) return
+    let events = 0
+    while (this.#inFlight.length > 0) {
+      const done = this.#inFlight.shift()!
+      for (let i = 0; i < done.waiters.length; i++) done.waiters[i]!.resolve(done.inserted[i] === true)
+      events += done.waiters.length
+      if (done === commit) break
+    }
+    if (events === 0) return
+    this.onCommit?.(events)
+    this.#sinceCheckpoint += events
+    if (this.#sinceCheckpoint >= CHECKPOINT_EVERY_EVENTS) this.#checkpoint()
+    this.#schedule()
+  }
+
+  #checkpoint(): void {
+    this.#sinceCheckpoint = 0
+    try {
+      this.#store.checkpoint()
+    } catch {
+      // A failed checkpoint loses nothing (the log keeps every commit); SQLite retries past its ceiling.
+    }
+  }
+
+  #fail(error: NodeJS.ErrnoException): void {
+    this.#failure = error
+    const unavailable = new StoreUnavailableError(error.code ?? error.message, { cause: error })
+    for (const commit of this.#inFlight) for (const waiter of commit.waiters) waiter.reject(unavailable)
+    for (const waiter of this.#waiters) waiter.reject(unavailable)
+    this.#inFlight = []
+    this.#queue = []
+    this.#waiters = []
+    if (!this.#closed) this.onFailure?.(error)
+  }
+
+  #run<T>(operation: () => T): Promise<T> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    try {
+      return Promise.resolve(operation())
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  pending(limit: number): Promise<StoredEvent[]> {
+    return this.#run(() => this.#store.pending(limit))
+  }
+  markDelivered(seqs: readonly number[], at: number): Promise<void> {
+    return this.#run(() => this.#store.markDelivered(seqs, at))
+  }
+  recordFailure(seq: number, at: number, error: string): Promise<void> {
+    return this.#run(() => this.#store.recordFailure(seq, at, error))
+  }
+  expire(cutoff: number, error: string): Promise<number> {
+    return this.#run(() => this.#store.expire(cutoff, error))
+  }
+  prune(cutoff: number): Promise<number> {
+    return this.#run(() => this.#store.prune(cutoff))
+  }
+  stats(): Promise<StoreStats> {
+    return this.#run(() => this.#store.stats())
+  }
+
+  /**
+   * Proves the store still takes writes, and that the log this class syncs is still the file SQLite writes
+   * (SQLite never replaces it while the database is open; an operator's tool could).
+   */
+  probe(): Promise<void> {
+    return this.#run(() => {
+      if (this.#closed) throw new StoreClosedError()
+      this.#store.probe()
+      if (statSync(this.#logFile).ino !== this.#logInode) {
+        throw new Error('the write-ahead log file was replaced while the relay had it open')
+      }
+    })
+  }
+
+  /** Lets queued appends commit and sync, then closes the database. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    while (this.#failure === undefined && (this.#scheduled || this.#inFlight.length > 0)) {
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    this.#store.close()
+    closeSync(this.#logFd)
+  }
+}
