@@ -44,7 +44,7 @@ export const STORE_MAX_WAITING = 10_000
 
 /**
  * When the webhook listener refuses work (see src/http/overload-guard.ts). A healthy relay's event loop lags
- * by well under 10 ms even at full speed (the disk work is on the store thread); a mean lag of 200 ms over
+ * by well under 10 ms even at full speed (the disk waits are on libuv's pool); a mean lag of 200 ms over
  * half a second means every request already waits that long per turn and the backlog grows, so answering
  * 503 at once beats answering late. Sampled twice a second so a refusal spell ends soon after the load.
  */

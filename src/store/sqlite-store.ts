@@ -28,9 +28,9 @@ type Statement = Database.Statement<unknown[], unknown>
 const CHECKPOINT_CEILING_PAGES = 10_000
 
 /**
- * The embedded store, synchronous. The relay runs it on a worker thread (store-worker.ts); the command line
- * opens it directly. WAL with `synchronous=FULL` fsyncs the log on every commit, which is what lets
- * `200 ok` promise that a crash loses nothing.
+ * The embedded store, synchronous. The command line opens it as it is: WAL with `synchronous=FULL`, which
+ * fsyncs the log on every commit. The relay opens it through GroupCommitStore (group-commit-store.ts), which
+ * asks for `logSyncedByOwner` and syncs the log itself, off the event loop, before it acknowledges anything.
  */
 export class SqliteStore {
   /** The database file; its write-ahead log is this path with `-wal` appended. */
@@ -44,8 +44,10 @@ export class SqliteStore {
 
   /**
    * `mustExist`: the command line refuses to create an empty store where the operator expected one.
-   * `manualCheckpoints`: the owner calls `checkpoint()` itself, at a time that suits it (store-worker.ts does
-   * it after answering a commit); SQLite then checkpoints on its own only past a ceiling.
+   * `manualCheckpoints`: the owner calls `checkpoint()` itself, at a time that suits it (GroupCommitStore
+   * does it after acknowledging a commit); SQLite then checkpoints on its own only past a ceiling.
+   * `logSyncedByOwner`: `synchronous=NORMAL`, so a commit writes the log without syncing it; only for an
+   * owner that syncs the log file (`file` + `-wal`) itself before it tells anyone the commit is durable.
    */
   constructor(
     dataDir: string,

@@ -29,7 +29,11 @@ class ScriptedSink implements Sink {
   }
 }
 
-async function setup(sink: Sink, retryMaxAgeMs = 60_000) {
+async function setup(
+  sink: Sink,
+  retryMaxAgeMs = 60_000,
+  options: { batchSize?: number; gatherMs?: number } = {},
+) {
   const store = new GroupCommitStore(tempDir())
   const forwarder = new Forwarder({
     store,
@@ -41,13 +45,14 @@ async function setup(sink: Sink, retryMaxAgeMs = 60_000) {
     backoffBaseMs: 20,
     backoffMaxMs: 40,
     idlePollMs: 20,
+    ...options,
   })
   onTestFinished(async () => {
     await forwarder.stop(0)
     await store.close()
   })
-  const accept = async (count: number, acceptedAt = Date.now()) => {
-    for (let i = 0; i < count; i++) {
+  const accept = async (count: number, acceptedAt = Date.now(), from = 0) => {
+    for (let i = from; i < from + count; i++) {
       await store.append({
         id: `evt_${i}`,
         service: 'cpg',
@@ -82,6 +87,21 @@ describe('Forwarder', () => {
     await until(async () => (await store.stats()).pending === 0)
     expect(sink.delivered).toEqual(ids(10))
     expect(sink.batches.map((b) => b.length)).toEqual([4, 4, 2])
+  })
+
+  it('after a small batch, lets the next one gather what arrives meanwhile', async () => {
+    const sink = new ScriptedSink()
+    const { store, forwarder, accept } = await setup(sink, 60_000, { batchSize: 8, gatherMs: 300 })
+    await accept(1)
+    forwarder.start()
+    await until(() => sink.batches.length === 1)
+    // One at a time, further apart than the idle poll: without gathering each would travel alone.
+    for (const n of [1, 2, 3]) {
+      await accept(1, Date.now(), n)
+      await new Promise((resolve) => setTimeout(resolve, 40))
+    }
+    await until(async () => (await store.stats()).pending === 0)
+    expect(sink.batches).toEqual([['evt_0'], ['evt_1', 'evt_2', 'evt_3']])
   })
 
   it('after a failure mid-batch, keeps the confirmed prefix and retries from the failed event alone (one probe)', async () => {
