@@ -104,10 +104,13 @@ export class Forwarder {
         await this.#sleep(idlePollMs)
         continue
       }
+      const small = batch.length < batchSize / 4
       await this.#deliver(batch)
       // A small batch means the forwarder keeps up with intake: let the next one gather for a moment, so
-      // the per-batch work (a query, a round trip, an update) is shared by more events.
-      if (batch.length < batchSize / 4 && this.#failures === 0 && !this.#draining && gatherMs > 0) {
+      // the per-batch work (a query, a round trip, an update) is shared by more events. The batch is let go
+      // first: events held across the wait would outlive the young generation and fill the old one.
+      batch = []
+      if (small && this.#failures === 0 && !this.#draining && gatherMs > 0) {
         await new Promise((resolve) => setTimeout(resolve, gatherMs))
       }
     }

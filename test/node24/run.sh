@@ -93,7 +93,10 @@ free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1
 PORT=$(free_port)
 OPS_PORT=$(free_port)
 export TYLT_SECRET_DEMO=demo DATA_DIR="$WORK/data" HOST=127.0.0.1 OPS_HOST=127.0.0.1 PORT OPS_PORT
-node dist/cli.js serve >"$WORK/serve.log" 2>&1 &
+# Through the CLI's own first line (`#!/usr/bin/env -S node FLAGS`), as an installed `tylt-relay` runs, so
+# Node 24 is shown to accept the relay's node flags.
+chmod +x dist/cli.js
+./dist/cli.js serve >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 ready=
 for _ in $(seq 1 100); do
