@@ -82,7 +82,7 @@ describe('Dockerfile', () => {
     expect(instructions(runtime, 'USER')[0]).not.toMatch(/^(0|root)\b/)
     expect(execForm(instructions(runtime, 'ENTRYPOINT')[0]!)).toEqual(['/usr/bin/tini', '--'])
     // The same node flags as the CLI's own first line and `npm start`.
-    expect(RELAY_NODE_FLAGS).toContain('--max-semi-space-size=4')
+    expect(RELAY_NODE_FLAGS).toEqual(['--max-semi-space-size=4', '--max-old-space-size=1024'])
     expect(execForm(instructions(runtime, 'CMD')[0]!)).toEqual([
       'node',
       ...RELAY_NODE_FLAGS,
