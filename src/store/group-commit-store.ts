@@ -93,7 +93,7 @@ export class GroupCommitStore implements EventStore {
     if (this.#failure !== undefined) return Promise.reject(new StoreUnavailableError(this.#failure.message))
     // A disk that stalls is invisible to the overload guard (the event loop stays idle): refuse at once
     // rather than hold an unbounded queue of requests, and their bodies, waiting for it.
-    if (this.#queue.length >= STORE_MAX_WAITING) {
+    if (this.#waiting() >= STORE_MAX_WAITING) {
       return Promise.reject(new StoreUnavailableError('too many events waiting for a commit'))
     }
     return new Promise<boolean>((resolve, reject) => {
@@ -101,6 +101,13 @@ export class GroupCommitStore implements EventStore {
       this.#waiters.push({ resolve, reject })
       this.#schedule()
     })
+  }
+
+  /** Appends not answered yet: queued, or committed and waiting for their sync. */
+  #waiting(): number {
+    let waiting = this.#queue.length
+    for (const commit of this.#inFlight) waiting += commit.waiters.length
+    return waiting
   }
 
   #schedule(): void {

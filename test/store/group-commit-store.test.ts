@@ -168,6 +168,23 @@ describe('GroupCommitStore durability', () => {
     expect(await third).toBe(true)
   })
 
+  it('counts appends whose sync is in flight toward STORE_MAX_WAITING', async () => {
+    const { sync, calls } = heldSync()
+    const { store } = open(tempDir(), sync)
+    const held = Array.from({ length: STORE_MAX_WAITING }, (_, i) => store.append(event(i)))
+    await expect.poll(() => calls.length).toBe(1)
+    await expect(store.append(event(STORE_MAX_WAITING))).rejects.toMatchObject({
+      code: 'TYLT_STORE_UNAVAILABLE',
+      statusCode: 503,
+    })
+    calls[0]!.release()
+    expect((await Promise.all(held)).every(Boolean)).toBe(true)
+    const next = store.append(event(STORE_MAX_WAITING + 1))
+    await expect.poll(() => calls.length).toBe(2)
+    calls[1]!.release()
+    expect(await next).toBe(true)
+  })
+
   it('after a failed sync refuses what it had not acknowledged and everything after, and reports it once', async () => {
     const { sync, calls } = heldSync()
     const { store } = open(tempDir(), sync)
