@@ -64,7 +64,7 @@ export function createMetrics(store: EventStore) {
     }),
     commitBatch: new Histogram({
       name: `${PREFIX}store_commit_batch_size`,
-      help: 'Events per store commit (group commit)',
+      help: 'Events made durable by one fsync of the store log (group commit)',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     }),
