@@ -8,7 +8,7 @@ import { type AppDeps, buildApp } from '../src/app.js'
 import { type Config, loadConfig } from '../src/config/load-config.js'
 import { SecretRegistry } from '../src/config/secret-registry.js'
 import { createMetrics, type Metrics } from '../src/ops/metrics.js'
-import { GroupCommitStore } from '../src/store/group-commit-store.js'
+import { GroupCommitStore, type SyncFile } from '../src/store/group-commit-store.js'
 import { SqliteStore } from '../src/store/sqlite-store.js'
 import type { StoredEvent } from '../src/store/types.js'
 
@@ -51,14 +51,17 @@ export interface TestApp {
   stored(): StoredEvent[]
 }
 
-/** Builds the webhook app on a real store in a temp folder; closed when the test ends. */
+/**
+ * Builds the webhook app on a real store in a temp folder; closed when the test ends. `options.sync` replaces
+ * the store's fdatasync of its log (to hold it back or fail it).
+ */
 export async function buildTestApp(
   overrides: Record<string, string | undefined> = {},
   logger: Logger = pino({ level: 'silent' }),
-  deps: Pick<AppDeps, 'overload'> = {},
+  { sync, ...deps }: Pick<AppDeps, 'overload'> & { readonly sync?: SyncFile } = {},
 ): Promise<TestApp> {
   const config = loadConfig(testEnv(overrides))
-  const store = new GroupCommitStore(config.dataDir)
+  const store = new GroupCommitStore(config.dataDir, { sync })
   const metrics = createMetrics(store)
   const secrets = new SecretRegistry(config.services, logger)
   const app = buildApp(config, { logger, store, secrets, metrics, ...deps })

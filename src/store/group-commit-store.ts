@@ -30,6 +30,11 @@ const SYNCS_IN_FLIGHT = 2
 /** Events committed since the last checkpoint before the next one (about 3,000 log pages here). */
 const CHECKPOINT_EVERY_EVENTS = 500
 
+/** What a webhook is refused with when its event could not be made durable: the error's code, or message. */
+function unavailableFor(error: NodeJS.ErrnoException): Error {
+  return new StoreUnavailableError(error.code ?? error.message, { cause: error })
+}
+
 function syncFolder(path: string): void {
   const fd = openSync(path, 'r')
   try {
@@ -129,8 +134,7 @@ export class GroupCommitStore implements EventStore {
       inserted = this.#store.append(events)
     } catch (err) {
       // Nothing of this transaction was committed (a full disk, say): refuse these callbacks, keep going.
-      const error = err as NodeJS.ErrnoException
-      const unavailable = new StoreUnavailableError(error.code ?? error.message, { cause: error })
+      const unavailable = unavailableFor(err as NodeJS.ErrnoException)
       for (const waiter of waiters) waiter.reject(unavailable)
       this.#schedule()
       return
@@ -176,7 +180,7 @@ export class GroupCommitStore implements EventStore {
 
   #fail(error: NodeJS.ErrnoException): void {
     this.#failure = error
-    const unavailable = new StoreUnavailableError(error.code ?? error.message, { cause: error })
+    const unavailable = unavailableFor(error)
     for (const commit of this.#inFlight) for (const waiter of commit.waiters) waiter.reject(unavailable)
     for (const waiter of this.#waiters) waiter.reject(unavailable)
     this.#inFlight = []

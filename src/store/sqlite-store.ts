@@ -155,12 +155,11 @@ export class SqliteStore {
   }
 
   stats(): StoreStats {
-    const row = this.#statement(
+    return this.#statement(
       `SELECT (SELECT count(*) FROM events WHERE state = 'pending') AS pending,
                 (SELECT count(*) FROM events WHERE state = 'dead') AS dead,
                 (SELECT accepted_at FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1) AS oldestPendingAt`,
     ).get() as StoreStats
-    return row
   }
 
   probe(): void {

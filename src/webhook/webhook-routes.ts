@@ -76,22 +76,20 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     '/webhooks/:service',
     {
       // Refuse unknown services before reading a byte of the body. A known one is named now, so that a
-      // refusal before the handler (413) is still logged and counted under its service.
+      // refusal before the handler (413) is still logged and counted under its service, and its keys (those
+      // in effect when the request arrived) are kept for the handler.
       onRequest: (request, reply, done) => {
         const service = secrets.get(request.params.service)
         if (service !== undefined) {
           request.webhook.service = service.name
+          request.webhook.keys = service
           return done()
         }
         request.webhook.outcome = 'unknown_service'
         reply.code(404).type('text/plain; charset=utf-8').send(ANSWER.notFound)
       },
     },
-    (request, reply) => {
-      const service = secrets.get(request.params.service)!
-      request.webhook.service = service.name
-      return accept(request, reply, [service])
-    },
+    (request, reply) => accept(request, reply, [request.webhook.keys!]),
   )
 }
 
