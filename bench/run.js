@@ -5,7 +5,16 @@ import { parseArgs } from 'node:util'
 import { hasWrk } from './lib/load.js'
 import { hasTaskset, sleep } from './lib/proc.js'
 import { printAndWrite } from './lib/report.js'
-import { baseline, baselineRate, drain, fixedRate, forwarding, relayEmbedded, soak } from './lib/scenarios.js'
+import {
+  baseline,
+  baselineRate,
+  drain,
+  fixedRate,
+  forwarding,
+  reference,
+  relayEmbedded,
+  soak,
+} from './lib/scenarios.js'
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +39,18 @@ const plan = {
   soakS: Number(values.soak ?? (smoke ? 0 : 120)),
   forceAutocannon: values.autocannon,
   write: values.only === undefined && (values.write ?? !smoke),
-  only: values.only?.split(',') ?? ['a', 'b', 'c', 'a-rate', 'rate', 'drain', 'soak'],
+  only: values.only?.split(',') ?? [
+    'a',
+    'b',
+    'c',
+    'a-rate',
+    'rate',
+    'ref-fastify',
+    'ref-journal',
+    'ref-sqlite',
+    'drain',
+    'soak',
+  ],
 }
 
 async function main() {
@@ -54,6 +74,9 @@ async function main() {
       ['c', forwarding],
       ['a-rate', baselineRate],
       ['rate', fixedRate],
+      ['ref-fastify', (p) => reference(p, 'fastify')],
+      ['ref-journal', (p) => reference(p, 'journal')],
+      ['ref-sqlite', (p) => reference(p, 'sqlite')],
     ].filter(([key]) => plan.only.includes(key))) {
       const result = await scenario(plan)
       results[key] = result

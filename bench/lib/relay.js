@@ -11,13 +11,13 @@ export const SERVICE = 'bench'
 
 const get = (url) => fetch(url, { signal: AbortSignal.timeout(2_000) })
 
-/** The bare node:http server of baseline.js. */
-export async function startBaseline(port, script = join(root, 'bench', 'baseline.js')) {
+/** The bare node:http server of baseline.js, or a reference server (reference.js) with its `env`. */
+export async function startBaseline(port, script = join(root, 'bench', 'baseline.js'), env = {}) {
   const dir = tempFolder()
   const logFile = join(dir, 'baseline.log')
   const child = start(process.execPath, [script], {
     core: SERVER_CORE,
-    env: { PORT: String(port), BENCH_SECRET: SECRET },
+    env: { PORT: String(port), BENCH_SECRET: SECRET, DATA_DIR: dir, ...env },
     logFile,
   })
   await waitUntil('baseline', async () => (await get(`http://127.0.0.1:${port}/`)).status > 0, {
@@ -51,6 +51,8 @@ export async function startRelay(port, opsPort, { forwardUrl } = {}) {
     LOG_LEVEL: 'info',
     SHUTDOWN_GRACE: '5s',
     ...(forwardUrl ? { FORWARD_URL: forwardUrl } : {}),
+    // BENCH_RELAY_ENV: extra settings as JSON, e.g. '{"LOG_LEVEL":"warn"}', for profiling sessions.
+    ...(process.env.BENCH_RELAY_ENV ? JSON.parse(process.env.BENCH_RELAY_ENV) : {}),
   }
   delete env.NODE_OPTIONS
   // BENCH_NODE_FLAGS (e.g. --cpu-prof) and BENCH_RELAY_CLI (another build, for A/B comparisons) are for

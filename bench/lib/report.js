@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { REFERENCES } from './scenarios.js'
 
 const DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url))
 const START = '<!-- bench:results:start -->'
@@ -57,9 +58,14 @@ export function render({ plan, generator, rounds, drained, soaked, failures }) {
   rate[2] = '-'
   const aRate = row('(a) at 2,000 req/s offered', pick('a-rate'))
   aRate[2] = '-'
+  // The reference servers (bench/reference.js), when the run measured them: what the relay's parts allow.
+  const references = Object.entries(REFERENCES)
+    .map(([kind, label]) => [label, pick(`ref-${kind}`)])
+    .filter(([, runs]) => runs.every((r) => r !== undefined))
+    .map(([label, runs]) => row(label, runs, a))
   const main = table(
     ['server', 'req/s (median)', 'ratio to (a)', 'p50 ms', 'p99 ms', 'max ms', 'peak RSS MB'],
-    [row('(a) bare node:http, verify only', a), b, c, aRate, rate],
+    [row('(a) bare node:http, verify only', a), b, c, aRate, rate, ...references],
   )
   const perRound = table(
     ['round', '(a) req/s', '(b) req/s', '(b)/(a)', '(c) req/s', '(c)/(a)', '(b) p99 at 2,000/s ms'],
@@ -93,7 +99,7 @@ export function render({ plan, generator, rounds, drained, soaked, failures }) {
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}.`,
     '',
-    `Command: \`npm run bench${plan.smoke ? ' -- --smoke' : ''}\` (${plan.rounds} rounds of a, b, c and the fixed-rate run, alternating;`,
+    `Command: \`npm run bench${plan.smoke ? ' -- --smoke' : ''}\` (${plan.rounds} rounds of a, b, c, the fixed-rate runs and the reference servers, alternating;`,
     `${plan.warmS} s warm-up and ${plan.durationS} s measured per run, a fresh server and store each time; load: ${generator};`,
     'server `taskset -c 0`, load generator and Redis `taskset -c 1`). Ratios are medians of the per-round ratios.',
     '',

@@ -1,6 +1,7 @@
 // The measured scenarios. Each starts a fresh server (fresh store), warms it up with bodies of its own,
 // measures, checks that nothing was lost, and stops it; a failed check is reported, never thrown.
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { newNonce } from './body.js'
 import { load, sendWithAutocannon } from './load.js'
@@ -12,6 +13,7 @@ const PORT = Number(process.env.BENCH_PORT ?? 18301)
 const OPS_PORT = PORT + 1
 const REDIS_PORT = PORT + 100
 const FIXED_RATE = 2_000
+const benchFolder = fileURLToPath(new URL('..', import.meta.url))
 
 /** Warm-up, then the measured run with the server's memory sampled. */
 async function measure(server, plan, { rate = 0, durationS = plan.durationS } = {}) {
@@ -64,6 +66,22 @@ export async function baseline(plan, options = {}) {
     ...result,
     failures,
   }
+}
+
+/** What each reference server (bench/reference.js) is, by its REFERENCE value. */
+export const REFERENCES = {
+  fastify: 'reference: Fastify, verify only',
+  journal: 'reference: Fastify + file append + fdatasync',
+  sqlite: 'reference: Fastify + SQLite, unique id',
+}
+
+/** A reference server: the least a receiver of its kind does, to bound what the relay can reach here. */
+export async function reference(plan, kind) {
+  const server = await startBaseline(PORT, join(benchFolder, 'reference.js'), { REFERENCE: kind })
+  const result = await measure(server, plan)
+  const failures = loadFailures(result)
+  await stopChecked(server, failures)
+  return { label: REFERENCES[kind], ...result, failures }
 }
 
 /**
