@@ -42,14 +42,19 @@ function loadFailures(result, metrics) {
   return failures
 }
 
+const kept = []
+
 async function stopChecked(server, failures) {
   const exit = await server.stop()
   if (exit !== 0) failures.push(`server exited with ${exit} on SIGTERM`)
   let stored
   if (server.dataDir !== undefined) {
     const db = new Database(join(server.dataDir, 'tylt-relay.sqlite'), { readonly: true })
-    stored = db.prepare('SELECT count(*) AS n FROM events').get().n
+    const count = db.prepare('SELECT count(*) AS n FROM events')
+    stored = count.get().n
     db.close()
+    // Never garbage: on Node 24, better-sqlite3 12 aborts the process when the collector frees a statement.
+    kept.push(db, count)
   }
   removeFolder(server.dir)
   return stored

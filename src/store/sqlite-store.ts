@@ -28,6 +28,16 @@ type Statement = Database.Statement<unknown[], unknown>
 const CHECKPOINT_CEILING_PAGES = 10_000
 
 /**
+ * Every store this process opens, kept reachable until it exits, closed or not. On Node 24, better-sqlite3
+ * 12 aborts the process (`Assertion failed: (env) != nullptr` in `~Statement`) when the garbage collector
+ * frees a statement, even one of a closed connection, and that includes the BEGIN and COMMIT statements it
+ * prepares for `transaction()` and keeps as long as their connection is reachable. At exit statements are
+ * finalized another way, which is safe. The relay opens one store for its life and each command of the CLI
+ * one, so this holds a few kilobytes; a test run opens hundreds.
+ */
+const OPENED: SqliteStore[] = []
+
+/**
  * The embedded store, synchronous. The command line opens it as it is: WAL with `synchronous=FULL`, which
  * fsyncs the log on every commit. The relay opens it through GroupCommitStore (group-commit-store.ts), which
  * asks for `logSyncedByOwner` and syncs the log itself, off the event loop, before it acknowledges anything.
@@ -60,6 +70,7 @@ export class SqliteStore {
     if (options.mustExist !== true) mkdirSync(dataDir, { recursive: true })
     this.file = join(dataDir, STORE_FILE)
     this.#db = new Database(this.file, { fileMustExist: options.mustExist === true })
+    OPENED.push(this)
     const synchronous = options.logSyncedByOwner === true ? 'NORMAL' : 'FULL'
     // exec, not pragma(): pragma() prepares a statement per call (see #statement for why that matters).
     this.#db.exec(
@@ -100,9 +111,8 @@ export class SqliteStore {
   }
 
   /**
-   * Every statement is prepared once and kept for the life of the connection. On Node 24, better-sqlite3 12
-   * aborts the process (`Assertion failed: (env) != nullptr` in `~Statement`) when the garbage collector
-   * frees a statement at the wrong moment; statements that are never garbage are never freed by it.
+   * Every statement is prepared once and kept for the life of the connection, and the connection for the
+   * life of the process (see OPENED): a statement that is never garbage is never freed by the collector.
    */
   #statement(sql: string): Statement {
     let statement = this.#statements.get(sql)
