@@ -16,6 +16,18 @@ import {
   soak,
 } from './lib/scenarios.js'
 
+/** What each round runs, in this order; `--only` picks among these keys and `drain`, `soak`. */
+const ROUND_SCENARIOS = [
+  ['a', baseline],
+  ['b', relayEmbedded],
+  ['c', forwarding],
+  ['a-rate', baselineRate],
+  ['rate', fixedRate],
+  ['ref-fastify', (p) => reference(p, 'fastify')],
+  ['ref-journal', (p) => reference(p, 'journal')],
+  ['ref-sqlite', (p) => reference(p, 'sqlite')],
+]
+
 const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
@@ -39,18 +51,7 @@ const plan = {
   soakS: Number(values.soak ?? (smoke ? 0 : 120)),
   forceAutocannon: values.autocannon,
   write: values.only === undefined && (values.write ?? !smoke),
-  only: values.only?.split(',') ?? [
-    'a',
-    'b',
-    'c',
-    'a-rate',
-    'rate',
-    'ref-fastify',
-    'ref-journal',
-    'ref-sqlite',
-    'drain',
-    'soak',
-  ],
+  only: values.only?.split(',') ?? [...ROUND_SCENARIOS.map(([key]) => key), 'drain', 'soak'],
 }
 
 async function main() {
@@ -68,16 +69,7 @@ async function main() {
   const failures = []
   for (let round = 1; round <= plan.rounds; round++) {
     const results = {}
-    for (const [key, scenario] of [
-      ['a', baseline],
-      ['b', relayEmbedded],
-      ['c', forwarding],
-      ['a-rate', baselineRate],
-      ['rate', fixedRate],
-      ['ref-fastify', (p) => reference(p, 'fastify')],
-      ['ref-journal', (p) => reference(p, 'journal')],
-      ['ref-sqlite', (p) => reference(p, 'sqlite')],
-    ].filter(([key]) => plan.only.includes(key))) {
+    for (const [key, scenario] of ROUND_SCENARIOS.filter(([key]) => plan.only.includes(key))) {
       const result = await scenario(plan)
       results[key] = result
       failures.push(...result.failures.map((f) => `round ${round} (${key}): ${f}`))

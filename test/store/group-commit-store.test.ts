@@ -34,6 +34,12 @@ function heldSync() {
   return { sync, calls }
 }
 
+/** A store on a fresh folder whose log syncs wait for the test (see heldSync). */
+function openHeld() {
+  const { sync, calls } = heldSync()
+  return { ...open(tempDir(), sync), calls }
+}
+
 const settled = async (promise: Promise<unknown>) => {
   let done = false
   void promise.then(
@@ -148,8 +154,7 @@ describe('GroupCommitStore durability', () => {
   })
 
   it('keeps two syncs in flight; a later sync that ends first makes the earlier commit durable too', async () => {
-    const { sync, calls } = heldSync()
-    const { store } = open(tempDir(), sync)
+    const { store, calls } = openHeld()
     const first = store.append(event(1))
     await expect.poll(() => calls.length).toBe(1)
     const second = store.append(event(2))
@@ -169,8 +174,7 @@ describe('GroupCommitStore durability', () => {
   })
 
   it('counts appends whose sync is in flight toward STORE_MAX_WAITING', async () => {
-    const { sync, calls } = heldSync()
-    const { store } = open(tempDir(), sync)
+    const { store, calls } = openHeld()
     const held = Array.from({ length: STORE_MAX_WAITING }, (_, i) => store.append(event(i)))
     await expect.poll(() => calls.length).toBe(1)
     await expect(store.append(event(STORE_MAX_WAITING))).rejects.toMatchObject({
@@ -186,8 +190,7 @@ describe('GroupCommitStore durability', () => {
   })
 
   it('after a failed sync refuses what it had not acknowledged and everything after, and reports it once', async () => {
-    const { sync, calls } = heldSync()
-    const { store } = open(tempDir(), sync)
+    const { store, calls } = openHeld()
     const failures: Error[] = []
     store.onFailure = (err) => failures.push(err)
     const append = store.append(event(1))
