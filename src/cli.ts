@@ -13,7 +13,7 @@ import { loadConfig } from './config/load-config.js'
 import { readEnv } from './config/read-env.js'
 import { createLogger } from './logger.js'
 import { serve } from './server.js'
-import { SqliteStore } from './store/sqlite-store.js'
+import { GroupCommitStore } from './store/group-commit-store.js'
 
 const USAGE = `usage:
   tylt-relay [serve]                                run the relay
@@ -61,9 +61,9 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'events': {
       const config = loadConfig(env, { requireServices: false })
-      let store: SqliteStore
+      let store: GroupCommitStore
       try {
-        store = new SqliteStore(config.dataDir, { mustExist: true })
+        store = new GroupCommitStore(config.dataDir, { mustExist: true })
       } catch {
         throw new Error(`no event store in DATA_DIR (${config.dataDir}); has the relay run there?`)
       }
@@ -77,9 +77,9 @@ async function main(argv: readonly string[]): Promise<number> {
           dead: values.dead,
           limit: values.limit,
         }
-        process.stdout.write(`${eventsCommand(store, args).join('\n')}\n`)
+        process.stdout.write(`${(await eventsCommand(store, args)).join('\n')}\n`)
       } finally {
-        store.close()
+        await store.close()
       }
       return 0
     }

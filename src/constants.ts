@@ -77,3 +77,9 @@ export const HTTP_SERVER_OPTIONS = {
   /** Bytes of request headers; Tylt sends a handful, and 100 KB of them is an attack. */
   maxHeaderSize: 16_384,
 } as const
+
+/** Body bytes the forwarder reads and holds in one batch, so memory follows bytes, not the event count. */
+export const FORWARD_BATCH_MAX_BYTES = 16 * 1024 * 1024
+
+/** Response header that tells a new event from a re-send; the body stays `ok`. */
+export const OUTCOME_HEADER = 'tylt-relay-outcome'

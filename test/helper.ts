@@ -7,10 +7,10 @@ import { onTestFinished } from 'vitest'
 import { type AppDeps, buildApp } from '../src/app.js'
 import { type Config, loadConfig } from '../src/config/load-config.js'
 import { SecretRegistry } from '../src/config/secret-registry.js'
+import type { StoredEvent } from '../src/core/event.js'
 import { createMetrics, type Metrics } from '../src/ops/metrics.js'
 import { GroupCommitStore, type SyncFile } from '../src/store/group-commit-store.js'
 import { SqliteStore } from '../src/store/sqlite-store.js'
-import type { StoredEvent } from '../src/store/types.js'
 
 /** Test secrets; the signatures are always computed, never pasted. */
 export const SECRETS = {

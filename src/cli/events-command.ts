@@ -1,6 +1,6 @@
+import { EVENT_STATES, type EventState, type StoredEvent } from '../core/event.js'
+import type { EventStore } from '../core/event-store.js'
 import { EventNotFoundError } from '../errors.js'
-import type { SqliteStore } from '../store/sqlite-store.js'
-import { EVENT_STATES, type EventState, type StoredEvent } from '../store/types.js'
 import { UsageError } from './sign-body.js'
 
 export interface EventsArgs {
@@ -35,10 +35,10 @@ function bodyText(body: Uint8Array): { encoding: 'utf8' | 'base64'; body: string
     : { encoding: 'base64', body: buffer.toString('base64') }
 }
 
-function listLines(store: SqliteStore, args: EventsArgs): string[] {
+async function listLines(store: EventStore, args: EventsArgs): Promise<string[]> {
   const limit = args.limit === undefined ? 50 : Number(args.limit)
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number')
-  const events = store.list({ state: parseState(args.state), limit })
+  const events = await store.list({ state: parseState(args.state), limit })
   if (args.json) return [JSON.stringify(events.map(summary), null, 2)]
   if (events.length === 0) return ['no events']
   return events.map((e) =>
@@ -54,10 +54,10 @@ function listLines(store: SqliteStore, args: EventsArgs): string[] {
   )
 }
 
-function showLines(store: SqliteStore, args: EventsArgs): string[] {
+async function showLines(store: EventStore, args: EventsArgs): Promise<string[]> {
   const id = args.ids[0]
   if (id === undefined) throw new UsageError('events show needs an event id')
-  const event = store.get(id)
+  const event = await store.get(id)
   if (event === undefined) throw new EventNotFoundError(id)
   const view = { ...summary(event), ...bodyText(event.body) }
   if (args.json) return [JSON.stringify(view, null, 2)]
@@ -71,16 +71,16 @@ function showLines(store: SqliteStore, args: EventsArgs): string[] {
   ]
 }
 
-function replayLines(store: SqliteStore, args: EventsArgs): string[] {
-  if (args.dead) return [`queued ${store.replayState('dead', Date.now())} dead letter(s) for delivery`]
+async function replayLines(store: EventStore, args: EventsArgs): Promise<string[]> {
+  if (args.dead) return [`queued ${await store.replayState('dead', Date.now())} dead letter(s) for delivery`]
   if (args.ids.length === 0) throw new UsageError('events replay needs event ids or --dead')
-  const { queued, missing } = store.replay(args.ids, Date.now())
+  const { queued, missing } = await store.replay(args.ids, Date.now())
   if (missing.length > 0) throw new EventNotFoundError(`${missing.join(', ')} (nothing was queued)`)
   return [`queued ${queued} event(s) for delivery`]
 }
 
 /** `events list|show|replay`: reads and updates the store directly, safe while the relay runs. */
-export function eventsCommand(store: SqliteStore, args: EventsArgs): string[] {
+export async function eventsCommand(store: EventStore, args: EventsArgs): Promise<string[]> {
   if (args.action === 'list') return listLines(store, args)
   if (args.action === 'show') return showLines(store, args)
   if (args.action === 'replay') return replayLines(store, args)

@@ -1,11 +1,14 @@
-/** What the relay reads from a body for logs and downstream headers. Best effort: null when absent. */
-export interface Metadata {
-  readonly orderId: string | null
-  readonly merchantOrderId: string | null
-  readonly status: string | null
-}
+import type { EventMetadata } from '../core/event.js'
 
-export const NO_METADATA: Metadata = Object.freeze({ orderId: null, merchantOrderId: null, status: null })
+export type Metadata = EventMetadata
+
+export const NO_METADATA: Metadata = Object.freeze({
+  orderId: null,
+  merchantOrderId: null,
+  status: null,
+  product: 'unknown',
+  final: 'unknown',
+})
 
 type Path = readonly string[]
 
@@ -81,5 +84,7 @@ export function extractMetadata(bytes: Buffer, parsed?: unknown): Metadata {
     orderId: pick(root, ORDER_ID),
     merchantOrderId: pick(root, MERCHANT_ORDER_ID),
     status: pick(root, STATUS),
+    product: 'unknown',
+    final: 'unknown',
   }
 }

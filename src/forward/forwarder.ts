@@ -1,8 +1,10 @@
 import type { Logger } from 'pino'
+import { FORWARD_BATCH_MAX_BYTES } from '../constants.js'
+import type { StoredEvent } from '../core/event.js'
+import type { EventStore } from '../core/event-store.js'
+import type { Sink } from '../core/sink.js'
 import type { Metrics } from '../ops/metrics.js'
-import type { EventStore, StoredEvent } from '../store/types.js'
 import { backoffDelay } from './backoff.js'
-import type { Sink } from './types.js'
 
 export interface ForwarderOptions {
   readonly store: EventStore
@@ -93,7 +95,10 @@ export class Forwarder {
     while (!this.#stopping) {
       let batch: StoredEvent[]
       try {
-        batch = await store.pending(this.#failures > 0 ? 1 : batchSize)
+        batch = await store.pending({
+          limit: this.#failures > 0 ? 1 : batchSize,
+          maxBytes: FORWARD_BATCH_MAX_BYTES,
+        })
       } catch (err) {
         logger.error({ err }, 'cannot read pending events')
         await this.#sleep(idlePollMs)
@@ -126,6 +131,7 @@ export class Forwarder {
       await store.markDelivered(
         batch.slice(0, result.delivered).map((e) => e.seq),
         now,
+        sink.target,
       )
       metrics.forwarded.labels(sink.kind, 'delivered').inc(result.delivered)
     }
@@ -135,10 +141,10 @@ export class Forwarder {
       return
     }
     const reason = result.error.message
-    await store.recordFailure(failed.seq, now, reason)
+    await store.recordFailure(failed.seq, now, sink.target, reason)
     metrics.forwarded.labels(sink.kind, 'failed').inc()
     if (now - failed.retrySince >= retryMaxAgeMs) {
-      const dead = await store.expire(now - retryMaxAgeMs, reason)
+      const dead = await store.expire(now - retryMaxAgeMs, sink.target, reason)
       metrics.forwarded.labels(sink.kind, 'dead').inc(dead)
       logger.error({ eventId: failed.id, dead, err: result.error }, 'events became dead letters')
       return

@@ -1,3 +1,4 @@
+import type { RelayEvent } from '../core/event.js'
 import {
   HEADER_ACCEPTED_AT,
   HEADER_ID,
@@ -8,7 +9,6 @@ import {
   HEADER_TIMESTAMP,
   HEADER_TYLT_SIGNATURE,
 } from './headers.js'
-import type { OutboundEvent } from './types.js'
 
 /**
  * Values read from the body travel as HTTP/NATS headers, whose values must be visible ASCII: a control
@@ -23,7 +23,7 @@ function put(headers: Record<string, string>, name: string, value: string | null
 }
 
 /** The CONTRACT section 5 metadata of one event; fields read from the body are left out when unknown. */
-export function metadataHeaders(event: OutboundEvent): Record<string, string> {
+export function metadataHeaders(event: RelayEvent): Record<string, string> {
   const seconds = String(Math.floor(event.acceptedAt / 1000))
   const headers: Record<string, string> = {
     [HEADER_ID]: event.id,

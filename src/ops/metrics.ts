@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import type { EventStore, StoreStats } from '../store/types.js'
+import type { EventStore, StoreStats } from '../core/event-store.js'
 
 const PREFIX = 'tylt_relay_'
 

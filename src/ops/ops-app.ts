@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
+import type { EventStore } from '../core/event-store.js'
 import { notFoundHandler } from '../http/error-handler.js'
-import type { EventStore } from '../store/types.js'
 import type { Metrics } from './metrics.js'
 
 /**

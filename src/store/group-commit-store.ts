@@ -1,9 +1,10 @@
 import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { STORE_MAX_WAITING } from '../constants.js'
+import type { Attempt, EventState, RelayEvent, StoredEvent } from '../core/event.js'
+import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../core/event-store.js'
 import { StoreClosedError, StoreUnavailableError } from '../errors.js'
 import { SqliteStore } from './sqlite-store.js'
-import type { EventStore, NewEvent, StoredEvent, StoreStats } from './types.js'
 
 interface Waiter {
   resolve(inserted: boolean): void
@@ -66,7 +67,7 @@ export class GroupCommitStore implements EventStore {
   readonly #logFile: string
   readonly #logFd: number
   readonly #logInode: number
-  #queue: NewEvent[] = []
+  #queue: RelayEvent[] = []
   #waiters: Waiter[] = []
   #scheduled = false
   /** Commits written to the log whose sync has not ended, oldest first. */
@@ -79,8 +80,15 @@ export class GroupCommitStore implements EventStore {
   /** Told once when the log cannot be synced: nothing more can be made durable. */
   onFailure: ((error: Error) => void) | undefined
 
-  constructor(dataDir: string, options: { readonly sync?: SyncFile | undefined } = {}) {
-    this.#store = new SqliteStore(dataDir, { manualCheckpoints: true, logSyncedByOwner: true })
+  constructor(
+    dataDir: string,
+    options: { readonly sync?: SyncFile | undefined; readonly mustExist?: boolean } = {},
+  ) {
+    this.#store = new SqliteStore(dataDir, {
+      manualCheckpoints: true,
+      logSyncedByOwner: true,
+      mustExist: options.mustExist === true,
+    })
     this.#sync = options.sync ?? fdatasync
     // The log file exists from the connection's first write on; the probe is one.
     this.#store.probe()
@@ -93,7 +101,7 @@ export class GroupCommitStore implements EventStore {
     syncFolder(dirname(this.#logFile))
   }
 
-  append(event: NewEvent): Promise<boolean> {
+  append(event: RelayEvent): Promise<boolean> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
     if (this.#failure !== undefined) return Promise.reject(new StoreUnavailableError(this.#failure.message))
     // A disk that stalls is invisible to the overload guard (the event loop stays idle): refuse at once
@@ -198,23 +206,41 @@ export class GroupCommitStore implements EventStore {
     }
   }
 
-  pending(limit: number): Promise<StoredEvent[]> {
-    return this.#run(() => this.#store.pending(limit))
+  pending(query: PendingQuery): Promise<StoredEvent[]> {
+    return this.#run(() => this.#store.pending(query))
   }
-  markDelivered(seqs: readonly number[], at: number): Promise<void> {
-    return this.#run(() => this.#store.markDelivered(seqs, at))
+  markDelivered(seqs: readonly number[], at: number, downstream: string): Promise<void> {
+    return this.#run(() => this.#store.markDelivered(seqs, at, downstream))
   }
-  recordFailure(seq: number, at: number, error: string): Promise<void> {
-    return this.#run(() => this.#store.recordFailure(seq, at, error))
+  recordFailure(seq: number, at: number, downstream: string, error: string): Promise<void> {
+    return this.#run(() => this.#store.recordFailure(seq, at, downstream, error))
   }
-  expire(cutoff: number, error: string): Promise<number> {
-    return this.#run(() => this.#store.expire(cutoff, error))
+  markRefused(seq: number, at: number, downstream: string, error: string): Promise<void> {
+    return this.#run(() => this.#store.markRefused(seq, at, downstream, error))
+  }
+  expire(cutoff: number, downstream: string, error: string, services?: readonly string[]): Promise<number> {
+    return this.#run(() => this.#store.expire(cutoff, downstream, error, services))
   }
   prune(cutoff: number): Promise<number> {
     return this.#run(() => this.#store.prune(cutoff))
   }
   stats(): Promise<StoreStats> {
     return this.#run(() => this.#store.stats())
+  }
+  list(query: ListQuery): Promise<StoredEvent[]> {
+    return this.#run(() => this.#store.list(query))
+  }
+  get(id: string): Promise<StoredEvent | undefined> {
+    return this.#run(() => this.#store.get(id))
+  }
+  attempts(id: string): Promise<Attempt[]> {
+    return this.#run(() => this.#store.attempts(id))
+  }
+  replay(ids: readonly string[], now: number): Promise<{ queued: number; missing: string[] }> {
+    return this.#run(() => this.#store.replay(ids, now))
+  }
+  replayState(state: EventState, now: number): Promise<number> {
+    return this.#run(() => this.#store.replayState(state, now))
   }
 
   /**

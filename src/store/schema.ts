@@ -26,8 +26,23 @@ export const MIGRATIONS: readonly string[] = [
   `DROP INDEX events_state;
    CREATE INDEX events_dead ON events (seq) WHERE state = 'dead';
    CREATE INDEX events_delivered ON events (accepted_at) WHERE state = 'delivered';`,
+  // What the forwarded metadata gains (product, finality, recovery from quarantine), the downstream that
+  // confirmed each event, and the history of attempts that did not deliver (the newest ATTEMPTS_KEPT each).
+  `ALTER TABLE events ADD COLUMN product TEXT NOT NULL DEFAULT 'unknown';
+   ALTER TABLE events ADD COLUMN final TEXT NOT NULL DEFAULT 'unknown';
+   ALTER TABLE events ADD COLUMN recovered TEXT;
+   ALTER TABLE events ADD COLUMN delivered_to TEXT;
+   CREATE TABLE attempts (
+     event_seq INTEGER NOT NULL REFERENCES events (seq) ON DELETE CASCADE,
+     at INTEGER NOT NULL,
+     downstream TEXT NOT NULL,
+     outcome TEXT NOT NULL CHECK (outcome IN ('failed', 'refused', 'dead')),
+     error TEXT NOT NULL
+   );
+   CREATE INDEX attempts_event ON attempts (event_seq, at);`,
 ]
 
 export const EVENT_COLUMNS = `seq, id, service, accepted_at AS acceptedAt, signature, order_id AS orderId,
   merchant_order_id AS merchantOrderId, status, body, state, attempts, last_error AS lastError,
-  last_attempt_at AS lastAttemptAt, delivered_at AS deliveredAt, retry_since AS retrySince`
+  last_attempt_at AS lastAttemptAt, delivered_at AS deliveredAt, retry_since AS retrySince, product, final,
+  recovered, delivered_to AS deliveredTo`

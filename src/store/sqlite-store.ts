@@ -2,25 +2,27 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { STORE_FILE } from '../constants.js'
-import { EVENT_COLUMNS, MIGRATIONS } from './schema.js'
 import {
+  ATTEMPTS_KEPT,
+  type Attempt,
   EVENT_STATES,
   type EventState,
-  type ListQuery,
-  type NewEvent,
+  type RelayEvent,
   type StoredEvent,
-  type StoreStats,
-} from './types.js'
+} from '../core/event.js'
+import type { ListQuery, PendingQuery, StoreStats } from '../core/event-store.js'
+import { EVENT_COLUMNS, MIGRATIONS } from './schema.js'
 
 /**
  * A state condition written as a literal, from the fixed list only: SQLite uses a partial index
  * (`WHERE state = 'dead'`) only when the query's condition is the same literal, not a bound parameter.
  */
-function stateIs(state: EventState | undefined): string {
-  if (state === undefined) return ''
+function checkedState(state: EventState): EventState {
   if (!EVENT_STATES.includes(state)) throw new Error(`unknown state ${String(state)}`)
-  return `WHERE state = '${state}'`
+  return state
 }
+
+const stateIs = (state: EventState): string => `state = '${checkedState(state)}'`
 
 type Statement = Database.Statement<unknown[], unknown>
 
@@ -47,9 +49,8 @@ export class SqliteStore {
   readonly file: string
   readonly #db: Database.Database
   readonly #insert: Statement
-  readonly #pending: Statement
   readonly #delivered: Statement
-  readonly #appendBatch: (events: readonly NewEvent[]) => boolean[]
+  readonly #appendBatch: (events: readonly RelayEvent[]) => boolean[]
   readonly #statements = new Map<string, Statement>()
 
   /**
@@ -80,19 +81,18 @@ export class SqliteStore {
       this.#db.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_CEILING_PAGES}`)
     this.#migrate()
     this.#insert = this.#db.prepare(
-      `INSERT INTO events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body, retry_since)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-    )
-    this.#pending = this.#db.prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE state = 'pending' ORDER BY seq LIMIT ?`,
+      `INSERT INTO events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body, retry_since,
+         product, final, recovered)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     )
     // One statement for the whole batch the forwarder confirmed: the seqs travel as one JSON array.
     this.#delivered = this.#db.prepare(
-      `UPDATE events SET state = 'delivered', delivered_at = @at, attempts = attempts + 1, last_attempt_at = @at
+      `UPDATE events SET state = 'delivered', delivered_at = @at, attempts = attempts + 1, last_attempt_at = @at,
+         delivered_to = @downstream
        WHERE seq IN (SELECT value FROM json_each(@seqs)) AND state = 'pending'`,
     )
     // One transaction per batch: one fsync however many requests arrived together (group commit).
-    this.#appendBatch = this.#db.transaction((events: readonly NewEvent[]) =>
+    this.#appendBatch = this.#db.transaction((events: readonly RelayEvent[]) =>
       events.map(
         (e) =>
           this.#insert.run(
@@ -105,6 +105,9 @@ export class SqliteStore {
             e.status,
             e.body,
             e.acceptedAt,
+            e.product,
+            e.final,
+            e.recovered,
           ).changes === 1,
       ),
     )
@@ -134,34 +137,86 @@ export class SqliteStore {
   }
 
   /** Commits the batch; per event, true when new and false when its id was already stored. */
-  append(events: readonly NewEvent[]): boolean[] {
+  append(events: readonly RelayEvent[]): boolean[] {
     return this.#appendBatch(events)
   }
 
-  pending(limit: number): StoredEvent[] {
-    return this.#pending.all(limit) as StoredEvent[]
+  /** The oldest pending events, in acceptance order, within the query's count and byte budget. */
+  pending(query: PendingQuery): StoredEvent[] {
+    const services = query.services === undefined ? '' : 'AND service IN (SELECT value FROM json_each(?))'
+    const statement = this.#statement(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE state = 'pending' ${services} ORDER BY seq LIMIT ?`,
+    )
+    const args = query.services === undefined ? [] : [JSON.stringify(query.services)]
+    const batch: StoredEvent[] = []
+    let bytes = 0
+    // Rows are read one at a time, so a batch of large bodies stops at the budget instead of loading them all.
+    for (const row of statement.iterate(...args, query.limit) as IterableIterator<StoredEvent>) {
+      bytes += row.body.length
+      if (batch.length > 0 && bytes > query.maxBytes) break
+      batch.push(row)
+    }
+    return batch
   }
 
-  markDelivered(seqs: readonly number[], at: number): void {
-    this.#delivered.run({ at, seqs: JSON.stringify(seqs) })
+  markDelivered(seqs: readonly number[], at: number, downstream: string): void {
+    this.#delivered.run({ at, downstream, seqs: JSON.stringify(seqs) })
   }
 
-  recordFailure(seq: number, at: number, error: string): void {
+  #attempt(seq: number, at: number, downstream: string, outcome: Attempt['outcome'], error: string): void {
     this.#statement(
-      'UPDATE events SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? WHERE seq = ?',
-    ).run(at, error, seq)
+      'INSERT INTO attempts (event_seq, at, downstream, outcome, error) VALUES (?, ?, ?, ?, ?)',
+    ).run(seq, at, downstream, outcome, error)
+    this.#statement(
+      `DELETE FROM attempts WHERE event_seq = ? AND rowid NOT IN
+         (SELECT rowid FROM attempts WHERE event_seq = ? ORDER BY at DESC, rowid DESC LIMIT ${ATTEMPTS_KEPT})`,
+    ).run(seq, seq)
   }
 
-  expire(cutoff: number, error: string): number {
-    return this.#statement(
-      `UPDATE events SET state = 'dead', last_error = coalesce(last_error, ?)
-         WHERE state = 'pending' AND retry_since < ?`,
-    ).run(error, cutoff).changes
+  recordFailure(seq: number, at: number, downstream: string, error: string): void {
+    this.#db.transaction(() => {
+      this.#statement(
+        'UPDATE events SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? WHERE seq = ?',
+      ).run(at, error, seq)
+      this.#attempt(seq, at, downstream, 'failed', error)
+    })()
+  }
+
+  markRefused(seq: number, at: number, downstream: string, error: string): void {
+    this.#db.transaction(() => {
+      this.#statement(
+        `UPDATE events SET state = 'dead', attempts = attempts + 1, last_attempt_at = ?, last_error = ?
+           WHERE seq = ? AND state = 'pending'`,
+      ).run(at, error, seq)
+      this.#attempt(seq, at, downstream, 'refused', error)
+    })()
+  }
+
+  expire(cutoff: number, downstream: string, error: string, services?: readonly string[]): number {
+    const only = services === undefined ? '' : 'AND service IN (SELECT value FROM json_each(@services))'
+    const params = { cutoff, error, downstream, at: Date.now(), services: JSON.stringify(services ?? []) }
+    return this.#db.transaction(() => {
+      this.#statement(
+        `INSERT INTO attempts (event_seq, at, downstream, outcome, error)
+           SELECT seq, @at, @downstream, 'dead', @error FROM events
+           WHERE state = 'pending' AND retry_since < @cutoff ${only}`,
+      ).run(params)
+      return this.#statement(
+        `UPDATE events SET state = 'dead', last_error = coalesce(last_error, @error)
+           WHERE state = 'pending' AND retry_since < @cutoff ${only}`,
+      ).run(params).changes
+    })()
   }
 
   prune(cutoff: number): number {
-    return this.#statement(`DELETE FROM events WHERE state = 'delivered' AND accepted_at < ?`).run(cutoff)
-      .changes
+    return this.#db.transaction(() => {
+      this.#statement(
+        `DELETE FROM attempts WHERE event_seq IN
+           (SELECT seq FROM events WHERE state = 'delivered' AND accepted_at < ?)`,
+      ).run(cutoff)
+      return this.#statement(`DELETE FROM events WHERE state = 'delivered' AND accepted_at < ?`).run(cutoff)
+        .changes
+    })()
   }
 
   stats(): StoreStats {
@@ -178,17 +233,42 @@ export class SqliteStore {
     ).run(Date.now())
   }
 
-  /** Newest first. */
+  /** Newest first, narrowed by every filter the query sets. */
   list(query: ListQuery): StoredEvent[] {
+    const where: string[] = []
+    const params: Record<string, unknown> = { limit: query.limit }
+    if (query.state !== undefined) where.push(stateIs(query.state))
+    const filters: [keyof ListQuery, string][] = [
+      ['service', 'service = @service'],
+      ['product', 'product = @product'],
+      ['status', 'status = @status'],
+      ['order', '(order_id = @order OR merchant_order_id = @order)'],
+      ['since', 'accepted_at >= @since'],
+      ['until', 'accepted_at < @until'],
+      ['beforeSeq', 'seq < @beforeSeq'],
+    ]
+    for (const [key, condition] of filters) {
+      if (query[key] === undefined) continue
+      where.push(condition)
+      params[key] = query[key]
+    }
+    const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`
     return this.#statement(
-      `SELECT ${EVENT_COLUMNS} FROM events ${stateIs(query.state)} ORDER BY seq DESC LIMIT ?`,
-    ).all(query.limit) as StoredEvent[]
+      `SELECT ${EVENT_COLUMNS} FROM events ${clause} ORDER BY seq DESC LIMIT @limit`,
+    ).all(params) as StoredEvent[]
   }
 
   get(id: string): StoredEvent | undefined {
     return this.#statement(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`).get(id) as
       | StoredEvent
       | undefined
+  }
+
+  attempts(id: string): Attempt[] {
+    return this.#statement(
+      `SELECT a.at, a.downstream, a.outcome, a.error FROM attempts a JOIN events e ON e.seq = a.event_seq
+         WHERE e.id = ? ORDER BY a.at, a.rowid`,
+    ).all(id) as Attempt[]
   }
 
   /**
@@ -198,7 +278,7 @@ export class SqliteStore {
   replay(ids: readonly string[], now: number): { queued: number; missing: string[] } {
     const exists = this.#statement('SELECT 1 FROM events WHERE id = ?').pluck()
     const update = this.#statement(
-      `UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL WHERE id = ?`,
+      `UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL, delivered_to = NULL WHERE id = ?`,
     )
     return this.#db.transaction(() => {
       const missing = ids.filter((id) => exists.get(id) === undefined)
@@ -210,7 +290,8 @@ export class SqliteStore {
 
   replayState(state: EventState, now: number): number {
     return this.#statement(
-      `UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL ${stateIs(state)}`,
+      `UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL, delivered_to = NULL
+         WHERE state = '${checkedState(state)}'`,
     ).run(now).changes
   }
 

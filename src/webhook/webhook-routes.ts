@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SecretRegistry } from '../config/secret-registry.js'
 import { ANSWER, SIGNATURE_HEADER } from '../constants.js'
+import type { EventStore } from '../core/event-store.js'
 import { InvalidSignatureError } from '../errors.js'
 import { eventId } from '../event/event-id.js'
 import { extractMetadata } from '../event/extract-metadata.js'
 import type { Metrics } from '../ops/metrics.js'
-import type { EventStore } from '../store/types.js'
 import { type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
 import type { WebhookContext } from './webhook-context.js'
 
@@ -61,6 +61,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
       signature: signature!.trim(),
       ...metadata,
       body: verified.bytes,
+      recovered: null,
     })
     context.outcome = inserted ? 'accepted' : 'duplicate'
     if (inserted) onAccepted()

@@ -1,8 +1,9 @@
 import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import type { RelayEvent } from '../../src/core/event.js'
+import type { SendResult, Sink } from '../../src/core/sink.js'
 import { backoffDelay } from '../../src/forward/backoff.js'
 import { Forwarder } from '../../src/forward/forwarder.js'
-import type { OutboundEvent, SendResult, Sink } from '../../src/forward/types.js'
 import { createMetrics } from '../../src/ops/metrics.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { tempDir } from '../helper.js'
@@ -18,7 +19,7 @@ class ScriptedSink implements Sink {
   readonly delivered: string[] = []
   closed = false
   constructor(readonly script: number[] = []) {}
-  async send(events: readonly OutboundEvent[]): Promise<SendResult> {
+  async send(events: readonly RelayEvent[]): Promise<SendResult> {
     this.batches.push(events.map((e) => e.id))
     const count = Math.min(this.script.shift() ?? events.length, events.length)
     this.delivered.push(...events.slice(0, count).map((e) => e.id))
@@ -61,6 +62,9 @@ async function setup(
         orderId: null,
         merchantOrderId: null,
         status: null,
+        product: 'unknown',
+        final: 'unknown',
+        recovered: null,
         body: Buffer.from(`{"n":${i}}`),
       })
     }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import type { RelayEvent } from '../../src/core/event.js'
 import { contentTypeOf } from '../../src/forward/content-type.js'
 import { metadataHeaders } from '../../src/forward/metadata-headers.js'
-import type { OutboundEvent } from '../../src/forward/types.js'
 
-const event: OutboundEvent = {
+const event: RelayEvent = {
   id: 'evt_1',
   service: 'prime-upi',
   acceptedAt: 1_700_000_000_999,
@@ -11,6 +11,9 @@ const event: OutboundEvent = {
   orderId: 'ord-1',
   merchantOrderId: 'm-1',
   status: 'paid',
+  product: 'unknown',
+  final: 'unknown',
+  recovered: null,
   body: Buffer.from('{}'),
 }
 

@@ -3,12 +3,12 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { STORE_FILE, STORE_MAX_WAITING } from '../../src/constants.js'
+import type { RelayEvent } from '../../src/core/event.js'
 import { GroupCommitStore, type SyncFile } from '../../src/store/group-commit-store.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import type { NewEvent } from '../../src/store/types.js'
 import { tempDir } from '../helper.js'
 
-const event = (i: number, service = 'cpg', acceptedAt = 1_700_000_000_000 + i): NewEvent => ({
+const event = (i: number, service = 'cpg', acceptedAt = 1_700_000_000_000 + i): RelayEvent => ({
   id: `evt_${service}_${i}`,
   service,
   acceptedAt,
@@ -16,6 +16,9 @@ const event = (i: number, service = 'cpg', acceptedAt = 1_700_000_000_000 + i): 
   orderId: `o-${i}`,
   merchantOrderId: null,
   status: 'Completed',
+  product: 'unknown',
+  final: 'unknown',
+  recovered: null,
   body: Buffer.from(`{"i":${i},"bytes":"\u00e9\u20b9"}`),
 })
 
@@ -67,21 +70,21 @@ describe('GroupCommitStore', () => {
   it('keeps bodies byte-exact and returns pending events in acceptance order', async () => {
     const { store } = open()
     for (let i = 0; i < 5; i++) await store.append(event(i))
-    const pending = await store.pending(10)
+    const pending = await store.pending({ limit: 10, maxBytes: 1e9 })
     expect(pending.map((e) => e.id)).toEqual([0, 1, 2, 3, 4].map((i) => `evt_cpg_${i}`))
     expect(Buffer.isBuffer(pending[0]!.body)).toBe(true)
     expect(pending[3]!.body.equals(event(3).body)).toBe(true)
-    expect(await store.pending(2)).toHaveLength(2)
+    expect(await store.pending({ limit: 2, maxBytes: 1e9 })).toHaveLength(2)
   })
 
   it('marks delivered, records failures, expires old pending events and prunes delivered ones', async () => {
     const { store, dir } = open()
     for (let i = 0; i < 4; i++) await store.append(event(i, 'cpg', 1_000 + i))
-    const [a, b, c] = await store.pending(3)
-    await store.markDelivered([a!.seq], 5_000)
-    await store.recordFailure(b!.seq, 5_000, 'HTTP 503')
+    const [a, b, c] = await store.pending({ limit: 3, maxBytes: 1e9 })
+    await store.markDelivered([a!.seq], 5_000, 'http://down')
+    await store.recordFailure(b!.seq, 5_000, 'http://down', 'HTTP 503')
     expect(await store.stats()).toEqual({ pending: 3, dead: 0, oldestPendingAt: 1_001 })
-    expect(await store.expire(1_003, 'downstream down')).toBe(2) // b and c: retry clock started before 1003
+    expect(await store.expire(1_003, 'http://down', 'downstream down')).toBe(2) // b and c: retry clock started before 1003
     expect(await store.stats()).toEqual({ pending: 1, dead: 2, oldestPendingAt: 1_003 })
     expect(await store.prune(1_001)).toBe(1)
     const reader = new SqliteStore(dir)
@@ -99,7 +102,7 @@ describe('GroupCommitStore', () => {
     await first.append(event(1))
     await first.close()
     const { store } = open(dir)
-    expect((await store.pending(10)).map((e) => e.id)).toEqual(['evt_cpg_1'])
+    expect((await store.pending({ limit: 10, maxBytes: 1e9 })).map((e) => e.id)).toEqual(['evt_cpg_1'])
     expect(await store.append(event(1))).toBe(false)
   })
 
@@ -199,7 +202,7 @@ describe('GroupCommitStore durability', () => {
     await expect(append).rejects.toMatchObject({ code: 'TYLT_STORE_UNAVAILABLE', statusCode: 503 })
     await expect(store.append(event(2))).rejects.toMatchObject({ code: 'TYLT_STORE_UNAVAILABLE' })
     await expect(store.probe()).rejects.toThrow()
-    await expect(store.pending(10)).rejects.toThrow()
+    await expect(store.pending({ limit: 10, maxBytes: 1e9 })).rejects.toThrow()
     expect(failures.map((e) => (e as NodeJS.ErrnoException).code)).toEqual(['EIO'])
     expect(calls).toHaveLength(1)
   })

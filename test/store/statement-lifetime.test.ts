@@ -1,9 +1,9 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
+import type { RelayEvent } from '../../src/core/event.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import type { NewEvent } from '../../src/store/types.js'
 import { tempDir } from '../helper.js'
 
-const EVENT: NewEvent = {
+const EVENT: RelayEvent = {
   id: 'evt_1',
   service: 's',
   acceptedAt: 1,
@@ -11,6 +11,9 @@ const EVENT: NewEvent = {
   orderId: null,
   merchantOrderId: null,
   status: null,
+  product: 'unknown',
+  final: 'unknown',
+  recovered: null,
   body: Buffer.from('{}'),
 }
 

@@ -1,8 +1,9 @@
 import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib'
+import type { RelayEvent } from '../../core/event.js'
+import type { SendResult, Sink } from '../../core/sink.js'
 import { contentTypeOf } from '../content-type.js'
 import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
 import { metadataHeaders } from '../metadata-headers.js'
-import type { OutboundEvent, SendResult, Sink } from '../types.js'
 import { Serial } from './serial.js'
 import { confirmedPrefix, type Outcome, settleWithin } from './settle-within.js'
 
@@ -40,7 +41,7 @@ export class AmqpSink implements Sink {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
   }
 
-  send(events: readonly OutboundEvent[]): Promise<SendResult> {
+  send(events: readonly RelayEvent[]): Promise<SendResult> {
     return this.#serial.run(() => this.#send(events))
   }
 
@@ -51,7 +52,7 @@ export class AmqpSink implements Sink {
     await link?.model.close().catch(() => undefined)
   }
 
-  async #send(events: readonly OutboundEvent[]): Promise<SendResult> {
+  async #send(events: readonly RelayEvent[]): Promise<SendResult> {
     if (events.length === 0) return { delivered: 0 }
     let link: Link
     try {
@@ -70,7 +71,7 @@ export class AmqpSink implements Sink {
   }
 
   /** Resolves with null once confirmed and routed, or with the reason it was not. */
-  #publish(link: Link, event: OutboundEvent): Promise<Outcome> {
+  #publish(link: Link, event: RelayEvent): Promise<Outcome> {
     const routingKey = this.#options.routingKey ?? `tylt.${event.service}`
     return new Promise((resolve) => {
       const onConfirm = (err: unknown): void => {

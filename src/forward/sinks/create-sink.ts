@@ -1,5 +1,5 @@
+import type { Sink } from '../../core/sink.js'
 import type { ForwardTarget } from '../parse-forward-url.js'
-import type { Sink } from '../types.js'
 import { AmqpSink } from './amqp-sink.js'
 import { HttpSink } from './http-sink.js'
 import { NatsSink } from './nats-sink.js'

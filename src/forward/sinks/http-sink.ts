@@ -1,8 +1,9 @@
+import type { RelayEvent } from '../../core/event.js'
+import type { SendResult, Sink } from '../../core/sink.js'
 import { contentTypeOf } from '../content-type.js'
 import { DEFAULT_SEND_TIMEOUT_MS, HEADER_SIGNATURE, HEADER_TIMESTAMP } from '../headers.js'
 import { metadataHeaders } from '../metadata-headers.js'
 import { redactUrl } from '../parse-forward-url.js'
-import type { OutboundEvent, SendResult, Sink } from '../types.js'
 import { signWebhook } from './webhook-signature.js'
 
 export { parseSigningSecret } from './webhook-signature.js'
@@ -41,7 +42,7 @@ export class HttpSink implements Sink {
     this.#now = options.now ?? Date.now
   }
 
-  async send(events: readonly OutboundEvent[]): Promise<SendResult> {
+  async send(events: readonly RelayEvent[]): Promise<SendResult> {
     // One at a time: a consumer that sees event n+1 may rely on having seen event n.
     for (const [index, event] of events.entries()) {
       const error = await this.#post(event)
@@ -52,7 +53,7 @@ export class HttpSink implements Sink {
 
   async close(): Promise<void> {}
 
-  async #post(event: OutboundEvent): Promise<Error | undefined> {
+  async #post(event: RelayEvent): Promise<Error | undefined> {
     try {
       const response = await fetch(this.#url, {
         method: 'POST',
@@ -75,7 +76,7 @@ export class HttpSink implements Sink {
     }
   }
 
-  #headers(event: OutboundEvent): Record<string, string> {
+  #headers(event: RelayEvent): Record<string, string> {
     const headers = metadataHeaders(event)
     headers['content-type'] = contentTypeOf(event.body)
     if (this.#authorization !== undefined) headers.authorization = this.#authorization

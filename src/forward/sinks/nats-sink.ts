@@ -1,9 +1,10 @@
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream'
 import { connect, headers, type NatsConnection, RequestError } from '@nats-io/transport-node'
+import type { RelayEvent } from '../../core/event.js'
+import type { SendResult, Sink } from '../../core/sink.js'
 import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
 import { metadataHeaders } from '../metadata-headers.js'
 import type { ForwardTarget } from '../parse-forward-url.js'
-import type { OutboundEvent, SendResult, Sink } from '../types.js'
 import { Serial } from './serial.js'
 import { confirmedPrefix, type Outcome, settleWithin } from './settle-within.js'
 
@@ -36,7 +37,7 @@ export class NatsSink implements Sink {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
   }
 
-  send(events: readonly OutboundEvent[]): Promise<SendResult> {
+  send(events: readonly RelayEvent[]): Promise<SendResult> {
     return this.#serial.run(() => this.#send(events))
   }
 
@@ -47,7 +48,7 @@ export class NatsSink implements Sink {
     await link?.nc.close().catch(() => undefined)
   }
 
-  async #send(events: readonly OutboundEvent[]): Promise<SendResult> {
+  async #send(events: readonly RelayEvent[]): Promise<SendResult> {
     if (events.length === 0) return { delivered: 0 }
     let link: Link
     try {
@@ -68,7 +69,7 @@ export class NatsSink implements Sink {
     return confirmedPrefix(outcomes)
   }
 
-  async #publish(link: Link, event: OutboundEvent): Promise<Outcome> {
+  async #publish(link: Link, event: RelayEvent): Promise<Outcome> {
     const metadata = headers()
     for (const [name, value] of Object.entries(metadataHeaders(event))) metadata.set(name, value)
     try {

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis'
+import type { RelayEvent } from '../../core/event.js'
+import type { SendResult, Sink } from '../../core/sink.js'
 import { DEFAULT_SEND_TIMEOUT_MS, REDIS_BODY_FIELD } from '../headers.js'
 import { metadataHeaders } from '../metadata-headers.js'
-import type { OutboundEvent, SendResult, Sink } from '../types.js'
 
 export interface RedisSinkOptions {
   readonly url: string
@@ -48,7 +49,7 @@ export class RedisSink implements Sink {
     })
   }
 
-  async send(events: readonly OutboundEvent[]): Promise<SendResult> {
+  async send(events: readonly RelayEvent[]): Promise<SendResult> {
     if (events.length === 0) return { delivered: 0 }
     if (!(await this.#ready())) {
       const reason = this.#lastError === undefined ? this.#redis.status : this.#lastError.message

@@ -1,4 +1,4 @@
-import type { SendResult } from '../types.js'
+import type { SendResult } from '../../core/sink.js'
 
 /** Per message: null when the downstream confirmed it, otherwise why not. */
 export type Outcome = Error | null

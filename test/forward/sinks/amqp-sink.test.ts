@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { type Channel, type ChannelModel, connect, type GetMessage } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import type { RelayEvent } from '../../../src/core/event.js'
 import { AmqpSink } from '../../../src/forward/sinks/amqp-sink.js'
-import type { OutboundEvent } from '../../../src/forward/types.js'
 import { freePort, makeEvents, sleep, uniqueName } from './helpers.js'
 
 const SHARED = 'amqp://guest:guest@127.0.0.1:5672'
@@ -59,7 +59,7 @@ async function drain(queue: string): Promise<GetMessage[]> {
   }
 }
 
-function expectMessages(messages: GetMessage[], events: readonly OutboundEvent[], routingKey?: string): void {
+function expectMessages(messages: GetMessage[], events: readonly RelayEvent[], routingKey?: string): void {
   expect(messages.map((m) => m.properties.messageId)).toEqual(events.map((e) => e.id))
   for (const [index, message] of messages.entries()) {
     const event = events[index]!

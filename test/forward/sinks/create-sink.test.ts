@@ -40,6 +40,9 @@ describe('createSink', () => {
         orderId: null,
         merchantOrderId: null,
         status: null,
+        product: 'unknown',
+        final: 'unknown',
+        recovered: null,
         body: Buffer.from('{}'),
       },
     ])

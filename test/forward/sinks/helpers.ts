@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, connect as netConnect } from 'node:net'
-import type { OutboundEvent } from '../../../src/forward/types.js'
+import type { RelayEvent } from '../../../src/core/event.js'
 
 /** A unique suffix so parallel test files never share a stream, exchange, queue or subject. */
 export function uniqueName(prefix: string): string {
@@ -18,7 +18,7 @@ export const BODIES: readonly Buffer[] = [
 ]
 
 /** N distinct events, cycling through BODIES and varying which optional metadata is known. */
-export function makeEvents(count: number, service = 'prime-upi'): OutboundEvent[] {
+export function makeEvents(count: number, service = 'prime-upi'): RelayEvent[] {
   const run = randomBytes(4).toString('hex')
   return Array.from({ length: count }, (_, index) => {
     const base = BODIES[index % BODIES.length]!
@@ -30,6 +30,9 @@ export function makeEvents(count: number, service = 'prime-upi'): OutboundEvent[
       orderId: index % 2 === 0 ? `ord-${index}` : null,
       merchantOrderId: index % 3 === 0 ? `m-${index}` : null,
       status: index % 2 === 0 ? 'paid' : null,
+      product: 'unknown',
+      final: 'unknown',
+      recovered: null,
       // A per-event suffix keeps bodies distinct, so a duplicate or a swap cannot pass unnoticed.
       body: Buffer.concat([base, Buffer.from(` #${index}`)]),
     }

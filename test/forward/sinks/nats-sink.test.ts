@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { type JetStreamManager, jetstreamManager, type StoredMsg } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import type { RelayEvent } from '../../../src/core/event.js'
 import { NatsSink } from '../../../src/forward/sinks/nats-sink.js'
-import type { OutboundEvent } from '../../../src/forward/types.js'
 import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from './helpers.js'
 
 const SHARED = '127.0.0.1:4222'
@@ -42,7 +42,7 @@ async function storedMessages(jsm: JetStreamManager, name: string): Promise<Stor
   return messages
 }
 
-function expectMessages(messages: StoredMsg[], events: readonly OutboundEvent[]): void {
+function expectMessages(messages: StoredMsg[], events: readonly RelayEvent[]): void {
   expect(messages.map((m) => m.header.get('Nats-Msg-Id'))).toEqual(events.map((e) => e.id))
   for (const [index, message] of messages.entries()) {
     const event = events[index]!

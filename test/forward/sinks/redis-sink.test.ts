@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import type { RelayEvent } from '../../../src/core/event.js'
 import { RedisSink } from '../../../src/forward/sinks/redis-sink.js'
-import type { OutboundEvent } from '../../../src/forward/types.js'
 import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from './helpers.js'
 
 const SHARED = 'redis://127.0.0.1:6379'
@@ -30,7 +30,7 @@ async function readStream(url: string, stream: string): Promise<Map<string, Buff
   }
 }
 
-function expectEntries(entries: Map<string, Buffer>[], events: readonly OutboundEvent[]): void {
+function expectEntries(entries: Map<string, Buffer>[], events: readonly RelayEvent[]): void {
   expect(entries).toHaveLength(events.length)
   for (const [index, entry] of entries.entries()) {
     const event = events[index]!

@@ -1,0 +1,76 @@
+import type { Attempt, EventState, RelayEvent, StoredEvent } from './event.js'
+
+export interface StoreStats {
+  readonly pending: number
+  readonly dead: number
+  /** Acceptance time (ms) of the oldest pending event; null when nothing is pending. */
+  readonly oldestPendingAt: number | null
+}
+
+/** What the forwarder reads next: the oldest pending events, in acceptance order. */
+export interface PendingQuery {
+  /** At most this many events. */
+  readonly limit: number
+  /**
+   * At most about this many body bytes: the batch stops before the event that would pass it, but always
+   * holds at least one event, so a single large one still moves.
+   */
+  readonly maxBytes: number
+  /** Only these services (a downstream per service); every service when absent. */
+  readonly services?: readonly string[] | undefined
+}
+
+/** Filters of `events list` and the console; every field narrows, all are optional. Newest first. */
+export interface ListQuery {
+  readonly limit: number
+  readonly state?: EventState | undefined
+  readonly service?: string | undefined
+  readonly product?: string | undefined
+  readonly status?: string | undefined
+  /** Tylt's order id or the merchant's order id. */
+  readonly order?: string | undefined
+  /** Accepted at or after (ms). */
+  readonly since?: number | undefined
+  /** Accepted before (ms). */
+  readonly until?: number | undefined
+  /** Paging: only events older than this seq. */
+  readonly beforeSeq?: number | undefined
+}
+
+/**
+ * The durable store: one port, an adapter per backend (SQLite in DATA_DIR, PostgreSQL). Everything the
+ * webhook path, the forwarder, the command line, the ops endpoints and the console need.
+ */
+export interface EventStore {
+  /** Resolves once the event is durable (fsync, or a committed transaction): true when new, false for a duplicate. */
+  append(event: RelayEvent): Promise<boolean>
+  pending(query: PendingQuery): Promise<StoredEvent[]>
+  /** The downstream confirmed these events. */
+  markDelivered(seqs: readonly number[], at: number, downstream: string): Promise<void>
+  /** An attempt failed and will be retried. */
+  recordFailure(seq: number, at: number, downstream: string, error: string): Promise<void>
+  /** The downstream will never take this event: it becomes a dead letter now, the line moves on. */
+  markRefused(seq: number, at: number, downstream: string, error: string): Promise<void>
+  /**
+   * Turns pending events (of these services, or all) whose retry clock started before `cutoff` into dead
+   * letters; returns how many.
+   */
+  expire(cutoff: number, downstream: string, error: string, services?: readonly string[]): Promise<number>
+  /** Deletes delivered events accepted before `cutoff`; their ids may then be accepted again. */
+  prune(cutoff: number): Promise<number>
+  stats(): Promise<StoreStats>
+  /** Proves the store still accepts writes. */
+  probe(): Promise<void>
+  list(query: ListQuery): Promise<StoredEvent[]>
+  get(id: string): Promise<StoredEvent | undefined>
+  /** The event's kept failed attempts, oldest first. */
+  attempts(id: string): Promise<Attempt[]>
+  /**
+   * Queues events for delivery again, restarting their retry clock. All or nothing: when an id is unknown,
+   * nothing is queued and the unknown ids are returned.
+   */
+  replay(ids: readonly string[], now: number): Promise<{ queued: number; missing: string[] }>
+  /** Queues every event in this state again; returns how many. */
+  replayState(state: EventState, now: number): Promise<number>
+  close(): Promise<void>
+}

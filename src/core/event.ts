@@ -1,0 +1,78 @@
+/**
+ * The event and the words every part of the relay uses for it. This folder is where the parts meet: it
+ * imports nothing from the webhook route, the store adapters, the forwarder, the sinks or ops.
+ */
+
+/** The Tylt product family a body belongs to, read from its shape (docs/reference.md, "Metadata"). */
+export const PRODUCTS = [
+  'cpg-pay-in',
+  'cpg-payout',
+  'upi',
+  'pix',
+  'eu-open-banking',
+  'inr-payout',
+  'unknown',
+] as const
+export type Product = (typeof PRODUCTS)[number]
+
+/** Whether the body reports a final state of its payment; `unknown` wherever Tylt's pages disagree. */
+export type Finality = 'true' | 'false' | 'unknown'
+
+/** What the relay reads from a verified body. Best effort: null (or `unknown`) when absent. */
+export interface EventMetadata {
+  readonly orderId: string | null
+  readonly merchantOrderId: string | null
+  readonly status: string | null
+  readonly product: Product
+  readonly final: Finality
+}
+
+/** Where an event came from when it did not arrive as an accepted callback. */
+export type Recovery = 'quarantine'
+
+/** One accepted event. */
+export interface RelayEvent extends EventMetadata {
+  /** Event id, derived from (service, verified bytes); sent as `webhook-id`. */
+  readonly id: string
+  readonly service: string
+  /** Acceptance time, milliseconds since the epoch; `webhook-timestamp` is this in whole seconds. */
+  readonly acceptedAt: number
+  /** Tylt's original `X-TLP-SIGNATURE` value, trimmed. */
+  readonly signature: string
+  /** Exactly the bytes the signature matched. */
+  readonly body: Buffer
+  /** Set when the event was accepted later from quarantine; forwarded as `tylt-recovered`. */
+  readonly recovered: Recovery | null
+}
+
+export type EventState = 'pending' | 'delivered' | 'dead'
+export const EVENT_STATES: readonly EventState[] = ['pending', 'delivered', 'dead']
+
+export interface StoredEvent extends RelayEvent {
+  /** Acceptance order; delivery follows it. */
+  readonly seq: number
+  readonly state: EventState
+  readonly attempts: number
+  readonly lastError: string | null
+  readonly lastAttemptAt: number | null
+  readonly deliveredAt: number | null
+  /** The downstream (its safe target) that confirmed the event; null until delivered. */
+  readonly deliveredTo: string | null
+  /** When the retry clock started: acceptance, or the last replay. RETRY_MAX_AGE counts from here. */
+  readonly retrySince: number
+}
+
+/**
+ * One delivery attempt that did not deliver, as kept in an event's history (the store keeps the newest few
+ * per event: ATTEMPTS_KEPT). A delivery is recorded on the event itself (`deliveredAt`, `deliveredTo`).
+ * `failed`: an outage, retried. `refused`: the downstream will never take it. `dead`: retries ran out.
+ */
+export interface Attempt {
+  readonly at: number
+  readonly downstream: string
+  readonly outcome: 'failed' | 'refused' | 'dead'
+  readonly error: string
+}
+
+/** Failed attempts an event's history keeps; older ones are dropped (the count in `attempts` is not). */
+export const ATTEMPTS_KEPT = 20

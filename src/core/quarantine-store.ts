@@ -1,0 +1,43 @@
+/**
+ * A request refused on a webhook path (bad signature, unknown service), kept with its exact bytes so that
+ * an operator who fixes the mistake can accept it after all. Never forwarded, never counted as accepted.
+ */
+export type QuarantineReason = 'missing' | 'malformed' | 'mismatch' | 'unknown_service'
+
+export interface QuarantinedRequest {
+  /** `q_` + random; not derived from the body (forgeries may repeat bytes). */
+  readonly id: string
+  readonly receivedAt: number
+  readonly reason: QuarantineReason
+  /** The path it arrived on, bounded in length. */
+  readonly path: string
+  /** The service the path asked for, or null for `POST /webhooks`. */
+  readonly service: string | null
+  readonly sourceAddress: string
+  readonly signature: string | null
+  readonly contentType: string | null
+  readonly userAgent: string | null
+  readonly body: Buffer
+}
+
+export type QuarantineSummary = Omit<QuarantinedRequest, 'body'> & { readonly bytes: number }
+
+export interface QuarantineStats {
+  readonly count: number
+  readonly bytes: number
+}
+
+/** Where quarantined requests are kept; an adapter per backend, like the event store. */
+export interface QuarantineStore {
+  /** Keeps these requests; no fsync of its own (a crash may lose the last moments: docs/operations.md). */
+  add(requests: readonly QuarantinedRequest[]): Promise<void>
+  /** Newest first. */
+  list(limit: number): Promise<QuarantineSummary[]>
+  get(id: string): Promise<QuarantinedRequest | undefined>
+  /** Removes these (or, with `'all'`, every) requests; returns how many were removed. */
+  remove(ids: readonly string[] | 'all'): Promise<number>
+  stats(): Promise<QuarantineStats>
+  /** Drops requests received before `cutoff`, then the oldest until at most `maxBytes` of bodies remain. */
+  trim(maxBytes: number, cutoff: number): Promise<number>
+  close(): Promise<void>
+}

@@ -1,0 +1,29 @@
+import type { RelayEvent } from './event.js'
+
+export interface SendResult {
+  /** How many events, from the start of the batch, the downstream confirmed. */
+  readonly delivered: number
+  /** Why the event at index `delivered` failed; absent when the whole batch was delivered. */
+  readonly error?: Error
+  /**
+   * The downstream refused the event at index `delivered` in a way that retrying cannot change (HTTP 400,
+   * 413, ...): the forwarder dead-letters that one event and moves on instead of backing off.
+   */
+  readonly permanent?: boolean
+}
+
+/** The downstream kinds, by FORWARD_URL scheme. */
+export type SinkKind = 'http' | 'redis' | 'amqp' | 'nats'
+
+/**
+ * A downstream. `send` delivers a batch in order and reports the confirmed prefix; it never rejects for a
+ * delivery failure, so the forwarder can mark the prefix delivered and retry from the first failure.
+ */
+export interface Sink {
+  readonly kind: SinkKind
+  /** The URL with any password removed, safe for logs and metrics labels. */
+  readonly target: string
+  /** `signal` aborts an attempt in flight (shutdown); the result then reports what was confirmed before. */
+  send(events: readonly RelayEvent[], signal?: AbortSignal): Promise<SendResult>
+  close(): Promise<void>
+}
