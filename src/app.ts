@@ -4,6 +4,7 @@ import type { Config } from './config/load-config.js'
 import type { SecretRegistry } from './config/secret-registry.js'
 import { HTTP_SERVER_OPTIONS, SERVER_TIMEOUTS } from './constants.js'
 import type { EventStore } from './core/event-store.js'
+import type { RefusalObserver } from './core/quarantine-store.js'
 import { errorHandler, notFoundHandler } from './http/error-handler.js'
 import { type OverloadOptions, overloadGuard } from './http/overload-guard.js'
 import type { Metrics } from './ops/metrics.js'
@@ -17,6 +18,8 @@ export interface AppDeps {
   readonly secrets: SecretRegistry
   readonly metrics: Metrics
   readonly onAccepted?: () => void
+  /** Told of every request refused on a webhook path (401, 404), so that it can be quarantined. */
+  readonly quarantine?: RefusalObserver
   /** Defaults to OVERLOAD in constants.ts; tests pass tiny thresholds. */
   readonly overload?: OverloadOptions
 }

@@ -5,87 +5,36 @@
 // instead of 130-150. Neither cost speed at 2,000 callbacks a second. `npm start` and the Dockerfile's CMD
 // pass the same flags; test/dockerfile-steps.test.ts keeps the three in step.
 import { parseArgs } from 'node:util'
-import { eventsCommand } from './cli/events-command.js'
-import { readInput } from './cli/read-input.js'
-import { sendCommand } from './cli/send-command.js'
-import { signBody, UsageError } from './cli/sign-body.js'
-import { loadConfig } from './config/load-config.js'
+import { COMMANDS, findCommand } from './cli/commands.js'
 import { readEnv } from './config/read-env.js'
-import { createLogger } from './logger.js'
-import { serve } from './server.js'
-import { GroupCommitStore } from './store/group-commit-store.js'
+import { UsageError } from './errors.js'
 
 const USAGE = `usage:
-  tylt-relay [serve]                                run the relay
-  tylt-relay sign --service NAME [FILE]             print the signature of FILE (or stdin)
-  tylt-relay send URL --service NAME [FILE|-] [--sample cpg|upi]
-                                                    sign and POST a body, print the answer
-  tylt-relay events list [--state pending|delivered|dead] [--limit N] [--json]
-  tylt-relay events show ID [--json]
-  tylt-relay events replay ID... | --dead
-Configuration comes from the environment and .env (see README); secrets never from arguments.`
-
-const OPTIONS = {
-  service: { type: 'string' },
-  sample: { type: 'string' },
-  state: { type: 'string' },
-  limit: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  dead: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const
+${COMMANDS.map((c) => c.usage.replace(/^/gm, '  ')).join('\n')}
+Configuration comes from the environment and .env (see docs/reference.md); secrets never from arguments.`
 
 async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true })
-  const [command = 'serve', ...rest] = positionals
-  if (values.help) {
+  const first = argv.findIndex((arg) => !arg.startsWith('-'))
+  const name = first === -1 ? 'serve' : argv[first]!
+  const command = findCommand(name)
+  if (command === undefined) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(`${USAGE}\n`)
+      return 0
+    }
+    throw new UsageError(`unknown command "${name}"`)
+  }
+  const args = first === -1 ? [...argv] : [...argv.slice(0, first), ...argv.slice(first + 1)]
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...command.options, help: { type: 'boolean', short: 'h', default: false } },
+    allowPositionals: true,
+  })
+  if (values.help === true) {
     process.stdout.write(`${USAGE}\n`)
     return 0
   }
-  const env = readEnv()
-  switch (command) {
-    case 'serve': {
-      const config = loadConfig(env)
-      await serve(config, createLogger(config.logLevel))
-      return -1 // keeps running until a signal
-    }
-    case 'sign': {
-      const config = loadConfig(env)
-      process.stdout.write(`${signBody(config, values.service, readInput(rest[0] ?? '-'))}\n`)
-      return 0
-    }
-    case 'send': {
-      const config = loadConfig(env)
-      const args = { url: rest[0], service: values.service, file: rest[1], sample: values.sample }
-      return (await sendCommand(config, args, process.stdout)) ? 0 : 1
-    }
-    case 'events': {
-      const config = loadConfig(env, { requireServices: false })
-      let store: GroupCommitStore
-      try {
-        store = new GroupCommitStore(config.dataDir, { mustExist: true })
-      } catch {
-        throw new Error(`no event store in DATA_DIR (${config.dataDir}); has the relay run there?`)
-      }
-      try {
-        const [action, ...ids] = rest
-        const args = {
-          action,
-          ids,
-          state: values.state,
-          json: values.json,
-          dead: values.dead,
-          limit: values.limit,
-        }
-        process.stdout.write(`${(await eventsCommand(store, args)).join('\n')}\n`)
-      } finally {
-        await store.close()
-      }
-      return 0
-    }
-    default:
-      throw new UsageError(`unknown command "${command}"`)
-  }
+  return command.run({ values, positionals, env: readEnv(), stdout: process.stdout })
 }
 
 main(process.argv.slice(2)).then(

@@ -1,7 +1,9 @@
+import { loadConfig } from '../config/load-config.js'
 import { EVENT_STATES, type EventState, type StoredEvent } from '../core/event.js'
 import type { EventStore } from '../core/event-store.js'
-import { EventNotFoundError } from '../errors.js'
-import { UsageError } from './sign-body.js'
+import { EventNotFoundError, UsageError } from '../errors.js'
+import { GroupCommitStore } from '../store/group-commit-store.js'
+import { type Command, stringOption } from './command.js'
 
 export interface EventsArgs {
   readonly action: string | undefined
@@ -85,4 +87,42 @@ export async function eventsCommand(store: EventStore, args: EventsArgs): Promis
   if (args.action === 'show') return showLines(store, args)
   if (args.action === 'replay') return replayLines(store, args)
   throw new UsageError('events needs list, show or replay')
+}
+
+export const eventsCommandRow: Command = {
+  name: 'events',
+  summary: 'list, show and replay stored events',
+  usage: `tylt-relay events list [--state pending|delivered|dead] [--limit N] [--json]
+tylt-relay events show ID [--json]
+tylt-relay events replay ID... | --dead`,
+  options: {
+    state: { type: 'string' },
+    limit: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    dead: { type: 'boolean', default: false },
+  },
+  async run(input) {
+    const config = loadConfig(input.env, { requireServices: false })
+    let store: GroupCommitStore
+    try {
+      store = new GroupCommitStore(config.dataDir, { mustExist: true })
+    } catch {
+      throw new Error(`no event store in DATA_DIR (${config.dataDir}); has the relay run there?`)
+    }
+    try {
+      const [action, ...ids] = input.positionals
+      const args = {
+        action,
+        ids,
+        state: stringOption(input, 'state'),
+        json: input.values.json === true,
+        dead: input.values.dead === true,
+        limit: stringOption(input, 'limit'),
+      }
+      input.stdout.write(`${(await eventsCommand(store, args)).join('\n')}\n`)
+    } finally {
+      await store.close()
+    }
+    return 0
+  },
 }

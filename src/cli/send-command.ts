@@ -1,8 +1,10 @@
-import type { Config } from '../config/load-config.js'
+import { type Config, loadConfig } from '../config/load-config.js'
 import { SIGNATURE_HEADER } from '../constants.js'
+import { UsageError } from '../errors.js'
+import { type Command, stringOption } from './command.js'
 import { readInput } from './read-input.js'
 import { isSampleName, sampleBody } from './samples.js'
-import { signBody, UsageError } from './sign-body.js'
+import { signBody } from './sign-body.js'
 
 export interface SendArgs {
   readonly url: string | undefined
@@ -38,4 +40,17 @@ export async function sendCommand(
   })
   out.write(`${response.status} ${await response.text()}\n`)
   return response.ok
+}
+
+export const sendCommandRow: Command = {
+  name: 'send',
+  summary: 'sign and POST a body to a relay, as Tylt would, and print the answer',
+  usage: 'tylt-relay send URL --service NAME [FILE|-] [--sample cpg|upi]',
+  options: { service: { type: 'string' }, sample: { type: 'string' } },
+  async run(input) {
+    const config = loadConfig(input.env)
+    const [url, file] = input.positionals
+    const args = { url, service: stringOption(input, 'service'), file, sample: stringOption(input, 'sample') }
+    return (await sendCommand(config, args, input.stdout)) ? 0 : 1
+  },
 }

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto'
 import type { Config } from '../config/load-config.js'
-
-export class UsageError extends Error {}
+import { UsageError } from '../errors.js'
 
 /** Tylt's signature of `body` with the service's current secret (the first one listed). */
 export function signBody(config: Config, service: string | undefined, body: Buffer): string {

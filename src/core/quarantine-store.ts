@@ -41,3 +41,14 @@ export interface QuarantineStore {
   trim(maxBytes: number, cutoff: number): Promise<number>
   close(): Promise<void>
 }
+
+/** What the webhook path saw of a request it refused; the quarantine decides whether to keep it. */
+export type RefusedRequest = Omit<QuarantinedRequest, 'id'>
+
+/**
+ * Told of every request refused on a webhook path. Called on the path that answers callbacks, so it must be
+ * cheap, must not throw and must not wait: keeping the request happens later, off that path.
+ */
+export interface RefusalObserver {
+  refused(request: RefusedRequest): void
+}

@@ -27,3 +27,16 @@ export interface Sink {
   send(events: readonly RelayEvent[], signal?: AbortSignal): Promise<SendResult>
   close(): Promise<void>
 }
+
+/** How one downstream's forwarding is doing, for `/readyz`, metrics, logs and the console. */
+export interface DownstreamStatus {
+  readonly kind: SinkKind
+  readonly target: string
+  /** The services it forwards; null for every service without a downstream of its own. */
+  readonly services: readonly string[] | null
+  /** False while the forwarder cannot make progress (the downstream or the store failing). */
+  readonly up: boolean
+  /** When an event was last delivered or dead-lettered (ms), or the forwarder last found nothing to do. */
+  readonly lastProgressAt: number | null
+  readonly lastError: string | null
+}
