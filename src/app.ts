@@ -57,6 +57,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       metrics: deps.metrics,
       jsonFallback: config.signatureJsonFallback,
       onAccepted: deps.onAccepted ?? (() => {}),
+      quarantine: deps.quarantine,
     })
   })
   return app

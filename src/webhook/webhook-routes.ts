@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SecretRegistry } from '../config/secret-registry.js'
 import { ANSWER, SIGNATURE_HEADER } from '../constants.js'
 import type { EventStore } from '../core/event-store.js'
+import type { QuarantineReason, RefusalObserver } from '../core/quarantine-store.js'
 import { InvalidSignatureError } from '../errors.js'
 import { eventId } from '../event/event-id.js'
 import { extractMetadata } from '../event/extract-metadata.js'
@@ -16,7 +17,15 @@ export interface WebhookRoutesOptions {
   readonly jsonFallback: boolean
   /** Called after a new event is committed, so the forwarder need not poll. */
   readonly onAccepted: () => void
+  /** Told of each refused request (bad signature, unknown service), with its bytes; absent: nothing kept. */
+  readonly quarantine?: RefusalObserver | undefined
 }
+
+/** Paths are kept and logged bounded: a request line can be kilobytes long. */
+const MAX_PATH = 256
+
+const headerText = (value: string | string[] | undefined): string | null =>
+  typeof value === 'string' ? value : null
 
 const EMPTY = Buffer.alloc(0)
 
@@ -26,7 +35,22 @@ const EMPTY = Buffer.alloc(0)
  * hand us a re-serialised object instead.
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions) {
-  const { secrets, store, metrics, jsonFallback, onAccepted } = options
+  const { secrets, store, metrics, jsonFallback, onAccepted, quarantine } = options
+
+  /** Hands a refused request to the quarantine; the answer to the sender does not change. */
+  function refuse(request: FastifyRequest, reason: QuarantineReason, body: Buffer, service: string | null) {
+    quarantine?.refused({
+      receivedAt: Date.now(),
+      reason,
+      path: request.url.slice(0, MAX_PATH),
+      service,
+      sourceAddress: request.ip,
+      signature: headerText(request.headers[SIGNATURE_HEADER]),
+      contentType: headerText(request.headers['content-type']),
+      userAgent: headerText(request.headers['user-agent']),
+      body,
+    })
+  }
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
@@ -39,6 +63,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     const verified = verifySignature(candidates, body, signature, jsonFallback)
     if (!verified.ok) {
       metrics.verificationFailures.labels(context.service, verified.reason).inc()
+      refuse(request, verified.reason, body, context.service === '*' ? null : context.service)
       throw new InvalidSignatureError()
     }
     context.service = verified.service
@@ -87,10 +112,19 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
           return done()
         }
         request.webhook.outcome = 'unknown_service'
+        // With a quarantine, the body is read so that a callback sent before its service was configured can
+        // be accepted later; without one, nothing of it is read.
+        if (quarantine !== undefined) return done()
         reply.code(404).type('text/plain; charset=utf-8').send(ANSWER.notFound)
       },
     },
-    (request, reply) => accept(request, reply, [request.webhook.keys!]),
+    (request, reply) => {
+      const keys = request.webhook.keys
+      if (keys !== undefined) return accept(request, reply, [keys])
+      const body = Buffer.isBuffer(request.body) ? request.body : EMPTY
+      refuse(request, 'unknown_service', body, request.params.service.slice(0, MAX_PATH))
+      return reply.code(404).type('text/plain; charset=utf-8').send(ANSWER.notFound)
+    },
   )
 }
 
