@@ -18,7 +18,8 @@ function securityHeaders(_request: FastifyRequest, reply: FastifyReply, done: ()
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
+    // Not no-referrer: Chromium then sends `Origin: null` on the console's own form posts.
+    'referrer-policy': 'same-origin',
     'cache-control': 'no-store',
   })
   done()

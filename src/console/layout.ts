@@ -81,6 +81,7 @@ export function loginPage(refused: boolean): string {
   const content = html`<h1>Log in</h1>
 ${refused ? html`<p class="flash error" role="alert">That token is not the console's token.</p>` : ''}
 <form method="post" action="${P}/login" class="field">
+<input type="text" name="username" value="operator" autocomplete="username" hidden>
 <label for="token">Ops token (OPS_TOKEN)</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
 <p><button type="submit">Log in</button></p>
