@@ -20,7 +20,7 @@ a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible{ou
 .error::before{content:"\\26A0\\FE0F  "}
 table{border-collapse:collapse;width:100%;margin:.25rem 0 1rem}
 th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #999;overflow-wrap:anywhere}
-th{border-bottom:2px solid #111}
+th{border-bottom:2px solid #111;overflow-wrap:normal}
 dl{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.25rem 1rem;margin:0 0 1rem}
 dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 pre{background:#f4f4f4;border:1px solid #999;padding:.75rem;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.9rem}
@@ -32,8 +32,9 @@ input,select,button{font:inherit;padding:.35rem .5rem;border:1px solid #111;bord
 input,select{width:100%}
 button{background:#111;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#111}
-.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0 1rem}
-.state{font-weight:700;text-transform:uppercase;font-size:.85rem}
+.actions{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;margin:.5rem 0 1rem}
+.state{font-weight:700;text-transform:uppercase;font-size:.85rem;white-space:nowrap}
+ul.plain{list-style:none;margin:0;padding:0}
 .state-dead::before{content:"\\2716  "}
 .state-pending::before{content:"\\231B  "}
 .state-delivered::before{content:"\\2714  "}
@@ -43,10 +44,9 @@ button.secondary{background:#fff;color:#111}
   main{padding:.75rem}
   table.cards thead{position:absolute;left:-9999px}
   table.cards tr{display:block;border:1px solid #999;margin-bottom:.75rem;padding:.25rem .5rem}
-  table.cards td{display:grid;grid-template-columns:8.5rem 1fr;gap:.5rem;border:0;padding:.2rem 0}
-  table.cards td::before{content:attr(data-label);font-weight:600}
-  dl{grid-template-columns:1fr}
-  dd{margin-bottom:.35rem}
+  table.cards td{display:block;position:relative;border:0;padding:.2rem 0 .2rem 9.25rem;min-height:1.6rem}
+  table.cards td::before{content:attr(data-label);font-weight:600;position:absolute;left:0;width:9rem;white-space:nowrap}
+  dl{grid-template-columns:7.5rem 1fr;gap:.3rem .75rem}
 }
 `
 

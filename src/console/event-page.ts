@@ -49,7 +49,7 @@ function headersTable(e: StoredEvent): Html {
     ([name, value]) =>
       html`<tr><td data-label="Header"><code>${name}</code></td><td data-label="Value"><code>${value}</code></td></tr>`,
   )
-  return html`<table class="cards" id="headers"><thead><tr><th>Header</th><th>Value</th></tr></thead><tbody>${rows}</tbody></table>`
+  return html`<table id="headers"><thead><tr><th>Header</th><th>Value</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
 function bodySection(e: StoredEvent, ctx: PageContext, revealed: boolean): Html {

@@ -8,6 +8,8 @@ export const MASK = '[masked]'
  */
 const PERSONAL_KEY =
   /^userdetails$|name$|e-?mail|phone|mobile|msisdn|birth|^dob$|address|street|city|zip|postal|postcode|iban|account(no|number|_number|holder)|^pan$|aadhaar|cpf|passport|ssn|taxid|nationalid|document|^ip$|^ipaddress$|^vpa$|upiid/
+/** Objects whose `name` is a thing's, not a person's (`trade.event.name: "completed"`). */
+const IMPERSONAL_PARENT = /^(event|status|state|network|currency|product|type|method|bank)$/
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
 const PHONE = /^\+\d[\d\s().-]{6,}$/
 
@@ -21,18 +23,23 @@ export interface MaskedBody {
 
 const looksPersonal = (value: string) => EMAIL.test(value.trim()) || PHONE.test(value.trim())
 
-function mask(value: unknown, counter: { n: number }): unknown {
+function personalKey(key: string, parent: string): boolean {
+  const name = key.toLowerCase()
+  return PERSONAL_KEY.test(name) && !(name === 'name' && IMPERSONAL_PARENT.test(parent.toLowerCase()))
+}
+
+function mask(value: unknown, counter: { n: number }, parent = ''): unknown {
   if (typeof value === 'string' && looksPersonal(value)) {
     counter.n++
     return MASK
   }
-  if (Array.isArray(value)) return value.map((item) => mask(item, counter))
+  if (Array.isArray(value)) return value.map((item) => mask(item, counter, parent))
   if (value === null || typeof value !== 'object') return value
   const out: Record<string, unknown> = {}
   for (const [key, item] of Object.entries(value)) {
-    const personal = PERSONAL_KEY.test(key.toLowerCase()) && item !== null && item !== ''
+    const personal = personalKey(key, parent) && item !== null && item !== ''
     if (personal) counter.n++
-    out[key] = personal ? MASK : mask(item, counter)
+    out[key] = personal ? MASK : mask(item, counter, key)
   }
   return out
 }

@@ -69,12 +69,12 @@ function servicesSection(o: Overview): Html {
     const slotText =
       slots.length === 0
         ? 'no match since start'
-        : slots.map(
+        : html`<ul class="plain">${slots.map(
             (u) =>
-              html`<span>${u.slot}: ${count(u.matches, 'match', 'matches')}${
+              html`<li>${u.slot}: ${count(u.matches, 'match', 'matches')}${
                 u.lastSeenAt === null ? '' : `, last ${age(o.now - u.lastSeenAt)} ago`
-              }</span><br>`,
-          )
+              }</li>`,
+          )}</ul>`
     return html`<tr>
 <td data-label="Service"><a href="${P}/events?service=${s.service}">${s.service}</a></td>
 <td data-label="Last accepted">${s.at === null ? 'none kept' : html`${utc(s.at)} <span class="muted">(${age(o.now - s.at)} ago)</span>`}</td>

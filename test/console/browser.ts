@@ -1,18 +1,6 @@
-import { type Browser, chromium, type Page } from 'playwright-core'
+import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll } from 'vitest'
-
-/** Debian's Chromium, kept off the network: no sandbox (containers), no GPU, no background traffic. */
-export const CHROMIUM = {
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-}
+import { CHROMIUM } from './chromium.js'
 
 /** One browser for the file, launched before its tests and closed after them. */
 export function useBrowser(): () => Browser {
@@ -27,12 +15,4 @@ export function useBrowser(): () => Browser {
     if (browser === undefined) throw new Error('the browser did not start')
     return browser
   }
-}
-
-/** Logs in through the form, as an operator would, and lands on the overview. */
-export async function logIn(page: Page, opsUrl: string, token: string): Promise<void> {
-  await page.goto(`${opsUrl}/console`)
-  await page.getByLabel('Ops token').fill(token)
-  await page.getByRole('button', { name: 'Log in' }).click()
-  await page.getByRole('heading', { name: 'Overview' }).waitFor()
 }

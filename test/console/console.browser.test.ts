@@ -4,7 +4,8 @@ import { describe, expect, onTestFinished, test } from 'vitest'
 import { startProcess, stopProcess, uniqueName } from '../forward/sinks/helpers.js'
 import { eventually, SECRETS, sample, sign, tempDir } from '../helper.js'
 import { freePort, post, startRelay } from '../process/relay-process.js'
-import { logIn, useBrowser } from './browser.js'
+import { useBrowser } from './browser.js'
+import { logIn } from './chromium.js'
 import { payIn, TOKEN } from './console-test-app.js'
 
 const browser = useBrowser()
