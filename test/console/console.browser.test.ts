@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import { Redis } from 'ioredis'
+import type { Page } from 'playwright-core'
 import { describe, expect, onTestFinished, test } from 'vitest'
 import { startProcess, stopProcess, uniqueName } from '../forward/sinks/helpers.js'
 import { eventually, SECRETS, sample, sign, tempDir } from '../helper.js'
@@ -63,6 +64,10 @@ async function ownRedis() {
   }
 }
 
+/** Whether the page fits its viewport's width: nothing to scroll sideways. */
+const fitsWidth = (page: Page) =>
+  page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth')
+
 describe('logging in', () => {
   test('without OPS_TOKEN, /console is 404', async () => {
     const { opsUrl } = await relay()
@@ -97,6 +102,28 @@ describe('logging in', () => {
     expect(cookie?.value).not.toContain(TOKEN)
     expect(output()).toContain('login refused')
     expect(output()).not.toContain(TOKEN)
+  })
+
+  test('the keyboard alone logs in and moves between pages', async () => {
+    const { opsUrl } = await relay({ OPS_TOKEN: TOKEN })
+    const page = await newPage()
+    await page.goto(`${opsUrl}/console/login`)
+    // The token field has the focus on arrival; Enter submits the form.
+    await page.keyboard.type(TOKEN)
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Overview' }).waitFor()
+    const focused = async () =>
+      page.evaluate<string | undefined>('document.activeElement?.textContent?.trim()')
+    const names: string[] = []
+    for (let i = 0; i < 3 && !names.includes('Events'); i++) {
+      await page.keyboard.press('Tab')
+      names.push((await focused()) ?? '')
+    }
+    expect(names).toContain('Events')
+    const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle')
+    expect(outline).toBe('solid')
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Events' }).waitFor()
   })
 })
 
@@ -163,6 +190,14 @@ test('events pile up while Redis is down, become dead letters; the operator find
   expect(delivered.sort()).toEqual(orders)
   await page.goto(`${r.opsUrl}/console/events?state=delivered`)
   await expect.poll(() => page.locator('#events tbody tr').count()).toBe(4)
+  // The same pages on a phone: nothing runs off the side.
+  await page.setViewportSize({ width: 360, height: 740 })
+  expect(await fitsWidth(page)).toBe(true)
+  await page.getByRole('link', { name: 'ORD-DOWN-1' }).click()
+  await page.getByRole('heading', { name: 'Event ORD-DOWN-1' }).waitFor()
+  expect(await fitsWidth(page)).toBe(true)
+  await page.getByRole('link', { name: 'Overview' }).click()
+  expect(await fitsWidth(page)).toBe(true)
 }, 90_000)
 
 test('personal data stays masked until revealed, the reveal is logged without it, and <script> in a body is text', async () => {
@@ -194,6 +229,8 @@ test('personal data stays masked until revealed, the reveal is logged without it
   await expect.poll(() => body.textContent()).toContain('Asha Verma')
   expect(await body.textContent()).toContain('asha.verma@example.com')
   expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined()
+  await page.setViewportSize({ width: 360, height: 740 })
+  expect(await fitsWidth(page)).toBe(true)
   const id = await page.locator('#metadata code').first().textContent()
   await eventually(
     async () => r.output(),
