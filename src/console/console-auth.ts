@@ -1,5 +1,5 @@
 import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { CONSOLE } from '../constants.js'
 import type { Session, SessionStore } from './session-store.js'
 
@@ -72,4 +72,16 @@ export function sessionCookie(id: string, maxAgeMs: number, secure: boolean): st
   return `${CONSOLE.cookie}=${id}; Path=${CONSOLE.prefix}; Max-Age=${seconds}; HttpOnly; SameSite=Strict${
     secure ? '; Secure' : ''
   }`
+}
+
+/** A bearer token is never sent by a browser on its own, so only cookie sessions need the CSRF proof. */
+export const csrfRefused = (request: FastifyRequest, access: Access): boolean =>
+  access.session !== undefined && !(sameOrigin(request) && csrfMatches(access.session, request.body))
+
+export function refuseForm(request: FastifyRequest, reply: FastifyReply) {
+  request.log.warn({ path: request.url }, 'console: refused a form post without its CSRF token')
+  return reply
+    .code(403)
+    .type('text/plain; charset=utf-8')
+    .send('refused: this form did not come from the console')
 }
