@@ -46,6 +46,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       store,
       services: config.services.map((s) => s.name),
       registry: metrics.registry,
+      downstreams: forwarder === undefined ? () => [] : undefined,
       wake: () => forwarder?.notify(),
     },
   })

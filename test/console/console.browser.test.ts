@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import type { Page } from 'playwright-core'
 import { describe, expect, onTestFinished, test } from 'vitest'
 import { startProcess, stopProcess, uniqueName } from '../forward/sinks/helpers.js'
-import { eventually, SECRETS, sample, sign, tempDir } from '../helper.js'
+import { eventually, SECRETS, sample, sign, sleep, tempDir } from '../helper.js'
 import { freePort, post, startRelay } from '../process/relay-process.js'
 import { useBrowser } from './browser.js'
 import { logIn } from './chromium.js'
@@ -164,13 +164,15 @@ test('events pile up while Redis is down, become dead letters; the operator find
   expect(outcomes.at(-1)).toBe('dead')
   expect(await page.locator('#attempts').textContent()).toMatch(/Redis/)
   expect(await page.locator('#headers').textContent()).toContain('tylt-merchant-order-id')
-  // Nothing reached the stream during the outage (the restarted Redis starts empty anyway).
   await redis.start()
   await eventually(
     async () => String(await redis.client.call('CLIENT', 'LIST').catch(() => '')),
     (list) => list.includes('name=tylt-relay'),
     15_000,
   )
+  // Dead letters stay put when Redis comes back: nothing is sent until the operator replays them (the
+  // forwarder looks for work every second).
+  await sleep(1_500)
   expect(await redis.client.xlen(stream)).toBe(0)
 
   page.once('dialog', (dialog) => void dialog.accept())
