@@ -83,3 +83,24 @@ export const FORWARD_BATCH_MAX_BYTES = 16 * 1024 * 1024
 
 /** Response header that tells a new event from a re-send; the body stays `ok`. */
 export const OUTCOME_HEADER = 'tylt-relay-outcome'
+
+/** The shortest OPS_TOKEN accepted: the console's login has no lockout, so the token must not be guessable. */
+export const OPS_TOKEN_MIN_LENGTH = 16
+
+/** The operator's console on the ops listener (docs/console.md). */
+export const CONSOLE = {
+  /** Where it is mounted. */
+  prefix: '/console',
+  cookie: 'tylt_console',
+  /** A session ends after this long without a request, and this long after login whatever happens. */
+  sessionIdleMs: 30 * 60_000,
+  sessionMaxMs: 12 * 3_600_000,
+  /** Sessions kept at once; past it, the oldest goes. */
+  maxSessions: 100,
+  /** Events per page of the events table. */
+  pageSize: 50,
+  /** Bytes of a form post (a token, a CSRF token, a few filters). */
+  formLimit: 16_384,
+  /** How often the secret-slot counters are sampled to tell when each slot last matched. */
+  slotSampleMs: 30_000,
+} as const

@@ -37,7 +37,19 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
           retryMaxAgeMs: config.retryMaxAgeMs,
         })
   const app = buildApp(config, { logger, store, secrets, metrics, onAccepted: () => forwarder?.notify() })
-  const ops = buildOpsApp({ logger, store, metrics })
+  const ops = buildOpsApp({
+    logger,
+    store,
+    metrics,
+    console: config.opsToken && {
+      token: config.opsToken,
+      store,
+      services: config.services.map((s) => s.name),
+      registry: metrics.registry,
+      downstreams: forwarder === undefined ? () => [] : undefined,
+      wake: () => forwarder?.notify(),
+    },
+  })
   await ops.listen({ host: config.opsHost, port: config.opsPort })
   await app.listen({ host: config.host, port: config.port })
   forwarder?.start()
