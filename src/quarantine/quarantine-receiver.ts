@@ -95,13 +95,15 @@ export class QuarantineReceiver implements RefusalObserver {
     return this.#queue.length
   }
 
-  /** Writes what waits now; resolves when the write has ended (written, or kept for the next try). */
-  flush(): Promise<void> {
-    this.#writing ??= this.#write().finally(() => {
-      this.#writing = undefined
-      if (this.#queue.length > 0) this.#schedule(this.#limits.flushMs)
-    })
-    return this.#writing
+  /** Writes what waits now, until nothing does or a write fails (what failed is kept for the next try). */
+  async flush(): Promise<void> {
+    do {
+      this.#writing ??= this.#write().finally(() => {
+        this.#writing = undefined
+        if (this.#queue.length > 0) this.#schedule(this.#limits.flushMs)
+      })
+      await this.#writing
+    } while (this.#queue.length > 0 && !this.#failing)
   }
 
   /** Writes what waits (one try), then closes the store. */
