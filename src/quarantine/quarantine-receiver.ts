@@ -12,6 +12,8 @@ import {
 } from '../core/quarantine-store.js'
 import { TokenBuckets } from './token-buckets.js'
 
+export type QuarantineLimits = { readonly [K in keyof typeof QUARANTINE]: number }
+
 export interface QuarantineReceiverOptions {
   readonly store: QuarantineStore
   readonly logger: Logger
@@ -20,7 +22,7 @@ export interface QuarantineReceiverOptions {
   readonly maxAgeMs: number
   readonly observer?: QuarantineObserver | undefined
   /** The limits of QUARANTINE in constants.ts; tests pass smaller ones. */
-  readonly limits?: Partial<typeof QUARANTINE>
+  readonly limits?: Partial<QuarantineLimits>
   readonly now?: () => number
 }
 
@@ -39,7 +41,7 @@ const NO_OBSERVER: QuarantineObserver = { onQuarantined() {}, onDropped() {}, on
  */
 export class QuarantineReceiver implements RefusalObserver {
   readonly #options: QuarantineReceiverOptions
-  readonly #limits: typeof QUARANTINE
+  readonly #limits: QuarantineLimits
   readonly #observer: QuarantineObserver
   readonly #now: () => number
   readonly #perAddress: TokenBuckets
