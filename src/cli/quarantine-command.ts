@@ -19,6 +19,8 @@ export interface QuarantineArgs {
   readonly all: boolean
   readonly json: boolean
   readonly limit: string | undefined
+  /** `retry --service NAME`: verify against this service instead of the one the path named. */
+  readonly service?: string | undefined
 }
 
 /** Lines to print and the exit code: 1 when something asked for was not done. */
@@ -71,7 +73,7 @@ function targets(args: QuarantineArgs, action: string): readonly string[] | 'all
   return args.ids
 }
 
-export function retryLine(o: RetryOutcome, secrets: RetrySecrets): string {
+export function retryLine(o: RetryOutcome, secrets: RetrySecrets, service?: string): string {
   switch (o.outcome) {
     case 'accepted':
       return `${o.id}: accepted as ${o.event.id} (service ${o.event.service}, ${slotText(o.slot)}, ${o.fallback ? 'JSON fallback' : 'raw bytes'})`
@@ -81,7 +83,7 @@ export function retryLine(o: RetryOutcome, secrets: RetrySecrets): string {
       const names =
         o.reason === 'unknown_service'
           ? [o.request.service ?? '']
-          : candidatesFor(o.request, secrets.services).map((s) => s.name)
+          : candidatesFor(o.request, secrets.services, service).map((s) => s.name)
       return `${o.id}: still refused: ${refusalText(o.reason, names)}; kept`
     }
     case 'missing':
@@ -96,15 +98,20 @@ async function retry(
   args: QuarantineArgs,
 ): Promise<CommandResult> {
   const ids = targets(args, 'retry')
+  if (args.service !== undefined && !secrets.services.some((s) => s.name === args.service)) {
+    throw new UsageError(
+      `unknown service "${args.service}"; configured: ${secrets.services.map((s) => s.name).join(', ')}`,
+    )
+  }
   if (ids === 'all' && (await quarantine.stats()).count === 0)
     return { lines: ['nothing is quarantined'], code: 0 }
   const outcomes = await using(events(), (store) =>
-    retryQuarantined(quarantine, store, secrets, ids, Date.now()),
+    retryQuarantined(quarantine, store, secrets, ids, Date.now(), args.service),
   )
   const count = (outcome: RetryOutcome['outcome']) => outcomes.filter((o) => o.outcome === outcome).length
   const summary = `accepted ${count('accepted')}, already accepted ${count('duplicate')}, still refused ${count('refused')}, not found ${count('missing')}`
   return {
-    lines: [...outcomes.map((o) => retryLine(o, secrets)), summary],
+    lines: [...outcomes.map((o) => retryLine(o, secrets, args.service)), summary],
     code: count('refused') + count('missing') === 0 ? 0 : 1,
   }
 }
@@ -140,12 +147,13 @@ export const quarantineCommandRow: Command = {
   summary: 'list, show, retry and drop refused requests kept in quarantine',
   usage: `tylt-relay quarantine list [--limit N] [--json]
 tylt-relay quarantine show ID [--json]
-tylt-relay quarantine retry ID... | --all
+tylt-relay quarantine retry ID... | --all [--service NAME]
 tylt-relay quarantine drop ID... | --all`,
   options: {
     limit: { type: 'string' },
     json: { type: 'boolean', default: false },
     all: { type: 'boolean', default: false },
+    service: { type: 'string' },
   },
   async run(input) {
     // The secrets configured now, read from the environment and the secret files as the relay reads them.
@@ -157,6 +165,7 @@ tylt-relay quarantine drop ID... | --all`,
       all: input.values.all === true,
       json: input.values.json === true,
       limit: stringOption(input, 'limit'),
+      service: stringOption(input, 'service'),
     }
     const result = await using(openQuarantine(config), (quarantine) =>
       quarantineCommand(quarantine, () => openEventStore(config), config, args),

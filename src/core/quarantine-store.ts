@@ -67,7 +67,11 @@ export type QuarantineDropCause =
 
 /** What the quarantine tells the metrics; ops implements it. */
 export interface QuarantineObserver {
-  onQuarantined(reason: QuarantineReason): void
+  /**
+   * `service` is a bounded label: the configured service a 401 was for, `*` for `POST /webhooks`, `unknown`
+   * for an unknown service (whose name comes from the request).
+   */
+  onQuarantined(reason: QuarantineReason, service: string): void
   onDropped(cause: QuarantineDropCause, count: number): void
   onStats(stats: QuarantineStats): void
 }

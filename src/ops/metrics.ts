@@ -106,8 +106,8 @@ export function createMetrics(store: EventStore) {
 function quarantineMetrics(registers: Registry[]): QuarantineObserver {
   const quarantined = new Counter({
     name: `${PREFIX}quarantined_total`,
-    help: 'Refused webhook requests kept in quarantine, by reason: missing, malformed, mismatch, unknown_service',
-    labelNames: ['reason'] as const,
+    help: 'Refused webhook requests kept in quarantine, by service and reason: missing, malformed, mismatch, unknown_service',
+    labelNames: ['service', 'reason'] as const,
     registers,
   })
   const dropped = new Counter({
@@ -127,7 +127,7 @@ function quarantineMetrics(registers: Registry[]): QuarantineObserver {
     registers,
   })
   return {
-    onQuarantined: (reason) => quarantined.labels(reason).inc(),
+    onQuarantined: (reason, service) => quarantined.labels(service, reason).inc(),
     onDropped: (cause, count) => dropped.labels(cause).inc(count),
     onStats: (stats) => {
       requests.set(stats.count)

@@ -164,7 +164,7 @@ export class QuarantineReceiver implements RefusalObserver {
       return
     }
     for (const r of kept) {
-      this.#observer.onQuarantined(r.reason)
+      this.#observer.onQuarantined(r.reason, serviceLabel(r))
       // Never the body nor the signature at info: the body holds personal data.
       logger.info(
         {
@@ -213,5 +213,8 @@ export class QuarantineReceiver implements RefusalObserver {
     }
   }
 }
+
+const serviceLabel = (r: QuarantinedRequest): string =>
+  r.reason === 'unknown_service' ? 'unknown' : (r.service ?? '*')
 
 const newId = (): string => `q_${randomBytes(10).toString('hex')}`

@@ -30,16 +30,22 @@ export type RetryOutcome =
 
 /**
  * The services a quarantined request is verified against now: the one its path named, when it is
- * configured now; every service for `POST /webhooks`, as the webhook route does.
+ * configured now; every service for `POST /webhooks`, as the webhook route does. `service` overrides the
+ * path (a callback URL with a typo in the service name).
  */
-export function candidatesFor(request: QuarantinedRequest, services: readonly ServiceKeys[]): ServiceKeys[] {
-  if (request.service === null) return [...services]
-  return services.filter((s) => s.name === request.service)
+export function candidatesFor(
+  request: QuarantinedRequest,
+  services: readonly ServiceKeys[],
+  service?: string,
+): ServiceKeys[] {
+  const named = service ?? request.service
+  if (named === null) return [...services]
+  return services.filter((s) => s.name === named)
 }
 
 /** Verifies one request again; the event it becomes when it verifies, exactly as the webhook route builds it. */
-export function recover(request: QuarantinedRequest, secrets: RetrySecrets) {
-  const candidates = candidatesFor(request, secrets.services)
+export function recover(request: QuarantinedRequest, secrets: RetrySecrets, service?: string) {
+  const candidates = candidatesFor(request, secrets.services, service)
   if (candidates.length === 0) return { ok: false as const, reason: 'unknown_service' as const }
   const signature = request.signature ?? undefined
   const verified = verifySignature(candidates, request.body, signature, secrets.signatureJsonFallback)
@@ -68,6 +74,7 @@ export async function retryQuarantined(
   secrets: RetrySecrets,
   ids: readonly string[] | 'all',
   now: number,
+  service?: string,
 ): Promise<RetryOutcome[]> {
   const targets =
     ids === 'all' ? (await quarantine.list(Number.MAX_SAFE_INTEGER)).map((s) => s.id).reverse() : ids
@@ -78,7 +85,7 @@ export async function retryQuarantined(
       outcomes.push({ id, outcome: 'missing' })
       continue
     }
-    const recovered = recover(request, secrets)
+    const recovered = recover(request, secrets, service)
     if (!recovered.ok) {
       outcomes.push({ id, outcome: 'refused', reason: recovered.reason, request })
       continue

@@ -40,16 +40,20 @@ export function quarantineStore(dataDir = tempDir(), busyTimeoutMs = 0): SqliteQ
 /** What the receiver told the metrics. */
 export function recordingObserver() {
   const quarantined: QuarantineReason[] = []
+  const services: string[] = []
   const dropped = new Map<QuarantineDropCause, number>()
   let stats: QuarantineStats | undefined
   const observer: QuarantineObserver = {
-    onQuarantined: (reason) => void quarantined.push(reason),
+    onQuarantined: (reason, service) => {
+      quarantined.push(reason)
+      services.push(service)
+    },
     onDropped: (cause, count) => void dropped.set(cause, (dropped.get(cause) ?? 0) + count),
     onStats: (s) => {
       stats = s
     },
   }
-  return { observer, quarantined, dropped, stats: () => stats }
+  return { observer, quarantined, services, dropped, stats: () => stats }
 }
 
 /** Log lines as parsed objects, from a pino logger at `level`. */

@@ -12,23 +12,27 @@ describe('QuarantineReceiver', () => {
   it('keeps refused requests in one write, and logs each with its id but never its body or signature', async () => {
     const store = quarantineStore()
     const { logger, lines } = capturedLogger()
-    const { observer, quarantined, stats } = recordingObserver()
+    const { observer, quarantined, services, stats } = recordingObserver()
     const r = receiver({ store, logger, observer })
     const secretish = Buffer.from('{"userDetails":{"email":"payer@example.com"}}')
     r.refused(refusedRequest({ body: secretish }))
     r.refused(refusedRequest({ reason: 'unknown_service', path: '/webhooks/nope', service: 'nope' }))
+    r.refused(refusedRequest({ path: '/webhooks', service: null }))
     expect(await store.stats()).toEqual({ count: 0, bytes: 0 })
     await eventually(
       () => store.stats(),
-      (s) => s.count === 2,
+      (s) => s.count === 3,
     )
-    expect(quarantined).toEqual(['mismatch', 'unknown_service'])
-    expect(stats()?.count).toBe(2)
+    expect(quarantined).toEqual(['mismatch', 'unknown_service', 'mismatch'])
+    // Bounded labels: never a service name taken from the request.
+    expect(services).toEqual(['cpg', 'unknown', '*'])
+    expect(stats()?.count).toBe(3)
     const logged = lines.filter((l) => l.msg === 'request quarantined')
     const ids = (await store.list(10)).map((s) => s.id).reverse()
     expect(logged.map((l) => [l.quarantineId, l.reason, l.path, l.service, l.sourceAddress])).toEqual([
       [ids[0], 'mismatch', '/webhooks/cpg', 'cpg', '203.0.113.7'],
       [ids[1], 'unknown_service', '/webhooks/nope', 'nope', '203.0.113.7'],
+      [ids[2], 'mismatch', '/webhooks', null, '203.0.113.7'],
     ])
     const text = JSON.stringify(lines)
     expect(text).not.toContain('payer@example.com')

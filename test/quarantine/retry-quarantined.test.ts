@@ -147,4 +147,18 @@ describe('retryQuarantined', () => {
     const [refused] = await retryQuarantined(off.quarantine, off.events, off.secrets, 'all', Date.now())
     expect(refused).toMatchObject({ outcome: 'refused', reason: 'mismatch' })
   })
+
+  it('a typo in the callback URL: retried against the service it should have named', async () => {
+    const { events, quarantine, secrets } = setup()
+    const typo = { body, service: 'cgp', path: '/webhooks/cgp', reason: 'unknown_service' as const }
+    await quarantine.add([{ id: 'q_1', ...refusedRequest({ ...typo, signature: sign(SECRETS.cpg, body) }) }])
+    const [refused] = await retryQuarantined(quarantine, events, secrets, 'all', Date.now())
+    expect(refused).toMatchObject({ outcome: 'refused', reason: 'unknown_service' })
+    const [accepted] = await retryQuarantined(quarantine, events, secrets, 'all', Date.now(), 'cpg')
+    expect(accepted).toMatchObject({
+      outcome: 'accepted',
+      event: { id: eventId('cpg', body), service: 'cpg' },
+    })
+    expect(await events.list({ limit: 10 })).toHaveLength(1)
+  })
 })

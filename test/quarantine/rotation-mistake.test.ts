@@ -92,7 +92,7 @@ describe('a configuration mistake loses nothing: quarantine, then retry', () => 
     const [q] = await waitQuarantined(env, 1)
     expect(q).toMatchObject({ reason: 'mismatch', service: 'x', path: '/webhooks/x' })
     const metrics = await relay.metrics()
-    expect(sample(metrics, 'tylt_relay_quarantined_total', { reason: 'mismatch' })).toBe(1)
+    expect(sample(metrics, 'tylt_relay_quarantined_total', { service: 'x', reason: 'mismatch' })).toBe(1)
     expect(sample(metrics, 'tylt_relay_quarantined_requests')).toBe(1)
     const logged = relay.stdout.filter((l) => l.includes('"request quarantined"'))
     expect(logged).toHaveLength(1)
