@@ -49,6 +49,7 @@ export class QuarantineReceiver implements RefusalObserver {
   #queue: Queued[] = []
   #queuedBytes = 0
   #timer: NodeJS.Timeout | undefined
+  #timerNow = false
   #writing: Promise<void> | undefined
   #failing = false
   #closed = false
@@ -119,12 +120,14 @@ export class QuarantineReceiver implements RefusalObserver {
     await this.#options.store.close()
   }
 
+  /** Arms the write timer; a write wanted now replaces a later one, never the other way round. */
   #schedule(delayMs: number): void {
     if (this.#closed && delayMs > 0) return
     if (this.#timer !== undefined) {
-      if (delayMs > 0) return
+      if (delayMs > 0 || this.#timerNow) return
       clearTimeout(this.#timer)
     }
+    this.#timerNow = delayMs === 0
     this.#timer = setTimeout(() => {
       this.#timer = undefined
       void this.flush()
