@@ -113,7 +113,7 @@ describe('QuarantineReceiver', () => {
     let ticks = 0
     const ticker = setInterval(() => ticks++, 10)
     for (let i = 0; i < 80; i++) {
-      expect(r.refused(refusedRequest({ sourceAddress: `10.1.0.${i}` }))).toBeUndefined()
+      expect(r.refused(refusedRequest({ sourceAddress: `10.1.${100 + i}.11` }))).toBeUndefined()
     }
     await sleep(500)
     clearInterval(ticker)
