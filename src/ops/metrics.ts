@@ -117,12 +117,12 @@ function quarantineMetrics(registers: Registry[]): QuarantineObserver {
     registers,
   })
   const requests = new Gauge({
-    name: `${PREFIX}quarantined_requests`,
+    name: `${PREFIX}quarantine_requests`,
     help: 'Requests in quarantine',
     registers,
   })
   const bytes = new Gauge({
-    name: `${PREFIX}quarantined_bytes`,
+    name: `${PREFIX}quarantine_bytes`,
     help: 'Bytes in quarantine, as counted against QUARANTINE_MAX_BYTES',
     registers,
   })

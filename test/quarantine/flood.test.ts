@@ -76,9 +76,9 @@ describe('a flood of forgeries from one address', () => {
     expect([...forgedAnswers]).toEqual([[401, 2_940]])
     const metrics = await eventually(
       () => relay.metrics(),
-      (m) => (sample(m, 'tylt_relay_quarantined_requests') ?? 0) > 0,
+      (m) => (sample(m, 'tylt_relay_quarantine_requests') ?? 0) > 0,
     )
-    expect(sample(metrics, 'tylt_relay_quarantined_bytes')).toBeLessThanOrEqual(MAX)
+    expect(sample(metrics, 'tylt_relay_quarantine_bytes')).toBeLessThanOrEqual(MAX)
     expect(sample(metrics, 'tylt_relay_quarantine_dropped_total', { cause: 'rate_limited' })).toBeGreaterThan(
       0,
     )

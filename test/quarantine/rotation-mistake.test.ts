@@ -93,7 +93,7 @@ describe('a configuration mistake loses nothing: quarantine, then retry', () => 
     expect(q).toMatchObject({ reason: 'mismatch', service: 'x', path: '/webhooks/x' })
     const metrics = await relay.metrics()
     expect(sample(metrics, 'tylt_relay_quarantined_total', { service: 'x', reason: 'mismatch' })).toBe(1)
-    expect(sample(metrics, 'tylt_relay_quarantined_requests')).toBe(1)
+    expect(sample(metrics, 'tylt_relay_quarantine_requests')).toBe(1)
     const logged = relay.stdout.filter((l) => l.includes('"request quarantined"'))
     expect(logged).toHaveLength(1)
     expect(JSON.parse(logged[0]!)).toMatchObject({
