@@ -20,8 +20,10 @@ export interface QuarantinedRequest {
   readonly body: Buffer
 }
 
+/** A kept request without its body; `bytes` is the body's length. */
 export type QuarantineSummary = Omit<QuarantinedRequest, 'body'> & { readonly bytes: number }
 
+/** What the quarantine holds; `bytes` as counted against QUARANTINE_MAX_BYTES (`requestBytes`). */
 export interface QuarantineStats {
   readonly count: number
   readonly bytes: number
