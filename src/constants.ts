@@ -19,6 +19,8 @@ export const DEFAULTS = {
   SHUTDOWN_GRACE: '30s',
   SIGNATURE_JSON_FALLBACK: true,
   LOG_LEVEL: 'info',
+  QUARANTINE_MAX_BYTES: 64 * 1024 * 1024,
+  QUARANTINE_MAX_AGE: '7d',
 } as const
 
 /** Seconds a client is told to wait when the store cannot take an event. */
@@ -103,4 +105,30 @@ export const CONSOLE = {
   formLimit: 16_384,
   /** How often the secret-slot counters are sampled to tell when each slot last matched. */
   slotSampleMs: 30_000,
+} as const
+
+/** The quarantine's own database in DATA_DIR, apart from the events so that neither waits for the other. */
+export const QUARANTINE_FILE = 'quarantine.sqlite'
+
+/**
+ * How the quarantine keeps refused requests (src/quarantine). Writes are batched every `flushMs` or once
+ * `flushBytes` wait; what waits is bounded by `queueMaxBytes`. Each source address may have `perAddress`
+ * requests kept in a burst, refilled at `perAddressPerSecond`; `addresses` bounds how many are tracked, and
+ * `bytesPerSecond` (burst `burstBytes`) bounds what all of them together may write, so that a flood from
+ * many addresses cannot turn into a flood of disk writes either. A rotation mistake refuses every callback
+ * of a service, from Tylt's few addresses: the per-address rate is set well above a merchant's callback rate.
+ */
+export const QUARANTINE = {
+  flushMs: 100,
+  flushBytes: 1024 * 1024,
+  queueMaxBytes: 8 * 1024 * 1024,
+  perAddress: 200,
+  perAddressPerSecond: 100,
+  addresses: 10_000,
+  bytesPerSecond: 4 * 1024 * 1024,
+  burstBytes: 16 * 1024 * 1024,
+  /** Accounted per kept request besides its bytes (row, index), so that empty bodies are bounded too. */
+  overheadBytes: 256,
+  /** Age trimming, gauges and a summary of what was dropped, this often. */
+  maintenanceMs: 10_000,
 } as const

@@ -26,6 +26,8 @@ const schema = {
   trustProxy: optional('TRUST_PROXY', parseTrustProxy),
   forward: optional('FORWARD_URL', parseForwardUrl),
   forwardSigningSecret: optional('FORWARD_SIGNING_SECRET', parseSigningSecret),
+  quarantineMaxBytes: integer('QUARANTINE_MAX_BYTES', DEFAULTS.QUARANTINE_MAX_BYTES, 0, 2 ** 40),
+  quarantineMaxAgeMs: duration('QUARANTINE_MAX_AGE', DEFAULTS.QUARANTINE_MAX_AGE),
 }
 
 type Schema = typeof schema

@@ -14,6 +14,9 @@ export const HEADER_STATUS = 'tylt-status'
 /** Acceptance time in seconds; kept apart from `webhook-timestamp`, which signing rewrites to send time. */
 export const HEADER_ACCEPTED_AT = 'tylt-accepted-at'
 
+/** `quarantine` on an event accepted later from quarantine (`tylt-relay quarantine retry`); absent otherwise. */
+export const HEADER_RECOVERED = 'tylt-recovered'
+
 /** Redis stream field holding the verified bytes. */
 export const REDIS_BODY_FIELD = 'body'
 

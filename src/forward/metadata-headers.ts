@@ -4,6 +4,7 @@ import {
   HEADER_ID,
   HEADER_MERCHANT_ORDER_ID,
   HEADER_ORDER_ID,
+  HEADER_RECOVERED,
   HEADER_SERVICE,
   HEADER_STATUS,
   HEADER_TIMESTAMP,
@@ -35,5 +36,6 @@ export function metadataHeaders(event: RelayEvent): Record<string, string> {
   put(headers, HEADER_ORDER_ID, event.orderId)
   put(headers, HEADER_MERCHANT_ORDER_ID, event.merchantOrderId)
   put(headers, HEADER_STATUS, event.status)
+  put(headers, HEADER_RECOVERED, event.recovered)
   return headers
 }
