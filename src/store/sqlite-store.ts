@@ -80,10 +80,15 @@ export class SqliteStore {
     if (options.manualCheckpoints === true)
       this.#db.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_CEILING_PAGES}`)
     this.#migrate()
+    // A re-send of a dead letter (from Tylt's dashboard, once the downstream is fixed) revives it: pending
+    // again, its retry clock restarted, forwarded in its original place. Any other stored id is a duplicate.
+    // The conflict branch runs only for a stored id, so a new event costs what DO NOTHING cost.
     this.#insert = this.#db.prepare(
       `INSERT INTO events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body, retry_since,
          product, final, recovered)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = 'pending', retry_since = excluded.retry_since
+         WHERE events.state = 'dead'`,
     )
     // One statement for the whole batch the forwarder confirmed: the seqs travel as one JSON array.
     this.#delivered = this.#db.prepare(
@@ -136,7 +141,10 @@ export class SqliteStore {
     }
   }
 
-  /** Commits the batch; per event, true when new and false when its id was already stored. */
+  /**
+   * Commits the batch; per event, true when new (or a dead letter revived) and false when its id was
+   * already stored pending or delivered.
+   */
   append(events: readonly RelayEvent[]): boolean[] {
     return this.#appendBatch(events)
   }
