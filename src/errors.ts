@@ -22,7 +22,7 @@ export const StoreMissingError = createError(
 )
 export const StoreUnreadableError = createError(
   'TYLT_STORE_UNREADABLE',
-  'the event store %s cannot be read (%s). Nothing was changed. Restore it from a backup (docs/operations.md, ' +
+  'the event store %s cannot be read (%s). Restore it from a backup (docs/operations.md, ' +
     '"Backup and restore"), or move it away with its -wal and -shm files to start with an empty store',
   500,
 )

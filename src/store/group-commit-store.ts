@@ -92,7 +92,12 @@ export class GroupCommitStore implements EventStore {
     })
     this.#sync = options.sync ?? fdatasync
     // The log file exists from the connection's first write on; the probe is one.
-    this.#store.probe()
+    try {
+      this.#store.probe()
+    } catch (err) {
+      this.#store.close()
+      throw corrupted(err, this.#store.file) ?? err
+    }
     this.#logFile = `${this.#store.file}-wal`
     this.#logFd = openSync(this.#logFile, 'r')
     this.#logInode = fstatSync(this.#logFd).ino

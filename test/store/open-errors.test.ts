@@ -57,7 +57,7 @@ describe('opening the store: missing, corrupted, not writable', () => {
     expect(code).toBe(1)
     expect(stderr).toBe(
       `tylt-relay: the event store ${file} cannot be read (file is not a database (SQLITE_NOTADB)). ` +
-        'Nothing was changed. Restore it from a backup (docs/operations.md, "Backup and restore"), ' +
+        'Restore it from a backup (docs/operations.md, "Backup and restore"), ' +
         'or move it away with its -wal and -shm files to start with an empty store\n',
     )
     expect(stderr).not.toContain('no event store')
@@ -81,7 +81,7 @@ describe('opening the store: missing, corrupted, not writable', () => {
     expect(code).toBe(1)
     expect(stderr).toMatch(
       new RegExp(
-        `^tylt-relay: the event store ${file} cannot be read \\(.*\\(SQLITE_CORRUPT\\)\\)\\. Nothing was changed\\.`,
+        `^tylt-relay: the event store ${file} cannot be read \\(.*\\(SQLITE_CORRUPT\\)\\)\\. Restore it from a backup`,
       ),
     )
   })
