@@ -4,6 +4,7 @@ import { quarantineCommandRow } from './quarantine-command.js'
 import { sendCommandRow } from './send-command.js'
 import { serveCommand } from './serve-command.js'
 import { signCommand } from './sign-command.js'
+import { storeCommand } from './store-command.js'
 import { verifyCommand } from './verify-command.js'
 
 /** Every command of `tylt-relay`, in the order `--help` lists them. */
@@ -12,8 +13,9 @@ export const COMMANDS: readonly Command[] = [
   signCommand,
   sendCommandRow,
   eventsCommandRow,
-  quarantineCommandRow,
   verifyCommand,
+  quarantineCommandRow,
+  storeCommand,
 ]
 
 export const findCommand = (name: string): Command | undefined => COMMANDS.find((c) => c.name === name)
