@@ -137,8 +137,8 @@ export class Forwarder {
         this.#endDrain = undefined
         resolve(done)
       }
-      if (this.#loop === undefined || this.#failures > 0 || this.#health.storeFailing())
-        this.#endDrain?.(false)
+      if (this.#loop === undefined) this.#endDrain?.(false)
+      // Backing off: the next attempt runs now, and the drain ends if it fails too.
       this.#wake?.()
     })
     this.#stopping = true
