@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../constants.js'
 import { ConfigError } from '../errors.js'
 import { parseForwardUrl } from '../forward/parse-forward-url.js'
-import { parseSigningSecret } from '../forward/sinks/http-sink.js'
+import { parseSigningSecret } from '../forward/sinks/http/webhook-signature.js'
 import { boolean, duration, integer, oneOf, optional, text } from './fields.js'
 import { loadServiceForwards, type ServiceForward } from './service-forwards.js'
 import { loadServices, type ServiceDefinition } from './service-secrets.js'

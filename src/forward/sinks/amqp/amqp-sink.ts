@@ -1,11 +1,10 @@
 import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib'
-import type { RelayEvent } from '../../core/event.js'
-import type { SendResult, Sink } from '../../core/sink.js'
-import { contentTypeOf } from '../content-type.js'
-import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
-import { metadataHeaders } from '../metadata-headers.js'
-import { Serial } from './serial.js'
-import { confirmedPrefix, type Outcome, settleWithin } from './settle-within.js'
+import type { RelayEvent } from '../../../core/event.js'
+import type { SendResult } from '../../../core/sink.js'
+import { contentTypeOf } from '../../content-type.js'
+import { metadataHeaders } from '../../metadata-headers.js'
+import { SerialSink } from '../serial-sink.js'
+import { confirmedPrefix, type Outcome, settleWithin } from '../settle-within.js'
 
 export interface AmqpSinkOptions {
   readonly url: string
@@ -27,43 +26,20 @@ interface Link {
 }
 
 /** Publishes persistent messages on a confirm channel; a broker ack of a routed message is a delivery. */
-export class AmqpSink implements Sink {
+export class AmqpSink extends SerialSink<Link> {
   readonly kind = 'amqp'
-  readonly target: string
   readonly #options: AmqpSinkOptions
-  readonly #timeoutMs: number
-  #link: Link | undefined
-  readonly #serial = new Serial()
 
   constructor(options: AmqpSinkOptions) {
+    super(options.redacted, options.timeoutMs)
     this.#options = options
-    this.target = options.redacted
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
   }
 
-  send(events: readonly RelayEvent[]): Promise<SendResult> {
-    return this.#serial.run(() => this.#send(events))
-  }
-
-  async close(): Promise<void> {
-    await this.#serial.idle()
-    const link = this.#link
-    this.#link = undefined
-    await link?.model.close().catch(() => undefined)
-  }
-
-  async #send(events: readonly RelayEvent[]): Promise<SendResult> {
-    if (events.length === 0) return { delivered: 0 }
-    let link: Link
-    try {
-      link = this.#link ?? (await this.#connect())
-    } catch (err) {
-      return { delivered: 0, error: err instanceof Error ? err : new Error(String(err)) }
-    }
+  protected async publish(link: Link, events: readonly RelayEvent[]): Promise<SendResult> {
     const { outcomes, timedOut } = await settleWithin(
       events.map((event) => this.#publish(link, event)),
-      this.#timeoutMs,
-      `RabbitMQ did not confirm within ${this.#timeoutMs} ms`,
+      this.timeoutMs,
+      `RabbitMQ did not confirm within ${this.timeoutMs} ms`,
     )
     // A missing confirm leaves the channel in an unknown state (blocked, half-closed): start afresh.
     if (timedOut) this.#drop(link)
@@ -106,10 +82,14 @@ export class AmqpSink implements Sink {
     })
   }
 
-  async #connect(): Promise<Link> {
+  protected closeLink(link: Link): Promise<void> {
+    return link.model.close()
+  }
+
+  protected async connect(): Promise<Link> {
     const { url, exchange, connectionName } = this.#options
     const model = await connect(url, {
-      timeout: Math.min(this.#timeoutMs, 5_000),
+      timeout: Math.min(this.timeoutMs, 5_000),
       clientProperties: { connection_name: connectionName ?? 'tylt-relay' },
     }).catch((err: unknown) => {
       throw new Error(`cannot connect to RabbitMQ: ${describe(err)}`, { cause: err })
@@ -122,7 +102,7 @@ export class AmqpSink implements Sink {
     })
     const link: Link = { model, channel, returned: new Set() }
     channel.on('error', () => undefined)
-    model.on('close', () => this.#forget(link))
+    model.on('close', () => this.forget(link))
     channel.on('close', () => this.#drop(link))
     channel.on('return', (message: { properties: { messageId?: unknown } }) => {
       if (typeof message.properties.messageId === 'string') link.returned.add(message.properties.messageId)
@@ -135,17 +115,12 @@ export class AmqpSink implements Sink {
       const hint = 'declare it and bind a queue before forwarding'
       throw new Error(`RabbitMQ exchange "${exchange}" does not exist; ${hint}`, { cause: err })
     }
-    this.#link = link
     return link
-  }
-
-  #forget(link: Link): void {
-    if (this.#link === link) this.#link = undefined
   }
 
   /** Forgets the link and closes its connection; the next send connects again. */
   #drop(link: Link): void {
-    this.#forget(link)
+    this.forget(link)
     link.model.close().catch(() => undefined)
   }
 }

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis'
-import type { RelayEvent } from '../../core/event.js'
-import type { SendResult, Sink } from '../../core/sink.js'
-import { DEFAULT_SEND_TIMEOUT_MS, REDIS_BODY_FIELD } from '../headers.js'
-import { metadataHeaders } from '../metadata-headers.js'
+import type { RelayEvent } from '../../../core/event.js'
+import type { SendResult, Sink } from '../../../core/sink.js'
+import { DEFAULT_SEND_TIMEOUT_MS, REDIS_BODY_FIELD } from '../../headers.js'
+import { metadataHeaders } from '../../metadata-headers.js'
 
 export interface RedisSinkOptions {
   readonly url: string

@@ -1,15 +1,14 @@
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream'
 import { connect, headers, type NatsConnection, RequestError } from '@nats-io/transport-node'
-import type { RelayEvent } from '../../core/event.js'
-import type { SendResult, Sink } from '../../core/sink.js'
-import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
-import { metadataHeaders } from '../metadata-headers.js'
-import type { ForwardTarget } from '../parse-forward-url.js'
-import { Serial } from './serial.js'
-import { confirmedPrefix, type Outcome, settleWithin } from './settle-within.js'
+import type { RelayEvent } from '../../../core/event.js'
+import type { SendResult } from '../../../core/sink.js'
+import { metadataHeaders } from '../../metadata-headers.js'
+import { SerialSink } from '../serial-sink.js'
+import { confirmedPrefix, type Outcome, settleWithin } from '../settle-within.js'
+import type { NatsTarget } from './nats-downstream.js'
 
 /** The parsed `nats://` FORWARD_URL (server, subject, credentials, redacted form), plus tuning. */
-export interface NatsSinkOptions extends Omit<Extract<ForwardTarget, { kind: 'nats' }>, 'kind'> {
+export interface NatsSinkOptions extends Omit<NatsTarget, 'kind'> {
   readonly timeoutMs?: number | undefined
   /** Connection name shown by the server (`nats server report connections`). */
   readonly connectionName?: string
@@ -23,39 +22,16 @@ interface Link {
 }
 
 /** Publishes to JetStream with `Nats-Msg-Id` = event id; a JetStream ack (even "duplicate") is a delivery. */
-export class NatsSink implements Sink {
+export class NatsSink extends SerialSink<Link> {
   readonly kind = 'nats'
-  readonly target: string
   readonly #options: NatsSinkOptions
-  readonly #timeoutMs: number
-  #link: Link | undefined
-  readonly #serial = new Serial()
 
   constructor(options: NatsSinkOptions) {
+    super(options.redacted, options.timeoutMs)
     this.#options = options
-    this.target = options.redacted
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
   }
 
-  send(events: readonly RelayEvent[]): Promise<SendResult> {
-    return this.#serial.run(() => this.#send(events))
-  }
-
-  async close(): Promise<void> {
-    await this.#serial.idle()
-    const link = this.#link
-    this.#link = undefined
-    await link?.nc.close().catch(() => undefined)
-  }
-
-  async #send(events: readonly RelayEvent[]): Promise<SendResult> {
-    if (events.length === 0) return { delivered: 0 }
-    let link: Link
-    try {
-      link = this.#link ?? (await this.#connect())
-    } catch (err) {
-      return { delivered: 0, error: new Error(`cannot connect to NATS: ${describe(err)}`, { cause: err }) }
-    }
+  protected async publish(link: Link, events: readonly RelayEvent[]): Promise<SendResult> {
     if (!link.connected) {
       return { delivered: 0, error: new Error('NATS is disconnected; reconnecting in the background') }
     }
@@ -63,8 +39,8 @@ export class NatsSink implements Sink {
     // ones after it are sent again next time, and JetStream drops them as duplicates of their Nats-Msg-Id.
     const { outcomes } = await settleWithin(
       events.map((event) => this.#publish(link, event)),
-      this.#timeoutMs + 1_000,
-      `JetStream did not acknowledge within ${this.#timeoutMs} ms`,
+      this.timeoutMs + 1_000,
+      `JetStream did not acknowledge within ${this.timeoutMs} ms`,
     )
     return confirmedPrefix(outcomes)
   }
@@ -76,7 +52,7 @@ export class NatsSink implements Sink {
       await link.js.publish(this.#options.subject, event.body, {
         msgID: event.id,
         headers: metadata,
-        timeout: this.#timeoutMs,
+        timeout: this.timeoutMs,
       })
       return null
     } catch (err) {
@@ -88,7 +64,11 @@ export class NatsSink implements Sink {
     }
   }
 
-  async #connect(): Promise<Link> {
+  protected closeLink(link: Link): Promise<void> {
+    return link.nc.close()
+  }
+
+  protected async connect(): Promise<Link> {
     const { server, user, pass, token, connectionName } = this.#options
     const nc = await connect({
       servers: server,
@@ -96,14 +76,15 @@ export class NatsSink implements Sink {
       ...(user === undefined ? {} : { user }),
       ...(pass === undefined ? {} : { pass }),
       ...(token === undefined ? {} : { token }),
-      timeout: Math.min(this.#timeoutMs, 5_000),
+      timeout: Math.min(this.timeoutMs, 5_000),
       // Once connected, never give up: the client reconnects in the background while sends fail fast.
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
+    }).catch((err: unknown) => {
+      throw new Error(`cannot connect to NATS: ${describe(err)}`, { cause: err })
     })
-    const link: Link = { nc, js: jetstream(nc, { timeout: this.#timeoutMs }), connected: true }
-    this.#link = link
+    const link: Link = { nc, js: jetstream(nc, { timeout: this.timeoutMs }), connected: true }
     this.#watch(link).catch(() => undefined)
     return link
   }
@@ -114,7 +95,7 @@ export class NatsSink implements Sink {
       else if (status.type === 'reconnect') link.connected = true
     }
     // The iterator ends when the connection is closed for good; the next send connects again.
-    if (this.#link === link) this.#link = undefined
+    this.forget(link)
   }
 }
 

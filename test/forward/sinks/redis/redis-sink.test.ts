@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { RelayEvent } from '../../../src/core/event.js'
-import { RedisSink } from '../../../src/forward/sinks/redis-sink.js'
-import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from './helpers.js'
+import type { RelayEvent } from '../../../../src/core/event.js'
+import { RedisSink } from '../../../../src/forward/sinks/redis/redis-sink.js'
+import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from '../helpers.js'
 
 const SHARED = 'redis://127.0.0.1:6379'
 

@@ -4,8 +4,8 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Webhook } from 'standardwebhooks'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { HttpSink, parseSigningSecret } from '../../../src/forward/sinks/http-sink.js'
-import { freePort, makeEvents } from './helpers.js'
+import { HttpSink, parseSigningSecret } from '../../../../src/forward/sinks/http/http-sink.js'
+import { freePort, makeEvents } from '../helpers.js'
 
 interface Received {
   readonly method: string | undefined
