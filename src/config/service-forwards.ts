@@ -1,5 +1,5 @@
 import { type ForwardTarget, parseForwardUrl } from '../forward/parse-forward-url.js'
-import { parseSigningSecret } from '../forward/sinks/http-sink.js'
+import { parseSigningSecret } from '../forward/sinks/http/webhook-signature.js'
 import { urlName } from './service-secrets.js'
 
 export const FORWARD_URL_PREFIX = 'FORWARD_URL_'
