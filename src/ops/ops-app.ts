@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
 import type { EventStore } from '../core/event-store.js'
+import { describeFailure } from '../forward/describe-failure.js'
 import { notFoundHandler } from '../http/error-handler.js'
 import type { Metrics } from './metrics.js'
 
@@ -31,7 +32,8 @@ export function buildOpsApp(deps: {
     try {
       await deps.store.probe()
     } catch (err) {
-      request.log.warn({ err }, 'not ready: the store does not accept writes')
+      // An operating condition, not a bug: code and message, no stack.
+      request.log.warn({ ...describeFailure(err) }, 'not ready: the store does not accept writes')
       return reply.code(503).type('text/plain; charset=utf-8').send('store unavailable')
     }
     for (const forwarder of deps.forwarders ?? []) {
