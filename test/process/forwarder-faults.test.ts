@@ -75,7 +75,9 @@ describe('the forwarder on a real process, when the store fails under it', () =>
 
     // Another connection takes the write lock, as an operator's sqlite3 or a long `events replay` would.
     const other = new Database(join(dataDir, STORE_FILE))
-    onTestFinished(() => other.close())
+    onTestFinished(() => {
+      other.close()
+    })
     other.exec('BEGIN IMMEDIATE')
     consumer.answer = () => ({ status: 200 })
     const watch = watchReadiness(relay, consumer, () => 20)
