@@ -78,8 +78,12 @@ export const HTTP_SERVER_OPTIONS = {
   maxHeaderSize: 16_384,
 } as const
 
-/** Body bytes the forwarder reads and holds in one batch, so memory follows bytes, not the event count. */
-export const FORWARD_BATCH_MAX_BYTES = 16 * 1024 * 1024
+/**
+ * Body bytes the forwarder reads and holds in one batch, so memory follows bytes, not the event count. A
+ * batch costs a few times its bytes in resident memory while the sink copies it (docs/operations.md,
+ * "Memory"); 8 MiB keeps a drain of the largest bodies well inside a 256 MiB container.
+ */
+export const FORWARD_BATCH_MAX_BYTES = 8 * 1024 * 1024
 
 /** Response header that tells a new event from a re-send; the body stays `ok`. */
 export const OUTCOME_HEADER = 'tylt-relay-outcome'
