@@ -1,6 +1,7 @@
 import type { RelayEvent } from '../../core/event.js'
 import type { SendResult, Sink, SinkKind } from '../../core/sink.js'
 import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
+import { boundedCheck } from './readiness.js'
 
 /**
  * The shape the broker downstreams (AMQP, NATS) share: one link (a connection and what is opened on it),
@@ -21,9 +22,24 @@ export abstract class SerialSink<Link> implements Sink {
   }
 
   send(events: readonly RelayEvent[], signal?: AbortSignal): Promise<SendResult> {
-    const result = this.#tail.then(() => this.#send(events, signal))
-    this.#tail = result.catch(() => undefined)
-    return result
+    return this.#serially(() => this.#send(events, signal))
+  }
+
+  /** Opens the link (in turn with sends, so that both use one) and asks the subclass what it sees. */
+  check(): Promise<string | undefined> {
+    const what = `${this.kind.toUpperCase()} downstream ${this.target}`
+    return boundedCheck(what, () =>
+      this.#serially(async () => {
+        let link: Link
+        try {
+          link = await this.open()
+        } catch (err) {
+          return `${what}: ${err instanceof Error ? err.message : String(err)}`
+        }
+        const warning = await this.readiness(link)
+        return warning === undefined ? undefined : `${what}: ${warning}`
+      }),
+    )
   }
 
   async close(): Promise<void> {
@@ -41,6 +57,8 @@ export abstract class SerialSink<Link> implements Sink {
     signal: AbortSignal | undefined,
   ): Promise<SendResult>
   protected abstract closeLink(link: Link): Promise<void>
+  /** What would keep an open link from taking events (a stream missing), or undefined. */
+  protected abstract readiness(link: Link): Promise<string | undefined>
 
   /** The link in use, opened now when there is none. */
   protected async open(): Promise<Link> {
@@ -53,6 +71,12 @@ export abstract class SerialSink<Link> implements Sink {
   /** Forgets a link that broke or closed; the next send connects again. */
   protected forget(link: Link): void {
     if (this.#link === link) this.#link = undefined
+  }
+
+  #serially<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(call)
+    this.#tail = result.catch(() => undefined)
+    return result
   }
 
   async #send(events: readonly RelayEvent[], signal: AbortSignal | undefined): Promise<SendResult> {

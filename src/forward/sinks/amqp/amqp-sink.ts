@@ -1,10 +1,11 @@
-import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib'
 import type { RelayEvent } from '../../../core/event.js'
 import type { SendResult } from '../../../core/sink.js'
 import { contentTypeOf } from '../../content-type.js'
 import { metadataHeaders } from '../../metadata-headers.js'
-import { SerialSink } from '../serial-sink.js'
+import { Refusal } from '../refusal.js'
+import { abortedError, SerialSink } from '../serial-sink.js'
 import { confirmedPrefix, type Outcome, settleWithin } from '../settle-within.js'
+import { type AmqpLink, describe, openAmqpLink } from './amqp-link.js'
 
 export interface AmqpSinkOptions {
   readonly url: string
@@ -18,15 +19,13 @@ export interface AmqpSinkOptions {
   readonly connectionName?: string
 }
 
-/** One open connection with its confirm channel, and the ids the broker returned as unroutable. */
-interface Link {
-  readonly model: ChannelModel
-  readonly channel: ConfirmChannel
-  readonly returned: Set<string>
-}
-
-/** Publishes persistent messages on a confirm channel; a broker ack of a routed message is a delivery. */
-export class AmqpSink extends SerialSink<Link> {
+/**
+ * Publishes persistent messages on a confirm channel; a broker ack of a routed message is a delivery.
+ * Only a message over the broker's `max_message_size` is refused for good: a missing exchange, an
+ * unroutable message (no queue bound) or a closed channel are the broker's configuration or state, and
+ * the same event goes through once the operator fixes it (docs/downstreams.md).
+ */
+export class AmqpSink extends SerialSink<AmqpLink> {
   readonly kind = 'amqp'
   readonly #options: AmqpSinkOptions
 
@@ -35,23 +34,50 @@ export class AmqpSink extends SerialSink<Link> {
     this.#options = options
   }
 
-  protected async publish(link: Link, events: readonly RelayEvent[]): Promise<SendResult> {
+  protected async publish(
+    link: AmqpLink,
+    events: readonly RelayEvent[],
+    signal: AbortSignal | undefined,
+  ): Promise<SendResult> {
     const { outcomes, timedOut } = await settleWithin(
       events.map((event) => this.#publish(link, event)),
       this.timeoutMs,
       `RabbitMQ did not confirm within ${this.timeoutMs} ms`,
+      signal,
+      () => abortedError(signal!),
     )
     // A missing confirm leaves the channel in an unknown state (blocked, half-closed): start afresh.
     if (timedOut) this.#drop(link)
     return confirmedPrefix(outcomes)
   }
 
+  protected readiness(): Promise<string | undefined> {
+    // The exchange was checked when the link opened. Whether a routing key reaches a queue cannot be
+    // asked without publishing, so an unroutable key shows at the first delivery (as an outage).
+    return Promise.resolve(undefined)
+  }
+
+  protected closeLink(link: AmqpLink): Promise<void> {
+    return link.model.close()
+  }
+
+  protected connect(): Promise<AmqpLink> {
+    const { url, exchange, connectionName } = this.#options
+    return openAmqpLink({
+      url,
+      exchange,
+      timeoutMs: this.timeoutMs,
+      connectionName: connectionName ?? 'tylt-relay',
+      onGone: (link) => this.#drop(link),
+    })
+  }
+
   /** Resolves with null once confirmed and routed, or with the reason it was not. */
-  #publish(link: Link, event: RelayEvent): Promise<Outcome> {
+  #publish(link: AmqpLink, event: RelayEvent): Promise<Outcome> {
     const routingKey = this.#options.routingKey ?? `tylt.${event.service}`
     return new Promise((resolve) => {
       const onConfirm = (err: unknown): void => {
-        if (err) resolve(new Error(`RabbitMQ did not accept the message: ${describe(err)}`))
+        if (err) resolve(this.#notAccepted(link, event, err))
         // RabbitMQ sends basic.return before the ack of the same message, so the id is already there.
         else if (link.returned.delete(event.id)) {
           const where = `exchange "${this.#options.exchange}", routing key "${routingKey}"`
@@ -82,49 +108,24 @@ export class AmqpSink extends SerialSink<Link> {
     })
   }
 
-  protected closeLink(link: Link): Promise<void> {
-    return link.model.close()
-  }
-
-  protected async connect(): Promise<Link> {
-    const { url, exchange, connectionName } = this.#options
-    const model = await connect(url, {
-      timeout: Math.min(this.timeoutMs, 5_000),
-      clientProperties: { connection_name: connectionName ?? 'tylt-relay' },
-    }).catch((err: unknown) => {
-      throw new Error(`cannot connect to RabbitMQ: ${describe(err)}`, { cause: err })
-    })
-    // Without 'error' listeners a broker-side close would throw from the EventEmitter and crash the process.
-    model.on('error', () => undefined)
-    const channel = await model.createConfirmChannel().catch((err: unknown) => {
-      model.close().catch(() => undefined)
-      throw new Error(`cannot open a RabbitMQ channel: ${describe(err)}`, { cause: err })
-    })
-    const link: Link = { model, channel, returned: new Set() }
-    channel.on('error', () => undefined)
-    model.on('close', () => this.forget(link))
-    channel.on('close', () => this.#drop(link))
-    channel.on('return', (message: { properties: { messageId?: unknown } }) => {
-      if (typeof message.properties.messageId === 'string') link.returned.add(message.properties.messageId)
-    })
-    try {
-      await channel.checkExchange(exchange)
-    } catch (err) {
-      this.#drop(link)
-      if ((err as { code?: unknown }).code !== 404) throw err
-      const hint = 'declare it and bind a queue before forwarding'
-      throw new Error(`RabbitMQ exchange "${exchange}" does not exist; ${hint}`, { cause: err })
+  /**
+   * A nack or a closed channel. RabbitMQ closes the channel for a message over its `max_message_size`, and
+   * every confirm still due fails with it: only the message over the limit is refused for good, the others
+   * are sent again.
+   */
+  #notAccepted(link: AmqpLink, event: RelayEvent, err: unknown): Error {
+    const limit = link.maxMessageSize
+    if (limit !== undefined && event.body.length > limit) {
+      return new Refusal(
+        `RabbitMQ refused the message: its ${event.body.length} bytes are over the broker's max_message_size (${limit})`,
+      )
     }
-    return link
+    return new Error(`RabbitMQ did not accept the message: ${link.closeReason ?? describe(err)}`)
   }
 
   /** Forgets the link and closes its connection; the next send connects again. */
-  #drop(link: Link): void {
+  #drop(link: AmqpLink): void {
     this.forget(link)
     link.model.close().catch(() => undefined)
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }

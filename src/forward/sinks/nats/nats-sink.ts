@@ -1,9 +1,16 @@
-import { type JetStreamClient, jetstream } from '@nats-io/jetstream'
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream'
 import { connect, headers, type NatsConnection, RequestError } from '@nats-io/transport-node'
 import type { RelayEvent } from '../../../core/event.js'
 import type { SendResult } from '../../../core/sink.js'
 import { metadataHeaders } from '../../metadata-headers.js'
-import { SerialSink } from '../serial-sink.js'
+import { Refusal } from '../refusal.js'
+import { abortedError, SerialSink } from '../serial-sink.js'
 import { confirmedPrefix, type Outcome, settleWithin } from '../settle-within.js'
 import type { NatsTarget } from './nats-downstream.js'
 
@@ -31,7 +38,11 @@ export class NatsSink extends SerialSink<Link> {
     this.#options = options
   }
 
-  protected async publish(link: Link, events: readonly RelayEvent[]): Promise<SendResult> {
+  protected async publish(
+    link: Link,
+    events: readonly RelayEvent[],
+    signal: AbortSignal | undefined,
+  ): Promise<SendResult> {
     if (!link.connected) {
       return { delivered: 0, error: new Error('NATS is disconnected; reconnecting in the background') }
     }
@@ -41,6 +52,8 @@ export class NatsSink extends SerialSink<Link> {
       events.map((event) => this.#publish(link, event)),
       this.timeoutMs + 1_000,
       `JetStream did not acknowledge within ${this.timeoutMs} ms`,
+      signal,
+      () => abortedError(signal!),
     )
     return confirmedPrefix(outcomes)
   }
@@ -60,7 +73,23 @@ export class NatsSink extends SerialSink<Link> {
       if (err instanceof Error && err.cause instanceof RequestError && err.cause.isNoResponders()) {
         return new Error(`no JetStream stream captures subject "${this.#options.subject}"`, { cause: err })
       }
-      return new Error(`JetStream publish failed: ${describe(err)}`, { cause: err })
+      return (
+        refusalOf(err, link, event) ?? new Error(`JetStream publish failed: ${describe(err)}`, { cause: err })
+      )
+    }
+  }
+
+  /** Warns when no JetStream stream captures the subject (every publish would fail). */
+  protected async readiness(link: Link): Promise<string | undefined> {
+    const { subject } = this.#options
+    try {
+      const jsm = await jetstreamManager(link.nc, { timeout: this.timeoutMs })
+      await jsm.streams.find(subject)
+      return undefined
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)
+        return `no JetStream stream captures subject "${subject}"`
+      return `cannot ask JetStream about subject "${subject}": ${describe(err)}`
     }
   }
 
@@ -97,6 +126,29 @@ export class NatsSink extends SerialSink<Link> {
     // The iterator ends when the connection is closed for good; the next send connects again.
     this.forget(link)
   }
+}
+
+/** JetStream's error code for a message over the stream's `max_msg_size`. */
+const JS_MESSAGE_TOO_LARGE = 10054
+
+/**
+ * The two refusals no retry changes, both about this event's size: over the server's `max_payload` (the
+ * client checks it before sending) or over the stream's `max_msg_size`. No responders, a full stream,
+ * a timeout or a lost connection are outages.
+ */
+function refusalOf(err: unknown, link: Link, event: RelayEvent): Refusal | undefined {
+  if (err instanceof JetStreamApiError && err.code === JS_MESSAGE_TOO_LARGE) {
+    return new Refusal(
+      `JetStream refused the message: its ${event.body.length} bytes are over the stream's max_msg_size`,
+    )
+  }
+  if (err instanceof Error && err.name === 'InvalidArgumentError' && /max_payload/.test(err.message)) {
+    const limit = link.nc.info?.max_payload
+    return new Refusal(
+      `NATS refused the message: its ${event.body.length} bytes and headers are over the server's max_payload (${limit})`,
+    )
+  }
+  return undefined
 }
 
 function describe(err: unknown): string {
