@@ -32,11 +32,12 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   }
   const plan = planDownstreams(config)
   const maxBytes = forwardByteBudget(plan.length)
+  const sinks = plan.map((d) => createSink(d.forward, { signingSecret: d.signingSecret }))
   const forwarders = plan.map(
-    (downstream) =>
+    (downstream, index) =>
       new Forwarder({
         store,
-        sink: createSink(downstream.forward, { signingSecret: downstream.signingSecret }),
+        sink: sinks[index]!,
         services: downstream.reads,
         statusServices: downstream.services,
         logger,
@@ -68,6 +69,14 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   }, PRUNE_EVERY_MS).unref()
   const line = startLine(config, plan, app, ops)
   logger.info(line.fields, line.message)
+  // Told at start, not at the first callback: a missing exchange or stream, a consumer that refuses.
+  for (const sink of sinks) {
+    void sink.check?.().then((warning) => {
+      if (warning !== undefined) {
+        logger.warn({ downstream: sink.target, kind: sink.kind, warning }, `downstream not ready: ${warning}`)
+      }
+    })
+  }
 
   let stopping = false
   const stop = async (signal: string) => {
