@@ -65,9 +65,15 @@ export function planDownstreams(config: ForwardingConfig): PlannedDownstream[] {
   })
 }
 
-/** The safe target of the downstream an event of `service` goes to; null when it has none. */
+/**
+ * The safe target of the downstream an event of `service` goes to; null when none reads it (no downstream
+ * configured, or a service no longer configured while some service has a downstream of its own: its
+ * leftover events stay pending until it is configured again).
+ */
 export function downstreamOf(plan: readonly PlannedDownstream[], service: string): string | null {
   const own = plan.find((d) => d.services?.includes(service))
   if (own !== undefined) return own.target
-  return plan.find((d) => d.services === null)?.target ?? null
+  const rest = plan.find((d) => d.services === null)
+  if (rest === undefined || (rest.reads !== undefined && !rest.reads.includes(service))) return null
+  return rest.target
 }
