@@ -8,6 +8,7 @@ import { forwardByteBudget } from './forward/byte-budget.js'
 import { planDownstreams } from './forward/downstream-plan.js'
 import { Forwarder } from './forward/forwarder.js'
 import { createSink } from './forward/sinks/create-sink.js'
+import { within } from './forward/within.js'
 import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
 import { startLine } from './start-line.js'
@@ -124,13 +125,6 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
 
 async function closeQuietly(app: FastifyInstance, logger: Logger) {
   await app.close().catch((err: unknown) => logger.warn({ err }, 'listener did not close cleanly'))
-}
-
-/** Waits for `promise`, but no longer than `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))])
-  clearTimeout(timer)
 }
 
 /** Exits once the asynchronous log destination has written what it holds. */

@@ -1,41 +1,17 @@
-import type { Logger } from 'pino'
-import { DRAIN, FORWARD_BATCH_MAX_BYTES, FORWARDER_STORE_LIMITS, SHUTDOWN_TAIL_MS } from '../constants.js'
+import { DRAIN, SHUTDOWN_TAIL_MS } from '../constants.js'
 import type { StoredEvent } from '../core/event.js'
-import type { EventStore } from '../core/event-store.js'
-import type { DownstreamStatus, SendResult, Sink } from '../core/sink.js'
-import type { Metrics } from '../ops/metrics.js'
+import type { DownstreamStatus, SendResult } from '../core/sink.js'
 import { backoffDelay } from './backoff.js'
 import { describeFailure } from './describe-failure.js'
 import { FailureLog } from './failure-log.js'
-import { ForwarderHealth, type HealthLimits } from './forwarder-health.js'
+import { ForwarderHealth } from './forwarder-health.js'
+import { type ForwarderOptions, type ResolvedOptions, withDefaults } from './forwarder-options.js'
+import { Pause } from './pause.js'
 import { steadyClock } from './steady-clock.js'
+import { StoreRetry } from './store-retry.js'
+import { within } from './within.js'
 
-export interface ForwarderOptions {
-  readonly store: EventStore
-  readonly sink: Sink
-  readonly logger: Logger
-  readonly metrics: Metrics
-  readonly retryMaxAgeMs: number
-  /** The services it forwards (a downstream per service); every service when undefined. */
-  readonly services?: readonly string[] | undefined
-  /** The services its status reports; null for "every service without a downstream of its own". */
-  readonly statusServices?: readonly string[] | null
-  readonly batchSize?: number
-  /** Body bytes one batch may hold (see byte-budget.ts). */
-  readonly maxBytes?: number
-  readonly backoffBaseMs?: number
-  readonly backoffMaxMs?: number
-  /** How often an idle forwarder looks for events queued by another process (`events replay`). */
-  readonly idlePollMs?: number
-  /** After a batch under a quarter of `batchSize`, how long to let the next one gather. */
-  readonly gatherMs?: number
-  readonly storeLimits?: HealthLimits
-  /** The store failed past `storeLimits.exitAfterMs`, or the loop ended: the process should exit 1. */
-  readonly onFatal?: (err: unknown) => void
-  /** Clocks, for tests: the wall clock, and a monotonic one (ms). */
-  readonly now?: () => number
-  readonly monotonic?: () => number
-}
+export type { ForwarderOptions } from './forwarder-options.js'
 
 type Turn = 'next' | 'backoff' | 'stop'
 
@@ -51,40 +27,33 @@ type Turn = 'next' | 'backoff' | 'stop'
  * and its supervisor restarts it.
  */
 export class Forwarder {
-  readonly #options: Required<Omit<ForwarderOptions, 'services' | 'statusServices'>>
+  readonly #options: ResolvedOptions
   readonly #services: readonly string[] | undefined
   readonly #health: ForwarderHealth
   readonly #log: FailureLog
-  readonly #abort = new AbortController()
+  readonly #pause = new Pause()
   readonly #expiryClock: () => number
-  #wake: (() => void) | undefined
+  readonly #store: StoreRetry
   #failures = 0
-  #storeFailures = 0
   #stopping = false
   #draining = false
   #endDrain: ((drained: boolean) => void) | undefined
   #loop: Promise<void> | undefined
-  #fatal = false
 
   constructor(options: ForwarderOptions) {
-    this.#options = {
-      batchSize: 1_000,
-      maxBytes: FORWARD_BATCH_MAX_BYTES,
-      backoffBaseMs: 500,
-      backoffMaxMs: 30_000,
-      idlePollMs: 1_000,
-      gatherMs: 10,
-      storeLimits: FORWARDER_STORE_LIMITS,
-      onFatal: () => {},
-      now: Date.now,
-      monotonic: performance.now.bind(performance),
-      ...options,
-    }
+    this.#options = withDefaults(options)
     const { sink, now, monotonic, storeLimits } = this.#options
     this.#services = options.services
     this.#health = new ForwarderHealth(sink, options.statusServices ?? null, storeLimits, now, monotonic)
     this.#log = new FailureLog(options.logger, { downstream: sink.target })
     this.#expiryClock = steadyClock(now, monotonic)
+    this.#store = new StoreRetry(this.#health, this.#log, this.#pause, {
+      failed: () => {
+        if (this.#draining) this.#endDrain?.(false)
+      },
+      fatal: (err) => this.#options.onFatal(err),
+      stopping: () => this.#stopping,
+    })
   }
 
   get target(): string {
@@ -101,7 +70,7 @@ export class Forwarder {
 
   /** New events were committed: stop waiting, unless backing off from a failure. */
   notify(): void {
-    if (this.#failures === 0 && this.#storeFailures === 0) this.#wake?.()
+    if (this.#failures === 0 && !this.#store.failing) this.#pause.wake()
   }
 
   status(): DownstreamStatus {
@@ -139,11 +108,11 @@ export class Forwarder {
       }
       if (this.#loop === undefined) this.#endDrain?.(false)
       // Backing off: the next attempt runs now, and the drain ends if it fails too.
-      this.#wake?.()
+      this.#pause.wake()
     })
     this.#stopping = true
-    this.#abort.abort()
-    this.#wake?.()
+    this.#pause.abort()
+    this.#pause.wake()
     // A sink that honours the signal returns at once with what it confirmed; one that does not is left
     // behind once the grace is over (its events stay pending and are sent again after a restart).
     const left = Math.max(0, deadline - monotonic())
@@ -157,22 +126,6 @@ export class Forwarder {
     return drained
   }
 
-  #sleep(ms: number): Promise<void> {
-    if (this.#abort.signal.aborted) return Promise.resolve()
-    return new Promise<void>((resolve) => {
-      const signal = this.#abort.signal
-      const done = () => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', done)
-        this.#wake = undefined
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      signal.addEventListener('abort', done)
-      this.#wake = done
-    })
-  }
-
   async #run(): Promise<void> {
     const { batchSize, idlePollMs, gatherMs } = this.#options
     while (!this.#stopping) {
@@ -181,7 +134,7 @@ export class Forwarder {
       if (batch.length === 0) {
         this.#health.progressed()
         this.#endDrain?.(true)
-        if (!this.#stopping) await this.#sleep(idlePollMs)
+        if (!this.#stopping) await this.#pause.sleep(idlePollMs)
         continue
       }
       const small = batch.length < batchSize / 4
@@ -193,66 +146,26 @@ export class Forwarder {
       if (turn === 'backoff') {
         if (this.#draining) this.#endDrain?.(false)
         const { backoffBaseMs, backoffMaxMs } = this.#options
-        await this.#sleep(backoffDelay(this.#failures, backoffBaseMs, backoffMaxMs))
+        await this.#pause.sleep(backoffDelay(this.#failures, backoffBaseMs, backoffMaxMs))
       } else if (small && this.#failures === 0 && !this.#draining && gatherMs > 0) {
         // A small batch means the forwarder keeps up with intake: let the next one gather for a moment, so
         // the per-batch work (a query, a round trip, an update) is shared by more events.
-        await this.#sleep(gatherMs)
+        await this.#pause.sleep(gatherMs)
       }
     }
   }
 
-  async #read(): Promise<StoredEvent[] | undefined> {
+  #read(): Promise<StoredEvent[] | undefined> {
     const { store, batchSize, maxBytes } = this.#options
     const limit = this.#failures > 0 ? 1 : this.#draining ? Math.min(batchSize, DRAIN.batchSize) : batchSize
-    try {
-      const batch = await store.pending({ limit, maxBytes, services: this.#services })
-      this.#storeAnswered('read')
-      return batch
-    } catch (err) {
-      await this.#storeFailed('read', err)
-      return undefined
-    }
-  }
-
-  /** Runs a store write until it succeeds; false when the forwarder stopped first. */
-  async #write(kind: string, write: () => Promise<unknown>): Promise<boolean> {
-    for (;;) {
-      try {
-        await write()
-        this.#storeAnswered(kind)
-        return true
-      } catch (err) {
-        await this.#storeFailed(kind, err)
-        if (this.#stopping) return false
-      }
-    }
-  }
-
-  #storeAnswered(kind: string): void {
-    this.#storeFailures = 0
-    const failedForMs = this.#health.storeAnswered()
-    if (failedForMs !== undefined) this.#log.recovered(`store ${kind}`, 'store usable again', { failedForMs })
-  }
-
-  async #storeFailed(kind: string, err: unknown): Promise<void> {
-    this.#health.storeFailed(err)
-    this.#storeFailures++
-    this.#log.failed(`store ${kind}`, err, `forwarder cannot ${kind} in the store; retrying`, {}, 'error')
-    if (this.#draining) this.#endDrain?.(false)
-    if (this.#health.mustExit() && !this.#fatal) {
-      this.#fatal = true
-      this.#options.onFatal(err)
-    }
-    const delay = backoffDelay(this.#storeFailures, 100, FORWARDER_STORE_LIMITS.backoffMaxMs)
-    await this.#sleep(delay)
+    return this.#store.read('read', () => store.pending({ limit, maxBytes, services: this.#services }))
   }
 
   async #send(batch: StoredEvent[]): Promise<SendResult> {
     const { sink, metrics } = this.#options
     const timer = metrics.forwardDuration.labels({ sink: sink.kind, downstream: sink.target }).startTimer()
     try {
-      return await sink.send(batch, this.#abort.signal)
+      return await sink.send(batch, this.#pause.signal)
     } catch (err) {
       // A sink should report failures, not throw them; one that throws is an outage all the same.
       return { delivered: 0, error: err instanceof Error ? err : new Error(String(err)) }
@@ -268,7 +181,9 @@ export class Forwarder {
     const labels = { sink: sink.kind, downstream: sink.target }
     const seqs = batch.slice(0, result.delivered).map((e) => e.seq)
     if (seqs.length > 0) {
-      if (!(await this.#write('record deliveries', () => store.markDelivered(seqs, now, sink.target)))) {
+      if (
+        !(await this.#store.write('record deliveries', () => store.markDelivered(seqs, now, sink.target)))
+      ) {
         return 'stop'
       }
       metrics.forwarded.labels({ ...labels, outcome: 'delivered' }).inc(seqs.length)
@@ -279,7 +194,7 @@ export class Forwarder {
       this.#downstreamAnswered()
       return 'next'
     }
-    if (this.#abort.signal.aborted) return 'stop'
+    if (this.#pause.signal.aborted) return 'stop'
     return result.permanent === true
       ? this.#refused(failed, result.error, now)
       : this.#failed(failed, result.error, now)
@@ -296,7 +211,9 @@ export class Forwarder {
     const { code, message } = describeFailure(error)
     const reason = `${code}: ${message}`
     if (
-      !(await this.#write('record a refusal', () => store.markRefused(event.seq, now, sink.target, reason)))
+      !(await this.#store.write('record a refusal', () =>
+        store.markRefused(event.seq, now, sink.target, reason),
+      ))
     ) {
       return 'stop'
     }
@@ -316,7 +233,7 @@ export class Forwarder {
     const { code, message } = describeFailure(error)
     const reason = `${code}: ${message}`
     if (
-      !(await this.#write('record a failed attempt', () =>
+      !(await this.#store.write('record a failed attempt', () =>
         store.recordFailure(event.seq, now, sink.target, reason),
       ))
     ) {
@@ -338,7 +255,7 @@ export class Forwarder {
   async #expire(event: StoredEvent, cutoff: number, reason: string): Promise<Turn> {
     const { store, sink, metrics, logger } = this.#options
     let dead = 0
-    const ok = await this.#write('turn expired events into dead letters', async () => {
+    const ok = await this.#store.write('turn expired events into dead letters', async () => {
       dead = await store.expire(cutoff, sink.target, reason, this.#services)
     })
     if (!ok) return 'stop'
@@ -350,11 +267,4 @@ export class Forwarder {
     )
     return 'backoff'
   }
-}
-
-/** Waits for `promise`, but no longer than `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))])
-  clearTimeout(timer)
 }
