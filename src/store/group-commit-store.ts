@@ -4,6 +4,7 @@ import { STORE_MAX_WAITING } from '../constants.js'
 import type { Attempt, EventState, RelayEvent, StoredEvent } from '../core/event.js'
 import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../core/event-store.js'
 import { StoreClosedError, StoreUnavailableError } from '../errors.js'
+import { corrupted } from './open-errors.js'
 import { SqliteStore } from './sqlite-store.js'
 
 interface Waiter {
@@ -202,7 +203,8 @@ export class GroupCommitStore implements EventStore {
     try {
       return Promise.resolve(operation())
     } catch (err) {
-      return Promise.reject(err)
+      // A page found corrupted by a read says so with the store's path and what to do.
+      return Promise.reject(corrupted(err, this.#store.file) ?? err)
     }
   }
 
