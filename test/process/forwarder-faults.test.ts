@@ -111,6 +111,42 @@ describe('the forwarder on a real process, when the store fails under it', () =>
     expect(await listEvents(env, 'pending')).toEqual([])
   }, 120_000)
 
+  it('a store locked for longer than the exit bound: the relay exits 1, and a restart delivers everything', async () => {
+    const consumer = await startConsumer()
+    consumer.answer = () => ({ status: 503 })
+    const dataDir = tempDir('tylt-relay-lock-exit-')
+    const env = { TYLT_SECRET_CPG: SECRETS.cpg, DATA_DIR: dataDir, FORWARD_URL: consumer.url }
+    const relay = await startRelay(env, { cwd: dataDir })
+    await accept(relay, 'exit', 10)
+    await eventually(
+      async () => consumer.offered.length,
+      (n) => n >= 1,
+    )
+    const other = new Database(join(dataDir, STORE_FILE))
+    onTestFinished(() => {
+      if (other.open) other.close()
+    })
+    other.exec('BEGIN IMMEDIATE')
+    consumer.answer = () => ({ status: 200 })
+    const watch = watchReadiness(relay, consumer, () => 10)
+    // No signal: the relay decides to exit by itself.
+    const exit = await new Promise((resolve) => relay.child.once('exit', (code) => resolve(code)))
+    expect(exit, relay.output()).toBe(1)
+    expect(await watch()).toBeLessThanOrEqual(STALL_BOUND_MS)
+    expect(relay.output()).toContain('forwarder cannot use the store; exiting')
+    other.exec('COMMIT')
+    other.close()
+
+    const again = await startRelay(env, { cwd: dataDir })
+    await eventually(
+      async () => (await listEvents(env, 'pending')).length,
+      (n) => n === 0,
+      30_000,
+    )
+    expect(await again.stop()).toBe(0)
+    expect(new Set(consumer.received).size).toBe(10)
+  }, 180_000)
+
   const canMount = process.getuid?.() === 0
   it.skipIf(!canMount)(
     'a full disk during a downstream outage, then space and downstream back: every event delivered without a restart',
