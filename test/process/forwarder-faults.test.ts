@@ -176,6 +176,9 @@ describe('the forwarder on a real process, when the store fails under it', () =>
       } catch {
         // dd ends with "No space left on device": the point.
       }
+      // From here on, /readyz may not say 200 for long while nothing is delivered: the downstream is still
+      // down, but the relay cannot record anything either.
+      const watch = watchReadiness(relay, consumer, () => 30)
       // The failed attempts can no longer be recorded.
       await eventually(
         async () => relay.output(),
@@ -185,7 +188,6 @@ describe('the forwarder on a real process, when the store fails under it', () =>
       await sleep(3_000)
       rmSync(filler)
       consumer.answer = () => ({ status: 200 })
-      const watch = watchReadiness(relay, consumer, () => 30)
       await eventually(
         async () => consumer.received.length,
         (n) => n >= 30,
