@@ -5,6 +5,7 @@ import { parseForwardUrl } from '../forward/parse-forward-url.js'
 import { parseSigningSecret } from '../forward/sinks/http/webhook-signature.js'
 import { boolean, duration, integer, oneOf, optional, text } from './fields.js'
 import { loadOpsToken } from './ops-token.js'
+import { loadServiceForwards, type ServiceForward } from './service-forwards.js'
 import { loadServices, type ServiceDefinition } from './service-secrets.js'
 import { parseTrustProxy } from './trust-proxy.js'
 
@@ -35,6 +36,8 @@ export type Config = { readonly [K in keyof Schema]: ReturnType<Schema[K]['parse
   readonly services: readonly ServiceDefinition[]
   /** OPS_TOKEN or OPS_TOKEN_FILE: the console's token; the console is off without it. */
   readonly opsToken: KeyObject | undefined
+  /** Services with a downstream of their own (FORWARD_URL_<NAME>, FORWARD_SIGNING_SECRET_<NAME>). */
+  readonly serviceForwards: readonly ServiceForward[]
 }
 
 export interface LoadOptions {
@@ -69,6 +72,24 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   if (values.forwardSigningSecret !== undefined && forward !== undefined && forward.kind !== 'http') {
     problems.push('FORWARD_SIGNING_SECRET only applies to an http:// or https:// FORWARD_URL')
   }
+  const serviceForwards = loadServiceForwards(
+    env,
+    services.map((s) => s.name),
+    problems,
+  )
+  for (const own of serviceForwards) {
+    const kind = (own.target ?? forward)?.kind
+    if (own.signingSecret !== undefined && kind !== 'http') {
+      problems.push(
+        `FORWARD_SIGNING_SECRET_* for service "${own.service}" only applies to an http:// or https:// downstream`,
+      )
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `  - ${p}`).join('\n'))
-  return Object.freeze({ ...values, services: Object.freeze(services), opsToken }) as Config
+  return Object.freeze({
+    ...values,
+    services: Object.freeze(services),
+    opsToken,
+    serviceForwards: Object.freeze(serviceForwards),
+  }) as Config
 }
