@@ -131,7 +131,10 @@ export function relayContainer(name: string): RelayContainer {
   }
 }
 
-/** Waits until the relay answers its liveness probe from the host. */
+/**
+ * Waits until the relay answers its liveness probe from the host. Each try is bounded: Docker's port proxy
+ * accepts a connection before the relay listens, and such a request may hang rather than fail.
+ */
 export async function ready(
   relay: RelayContainer,
   timeoutMs = 60_000,
@@ -140,7 +143,9 @@ export async function ready(
     async () => {
       try {
         const urls = await relay.urls()
-        return (await fetch(`${urls.opsUrl}/healthz`)).ok ? urls : undefined
+        return (await fetch(`${urls.opsUrl}/healthz`, { signal: AbortSignal.timeout(2000) })).ok
+          ? urls
+          : undefined
       } catch {
         return undefined
       }
@@ -156,6 +161,8 @@ export async function postCallback(url: string, body: Buffer, sig: string): Prom
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-tlp-signature': sig },
     body,
+    // A connection Docker's port proxy accepted before the relay listens may hang instead of failing.
+    signal: AbortSignal.timeout(10_000),
   })
   return [answer.status, await answer.text()]
 }
