@@ -60,7 +60,7 @@ describe.skipIf(available.length === 0).each(available)('docker/compose.yaml wit
     const url = `http://127.0.0.1:${port}`
     await until(
       () =>
-        fetch(`http://127.0.0.1:${opsPort}/readyz`).then(
+        fetch(`http://127.0.0.1:${opsPort}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
           (r) => r.status,
           () => 0,
         ),

@@ -39,5 +39,12 @@ export default async function setup(project: TestProject) {
   project.provide('nodeImage', nodeImage)
   project.provide('redisImage', redisImage)
   project.provide('checkout', checkout)
-  return () => rmSync(checkout, { recursive: true, force: true })
+  return async () => {
+    rmSync(checkout, { recursive: true, force: true })
+    // Images of other commits only take space; this one stays as the next run's build cache.
+    const tags = (await docker(['images', '--format', '{{.Repository}}:{{.Tag}}', 'tylt-relay-test/relay']))
+      .stdout
+    const stale = tags.split('\n').filter((tag) => tag !== '' && tag !== relayImage)
+    if (stale.length > 0) await docker(['rmi', ...stale], { check: false })
+  }
 }

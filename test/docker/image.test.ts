@@ -84,7 +84,7 @@ describe('the relay run hardened (read-only, no capabilities, 256 MB, uid 1000, 
        for (const pid of fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p))) {
          const status = fs.readFileSync('/proc/' + pid + '/status', 'utf8')
          const uid = /^Uid:\\s+(\\d+)/m.exec(status)[1]
-         const cmd = fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8').split('\\0').filter(Boolean).join(' ')
+         const cmd = fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8').split('\\0').filter(Boolean).join(' ').replace(/\\s+/g, ' ')
          console.log([pid, uid, cmd].join('|'))
        }`,
     ])
