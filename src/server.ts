@@ -3,17 +3,23 @@ import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import type { Config } from './config/load-config.js'
 import { SecretRegistry } from './config/secret-registry.js'
+import { SHUTDOWN_TAIL_MS } from './constants.js'
+import { forwardByteBudget } from './forward/byte-budget.js'
+import { planDownstreams } from './forward/downstream-plan.js'
 import { Forwarder } from './forward/forwarder.js'
 import { createSink } from './forward/sinks/create-sink.js'
+import { within } from './forward/within.js'
 import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
+import { startLine } from './start-line.js'
 import { GroupCommitStore } from './store/group-commit-store.js'
 
 const PRUNE_EVERY_MS = 10 * 60_000
 
 /**
- * The process: open the store, build both listeners, listen, forward, and on SIGTERM or SIGINT stop taking
- * connections, finish in-flight requests, drain the forwarder within SHUTDOWN_GRACE, close, exit 0.
+ * The process: open the store, build both listeners, listen, forward (one forwarder per downstream), and on
+ * SIGTERM or SIGINT stop taking connections, drain while the downstreams make progress, within
+ * SHUTDOWN_GRACE, close the store, and exit 0 (docs/operations.md, "Stopping").
  */
 export async function serve(config: Config, logger: Logger): Promise<void> {
   const store = new GroupCommitStore(config.dataDir)
@@ -25,57 +31,96 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     logger.fatal({ err }, 'store cannot make events durable; exiting')
     exit(logger, 1)
   }
+  const plan = planDownstreams(config)
+  const maxBytes = forwardByteBudget(plan.length)
+  const sinks = plan.map((d) => createSink(d.forward, { signingSecret: d.signingSecret }))
+  const forwarders = plan.map(
+    (downstream, index) =>
+      new Forwarder({
+        store,
+        sink: sinks[index]!,
+        services: downstream.reads,
+        statusServices: downstream.services,
+        logger,
+        metrics,
+        maxBytes,
+        retryMaxAgeMs: config.retryMaxAgeMs,
+        // A store unusable for this long will not heal by itself: a restart reopens it.
+        onFatal: () => {
+          logger.fatal({ downstream: downstream.target }, 'forwarder cannot use the store; exiting')
+          void store.close().finally(() => exit(logger, 1))
+        },
+      }),
+  )
+  for (const forwarder of forwarders) metrics.addDownstream(() => forwarder.status())
   const secrets = new SecretRegistry(config.services, logger)
-  const forwarder =
-    config.forward === undefined
-      ? undefined
-      : new Forwarder({
-          store,
-          sink: createSink(config.forward, { signingSecret: config.forwardSigningSecret }),
-          logger,
-          metrics,
-          retryMaxAgeMs: config.retryMaxAgeMs,
-        })
-  const app = buildApp(config, { logger, store, secrets, metrics, onAccepted: () => forwarder?.notify() })
-  const ops = buildOpsApp({ logger, store, metrics })
+  const onAccepted = () => {
+    for (const forwarder of forwarders) forwarder.notify()
+  }
+  const app = buildApp(config, { logger, store, secrets, metrics, onAccepted })
+  const ops = buildOpsApp({ logger, store, metrics, forwarders })
   await ops.listen({ host: config.opsHost, port: config.opsPort })
   await app.listen({ host: config.host, port: config.port })
-  forwarder?.start()
+  for (const forwarder of forwarders) forwarder.start()
   const unwatch = secrets.watch()
   process.on('SIGHUP', () => secrets.reload())
   // Delivered events are forgotten after DEDUP_WINDOW; without a downstream the store is the destination.
   const prune = setInterval(() => {
-    if (forwarder !== undefined) store.prune(Date.now() - config.dedupWindowMs).catch(() => undefined)
+    if (forwarders.length > 0) store.prune(Date.now() - config.dedupWindowMs).catch(() => undefined)
   }, PRUNE_EVERY_MS).unref()
-  logger.info(
-    {
-      services: config.services.map((s) => s.name),
-      downstream: forwarder ? config.forward?.kind : 'embedded',
-    },
-    'tylt-relay ready',
-  )
+  const line = startLine(config, plan, app, ops)
+  logger.info(line.fields, line.message)
+  // Told at start, not at the first callback: a missing exchange or stream, a consumer that refuses.
+  for (const sink of sinks) {
+    void sink.check?.().then((warning) => {
+      if (warning !== undefined) {
+        logger.warn({ downstream: sink.target, kind: sink.kind, warning }, `downstream not ready: ${warning}`)
+      }
+    })
+  }
 
   let stopping = false
   const stop = async (signal: string) => {
-    if (stopping) return
+    if (stopping) {
+      logger.warn({ signal }, 'already stopping; the stop ends within SHUTDOWN_GRACE')
+      return
+    }
     stopping = true
-    logger.info({ signal }, 'stopping: no new connections, draining')
-    const deadline = setTimeout(() => {
-      logger.error('shutdown grace exceeded; exiting')
-      exit(logger, 1)
-    }, config.shutdownGraceMs + 10_000)
+    const graceMs = config.shutdownGraceMs
+    logger.info(
+      { signal, graceMs },
+      'stopping: no new connections, draining while the downstream takes events',
+    )
+    // Every step below is bounded; this only catches a bug in one of them.
+    const deadline = setTimeout(
+      () => {
+        logger.error('shutdown took longer than SHUTDOWN_GRACE; exiting')
+        exit(logger, 1)
+      },
+      graceMs + 2 * SHUTDOWN_TAIL_MS,
+    )
     clearInterval(prune)
     unwatch()
-    await closeQuietly(app, logger)
-    const drained = (await forwarder?.stop(config.shutdownGraceMs)) ?? true
-    await closeQuietly(ops, logger)
-    await store.close()
+    const [, drained] = await Promise.all([
+      within(closeQuietly(app, logger), graceMs),
+      Promise.all(forwarders.map((f) => f.stop(graceMs))),
+    ])
+    await within(closeQuietly(ops, logger), SHUTDOWN_TAIL_MS / 4)
+    const pending = await store.stats().then(
+      (stats) => stats.pending,
+      () => null,
+    )
+    await store.close().catch((err: unknown) => logger.error({ err }, 'store did not close cleanly'))
     clearTimeout(deadline)
-    logger.info({ drained }, 'stopped')
+    // Every acknowledged event was durable before it was acknowledged: pending ones go out after a restart.
+    logger.info(
+      { drained: drained.every(Boolean), pending },
+      `stopped; ${pending ?? 'unknown'} events pending`,
+    )
     exit(logger, 0)
   }
-  process.once('SIGTERM', () => void stop('SIGTERM'))
-  process.once('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
 }
 
 async function closeQuietly(app: FastifyInstance, logger: Logger) {

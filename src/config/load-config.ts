@@ -1,8 +1,9 @@
 import { DEFAULTS } from '../constants.js'
 import { ConfigError } from '../errors.js'
 import { parseForwardUrl } from '../forward/parse-forward-url.js'
-import { parseSigningSecret } from '../forward/sinks/http-sink.js'
+import { parseSigningSecret } from '../forward/sinks/http/webhook-signature.js'
 import { boolean, duration, integer, oneOf, optional, text } from './fields.js'
+import { loadServiceForwards, type ServiceForward } from './service-forwards.js'
 import { loadServices, type ServiceDefinition } from './service-secrets.js'
 import { parseTrustProxy } from './trust-proxy.js'
 
@@ -29,6 +30,8 @@ const schema = {
 type Schema = typeof schema
 export type Config = { readonly [K in keyof Schema]: ReturnType<Schema[K]['parse']> } & {
   readonly services: readonly ServiceDefinition[]
+  /** Services with a downstream of their own (FORWARD_URL_<NAME>, FORWARD_SIGNING_SECRET_<NAME>). */
+  readonly serviceForwards: readonly ServiceForward[]
 }
 
 export interface LoadOptions {
@@ -62,6 +65,23 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   if (values.forwardSigningSecret !== undefined && forward !== undefined && forward.kind !== 'http') {
     problems.push('FORWARD_SIGNING_SECRET only applies to an http:// or https:// FORWARD_URL')
   }
+  const serviceForwards = loadServiceForwards(
+    env,
+    services.map((s) => s.name),
+    problems,
+  )
+  for (const own of serviceForwards) {
+    const kind = (own.target ?? forward)?.kind
+    if (own.signingSecret !== undefined && kind !== 'http') {
+      problems.push(
+        `FORWARD_SIGNING_SECRET_* for service "${own.service}" only applies to an http:// or https:// downstream`,
+      )
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `  - ${p}`).join('\n'))
-  return Object.freeze({ ...values, services: Object.freeze(services) }) as Config
+  return Object.freeze({
+    ...values,
+    services: Object.freeze(services),
+    serviceForwards: Object.freeze(serviceForwards),
+  }) as Config
 }

@@ -1,160 +1,270 @@
-import type { Logger } from 'pino'
-import { FORWARD_BATCH_MAX_BYTES } from '../constants.js'
+import { DRAIN, SHUTDOWN_TAIL_MS } from '../constants.js'
 import type { StoredEvent } from '../core/event.js'
-import type { EventStore } from '../core/event-store.js'
-import type { Sink } from '../core/sink.js'
-import type { Metrics } from '../ops/metrics.js'
+import type { DownstreamStatus, SendResult } from '../core/sink.js'
 import { backoffDelay } from './backoff.js'
+import { describeFailure } from './describe-failure.js'
+import { FailureLog } from './failure-log.js'
+import { ForwarderHealth } from './forwarder-health.js'
+import { type ForwarderOptions, type ResolvedOptions, withDefaults } from './forwarder-options.js'
+import { Pause } from './pause.js'
+import { steadyClock } from './steady-clock.js'
+import { StoreRetry } from './store-retry.js'
+import { within } from './within.js'
 
-export interface ForwarderOptions {
-  readonly store: EventStore
-  readonly sink: Sink
-  readonly logger: Logger
-  readonly metrics: Metrics
-  readonly retryMaxAgeMs: number
-  readonly batchSize?: number
-  readonly backoffBaseMs?: number
-  readonly backoffMaxMs?: number
-  /** How often an idle forwarder looks for events queued by another process (`events replay`). */
-  readonly idlePollMs?: number
-  /** After a batch under a quarter of `batchSize`, how long to let the next one gather. */
-  readonly gatherMs?: number
-}
+export type { ForwarderOptions } from './forwarder-options.js'
+
+type Turn = 'next' | 'backoff' | 'stop'
 
 /**
- * Moves pending events from the store to the downstream, oldest first, at least once. A failure stops the
- * line: the failed event is retried before anything accepted after it (acceptance order), with exponential
- * backoff, and while backing off only that one event is sent as a probe, never a full batch. An event still
- * failing RETRY_MAX_AGE after acceptance (or replay) becomes a dead letter, and so does every pending event
- * as old as it.
+ * Moves pending events from the store to the downstream, oldest first, at least once. An outage stops the
+ * line: the failed event is retried before anything accepted after it, with exponential backoff, sending
+ * only that one event as a probe. A permanent refusal (SendResult.permanent) dead-letters that one event
+ * and the line moves on at once. An event still failing RETRY_MAX_AGE after acceptance (or replay) becomes
+ * a dead letter, and so does every pending event of this downstream as old as it.
+ *
+ * Nothing ends the loop but `stop`: a store error (read or write) is logged once, retried with backoff and
+ * reported by `notReadyReason` past a bound; past a further bound `onFatal` is told, so the process exits
+ * and its supervisor restarts it.
  */
 export class Forwarder {
-  readonly #options: Required<ForwarderOptions>
-  #wake: (() => void) | undefined
+  readonly #options: ResolvedOptions
+  readonly #services: readonly string[] | undefined
+  readonly #health: ForwarderHealth
+  readonly #log: FailureLog
+  readonly #pause = new Pause()
+  readonly #expiryClock: () => number
+  readonly #store: StoreRetry
   #failures = 0
   #stopping = false
   #draining = false
+  #endDrain: ((drained: boolean) => void) | undefined
   #loop: Promise<void> | undefined
-  #drained: (() => void) | undefined
 
   constructor(options: ForwarderOptions) {
-    this.#options = {
-      batchSize: 1_000,
-      backoffBaseMs: 500,
-      backoffMaxMs: 30_000,
-      idlePollMs: 1_000,
-      gatherMs: 10,
-      ...options,
-    }
+    this.#options = withDefaults(options)
+    const { sink, now, monotonic, storeLimits } = this.#options
+    this.#services = options.services
+    this.#health = new ForwarderHealth(sink, options.statusServices ?? null, storeLimits, now, monotonic)
+    this.#log = new FailureLog(options.logger, { downstream: sink.target })
+    this.#expiryClock = steadyClock(now, monotonic)
+    this.#store = new StoreRetry(this.#health, this.#log, this.#pause, {
+      failed: () => {
+        if (this.#draining) this.#endDrain?.(false)
+      },
+      fatal: (err) => this.#options.onFatal(err),
+      stopping: () => this.#stopping,
+    })
+  }
+
+  get target(): string {
+    return this.#options.sink.target
   }
 
   start(): void {
-    this.#loop ??= this.#run().catch((err: unknown) =>
-      this.#options.logger.fatal({ err }, 'forwarder stopped'),
-    )
+    this.#loop ??= this.#run().catch((err: unknown) => {
+      this.#health.ended(err)
+      this.#options.logger.fatal({ err, downstream: this.target }, 'forwarder stopped')
+      this.#options.onFatal(err)
+    })
   }
 
   /** New events were committed: stop waiting, unless backing off from a failure. */
   notify(): void {
-    if (this.#failures === 0) this.#wake?.()
+    if (this.#failures === 0 && !this.#store.failing) this.#pause.wake()
   }
 
-  /** Keeps delivering until nothing is pending or `graceMs` passed, then stops; true when drained. */
+  status(): DownstreamStatus {
+    return this.#health.status()
+  }
+
+  /** Why the relay should not be ready because of this forwarder; undefined when it may be. */
+  notReadyReason(): string | undefined {
+    return this.#health.notReadyReason()
+  }
+
+  /**
+   * Keeps delivering while the downstream makes progress, for at most `graceMs`: until nothing is pending,
+   * or an attempt fails (waiting would help nobody; the events are durable), or the grace is over. Then
+   * aborts the send in flight and any wait, and closes the sink, all within `graceMs` plus a short tail.
+   * Resolves true when nothing was left pending.
+   */
   async stop(graceMs: number): Promise<boolean> {
+    const { sink, logger, monotonic } = this.#options
+    const started = monotonic()
+    const deadline = started + graceMs
     this.#draining = true
     const drained = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), graceMs)
-      this.#drained = () => {
+      // No delivery for DRAIN.stallMs (a send that hangs, a downstream that answers slowly): stop now.
+      const stalled = setInterval(() => {
+        const last = Math.max(started, this.#health.lastProgressMono())
+        if (monotonic() - last >= DRAIN.stallMs) this.#endDrain?.(false)
+      }, 100)
+      this.#endDrain = (done) => {
         clearTimeout(timer)
-        resolve(true)
+        clearInterval(stalled)
+        this.#endDrain = undefined
+        resolve(done)
       }
-      this.#wake?.()
+      if (this.#loop === undefined) this.#endDrain?.(false)
+      // Backing off: the next attempt runs now, and the drain ends if it fails too.
+      this.#pause.wake()
     })
     this.#stopping = true
-    this.#wake?.()
-    await this.#loop
-    await this.#options.sink.close()
+    this.#pause.abort()
+    this.#pause.wake()
+    // A sink that honours the signal returns at once with what it confirmed; one that does not is left
+    // behind once the grace is over (its events stay pending and are sent again after a restart).
+    const left = Math.max(0, deadline - monotonic())
+    await within(this.#loop ?? Promise.resolve(), left + SHUTDOWN_TAIL_MS / 2)
+    await within(
+      sink
+        .close()
+        .catch((err: unknown) => logger.warn({ ...describeFailure(err) }, 'downstream did not close')),
+      SHUTDOWN_TAIL_MS / 2,
+    )
     return drained
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.#wake = done
-    }).finally(() => {
-      this.#wake = undefined
-    })
-  }
-
   async #run(): Promise<void> {
-    const { store, batchSize, idlePollMs, gatherMs, logger } = this.#options
+    const { batchSize, idlePollMs, gatherMs } = this.#options
     while (!this.#stopping) {
-      let batch: StoredEvent[]
-      try {
-        batch = await store.pending({
-          limit: this.#failures > 0 ? 1 : batchSize,
-          maxBytes: FORWARD_BATCH_MAX_BYTES,
-        })
-      } catch (err) {
-        logger.error({ err }, 'cannot read pending events')
-        await this.#sleep(idlePollMs)
-        continue
-      }
+      let batch = await this.#read()
+      if (batch === undefined) continue
       if (batch.length === 0) {
-        if (this.#draining) this.#drained?.()
-        await this.#sleep(idlePollMs)
+        this.#health.progressed()
+        this.#endDrain?.(true)
+        if (!this.#stopping) await this.#pause.sleep(idlePollMs)
         continue
       }
       const small = batch.length < batchSize / 4
-      await this.#deliver(batch)
-      // A small batch means the forwarder keeps up with intake: let the next one gather for a moment, so
-      // the per-batch work (a query, a round trip, an update) is shared by more events. The batch is let go
-      // first: events held across the wait would outlive the young generation and fill the old one.
+      const turn = await this.#deliver(batch)
+      // The batch is let go before any wait: bodies held across it would count against the byte budget
+      // twice (docs/operations.md, "Memory") and outlive the young generation.
       batch = []
-      if (small && this.#failures === 0 && !this.#draining && gatherMs > 0) {
-        await new Promise((resolve) => setTimeout(resolve, gatherMs))
+      if (turn === 'stop') return
+      if (turn === 'backoff') {
+        if (this.#draining) this.#endDrain?.(false)
+        const { backoffBaseMs, backoffMaxMs } = this.#options
+        await this.#pause.sleep(backoffDelay(this.#failures, backoffBaseMs, backoffMaxMs))
+      } else if (small && this.#failures === 0 && !this.#draining && gatherMs > 0) {
+        // A small batch means the forwarder keeps up with intake: let the next one gather for a moment, so
+        // the per-batch work (a query, a round trip, an update) is shared by more events.
+        await this.#pause.sleep(gatherMs)
       }
     }
   }
 
-  async #deliver(batch: StoredEvent[]): Promise<void> {
-    const { store, sink, metrics, logger, retryMaxAgeMs } = this.#options
-    const timer = metrics.forwardDuration.labels(sink.kind).startTimer()
-    const result = await sink.send(batch)
-    timer()
-    const now = Date.now()
-    if (result.delivered > 0) {
-      await store.markDelivered(
-        batch.slice(0, result.delivered).map((e) => e.seq),
-        now,
-        sink.target,
-      )
-      metrics.forwarded.labels(sink.kind, 'delivered').inc(result.delivered)
+  #read(): Promise<StoredEvent[] | undefined> {
+    const { store, batchSize, maxBytes } = this.#options
+    const limit = this.#failures > 0 ? 1 : this.#draining ? Math.min(batchSize, DRAIN.batchSize) : batchSize
+    return this.#store.read('read', () => store.pending({ limit, maxBytes, services: this.#services }))
+  }
+
+  async #send(batch: StoredEvent[]): Promise<SendResult> {
+    const { sink, metrics } = this.#options
+    const timer = metrics.forwardDuration.labels({ sink: sink.kind, downstream: sink.target }).startTimer()
+    try {
+      return await sink.send(batch, this.#pause.signal)
+    } catch (err) {
+      // A sink should report failures, not throw them; one that throws is an outage all the same.
+      return { delivered: 0, error: err instanceof Error ? err : new Error(String(err)) }
+    } finally {
+      timer()
+    }
+  }
+
+  async #deliver(batch: StoredEvent[]): Promise<Turn> {
+    const { store, sink, metrics } = this.#options
+    const result = await this.#send(batch)
+    const now = this.#options.now()
+    const labels = { sink: sink.kind, downstream: sink.target }
+    const seqs = batch.slice(0, result.delivered).map((e) => e.seq)
+    if (seqs.length > 0) {
+      if (
+        !(await this.#store.write('record deliveries', () => store.markDelivered(seqs, now, sink.target)))
+      ) {
+        return 'stop'
+      }
+      metrics.forwarded.labels({ ...labels, outcome: 'delivered' }).inc(seqs.length)
+      this.#health.progressed()
     }
     const failed = batch[result.delivered]
     if (result.error === undefined || failed === undefined) {
-      this.#failures = 0
-      return
+      this.#downstreamAnswered()
+      return 'next'
     }
-    const reason = result.error.message
-    await store.recordFailure(failed.seq, now, sink.target, reason)
-    metrics.forwarded.labels(sink.kind, 'failed').inc()
-    if (now - failed.retrySince >= retryMaxAgeMs) {
-      const dead = await store.expire(now - retryMaxAgeMs, sink.target, reason)
-      metrics.forwarded.labels(sink.kind, 'dead').inc(dead)
-      logger.error({ eventId: failed.id, dead, err: result.error }, 'events became dead letters')
-      return
+    if (this.#pause.signal.aborted) return 'stop'
+    return result.permanent === true
+      ? this.#refused(failed, result.error, now)
+      : this.#failed(failed, result.error, now)
+  }
+
+  #downstreamAnswered(): void {
+    this.#failures = 0
+    this.#health.downstreamAnswered()
+    this.#log.recovered('delivery', 'downstream accepts events again')
+  }
+
+  async #refused(event: StoredEvent, error: Error, now: number): Promise<Turn> {
+    const { store, sink, metrics, logger } = this.#options
+    const { code, message } = describeFailure(error)
+    const reason = `${code}: ${message}`
+    if (
+      !(await this.#store.write('record a refusal', () =>
+        store.markRefused(event.seq, now, sink.target, reason),
+      ))
+    ) {
+      return 'stop'
     }
-    this.#failures++
-    const delay = backoffDelay(this.#failures, this.#options.backoffBaseMs, this.#options.backoffMaxMs)
-    logger.warn(
-      { eventId: failed.id, attempt: failed.attempts + 1, retryInMs: delay, err: result.error },
-      'delivery failed',
+    metrics.forwarded.labels({ sink: sink.kind, downstream: sink.target, outcome: 'refused' }).inc()
+    // The downstream answered: it is up, and the line moves on.
+    this.#downstreamAnswered()
+    this.#health.progressed()
+    logger.error(
+      { downstream: sink.target, eventId: event.id, service: event.service, code, error: message },
+      'downstream refused the event for good; it is a dead letter (events replay to send it again)',
     )
-    await this.#sleep(delay)
+    return 'next'
+  }
+
+  async #failed(event: StoredEvent, error: Error, now: number): Promise<Turn> {
+    const { store, sink, metrics, retryMaxAgeMs } = this.#options
+    const { code, message } = describeFailure(error)
+    const reason = `${code}: ${message}`
+    if (
+      !(await this.#store.write('record a failed attempt', () =>
+        store.recordFailure(event.seq, now, sink.target, reason),
+      ))
+    ) {
+      return 'stop'
+    }
+    metrics.forwarded.labels({ sink: sink.kind, downstream: sink.target, outcome: 'failed' }).inc()
+    this.#health.downstreamFailed(error)
+    this.#failures++
+    this.#log.failed('delivery', error, 'delivery failed; retrying with backoff', {
+      eventId: event.id,
+      attempt: event.attempts + 1,
+    })
+    // Ages are measured on a clock that a forward jump of the wall clock cannot push (steady-clock.ts).
+    const expiryNow = this.#expiryClock()
+    if (expiryNow - event.retrySince < retryMaxAgeMs) return 'backoff'
+    return this.#expire(event, expiryNow - retryMaxAgeMs, reason)
+  }
+
+  async #expire(event: StoredEvent, cutoff: number, reason: string): Promise<Turn> {
+    const { store, sink, metrics, logger } = this.#options
+    let dead = 0
+    const ok = await this.#store.write('turn expired events into dead letters', async () => {
+      dead = await store.expire(cutoff, sink.target, reason, this.#services)
+    })
+    if (!ok) return 'stop'
+    metrics.forwarded.labels({ sink: sink.kind, downstream: sink.target, outcome: 'dead' }).inc(dead)
+    if (dead > 0) this.#health.progressed()
+    logger.error(
+      { downstream: sink.target, eventId: event.id, dead, error: reason },
+      'events failing for longer than RETRY_MAX_AGE became dead letters',
+    )
+    return 'backoff'
   }
 }

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { EventStore, StoreStats } from '../core/event-store.js'
+import type { DownstreamStatus } from '../core/sink.js'
 
 const PREFIX = 'tylt_relay_'
 
@@ -51,14 +52,14 @@ export function createMetrics(store: EventStore) {
     }),
     forwarded: new Counter({
       name: `${PREFIX}events_forwarded_total`,
-      help: 'Forwarding results by sink and outcome: delivered, failed (will retry) or dead',
-      labelNames: ['sink', 'outcome'] as const,
+      help: 'Forwarding results by sink, downstream and outcome: delivered, failed (will retry), refused (dead letter at once) or dead (retries ran out)',
+      labelNames: ['sink', 'downstream', 'outcome'] as const,
       registers,
     }),
     forwardDuration: new Histogram({
       name: `${PREFIX}forward_duration_seconds`,
       help: 'Time to deliver one batch to the downstream',
-      labelNames: ['sink'] as const,
+      labelNames: ['sink', 'downstream'] as const,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
     }),
@@ -97,8 +98,39 @@ export function createMetrics(store: EventStore) {
   storeGauge('oldest_pending_age_seconds', 'Age of the oldest undelivered event; 0 when none', (s) =>
     s?.oldestPendingAt == null ? 0 : Math.max(0, (Date.now() - s.oldestPendingAt) / 1000),
   )
+  // Each forwarder's status, read at scrape time; `downstream` is its safe target (no credentials).
+  const downstreams: (() => DownstreamStatus)[] = []
+  const downstreamGauge = (name: string, help: string, value: (status: DownstreamStatus) => number) =>
+    new Gauge({
+      name: `${PREFIX}${name}`,
+      help,
+      labelNames: ['downstream'] as const,
+      registers,
+      collect() {
+        for (const read of downstreams) {
+          const status = read()
+          this.labels({ downstream: status.target }).set(value(status))
+        }
+      },
+    })
+  downstreamGauge(
+    'forwarder_up',
+    '1 while the forwarder to this downstream makes progress; 0 while the downstream or the store fails',
+    (s) => (s.up ? 1 : 0),
+  )
+  downstreamGauge(
+    'forwarder_last_progress_timestamp_seconds',
+    'When the forwarder last delivered or dead-lettered an event, or found nothing pending; 0 before',
+    (s) => (s.lastProgressAt === null ? 0 : s.lastProgressAt / 1000),
+  )
   storeGauge('store_up', '1 when the store answered the last scrape', (s) => (s === undefined ? 0 : 1))
-  return metrics
+  return {
+    ...metrics,
+    /** Reports a forwarder's status in `tylt_relay_forwarder_*{downstream}`. */
+    addDownstream: (status: () => DownstreamStatus) => {
+      downstreams.push(status)
+    },
+  }
 }
 
 export type Metrics = ReturnType<typeof createMetrics>

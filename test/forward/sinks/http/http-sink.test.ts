@@ -4,8 +4,8 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Webhook } from 'standardwebhooks'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { HttpSink, parseSigningSecret } from '../../../src/forward/sinks/http-sink.js'
-import { freePort, makeEvents } from './helpers.js'
+import { HttpSink, parseSigningSecret } from '../../../../src/forward/sinks/http/http-sink.js'
+import { freePort, makeEvents } from '../helpers.js'
 
 interface Received {
   readonly method: string | undefined
@@ -126,13 +126,13 @@ describe('HttpSink', () => {
     expect(request.headers['webhook-signature']).toBe(`v1,${expected}`)
   })
 
-  it('stops at the first non-2xx answer and reports the prefix, without the answer body', async () => {
+  it('stops at the first non-2xx answer and reports the prefix, with the answer, as an outage', async () => {
     const consumer = await startConsumer((index) => (index === 2 ? 503 : 200))
     const sink = new HttpSink(consumer.url)
     const result = await sink.send(makeEvents(5))
     expect(result.delivered).toBe(2)
-    expect(result.error?.message).toContain('503')
-    expect(result.error?.message).not.toContain('secret downstream detail')
+    expect(result.error?.message).toBe('HTTP 503 Service Unavailable: secret downstream detail')
+    expect(result.permanent).toBeUndefined()
     // Nothing after the failure was attempted, so order is kept when the forwarder retries from index 2.
     expect(consumer.received).toHaveLength(3)
   })
@@ -140,7 +140,12 @@ describe('HttpSink', () => {
   it('treats a redirect as a failure rather than following it', async () => {
     const consumer = await startConsumer(() => 302)
     const result = await new HttpSink(consumer.url).send(makeEvents(1))
-    expect(result).toMatchObject({ delivered: 0, error: { message: expect.stringContaining('302') } })
+    expect(result).toMatchObject({
+      delivered: 0,
+      error: { message: expect.stringContaining('HTTP 302 Found') },
+    })
+    expect(result.permanent).toBeUndefined()
+    expect(consumer.received).toHaveLength(1)
   })
 
   it('fails within the timeout when the consumer never answers', async () => {
@@ -165,6 +170,50 @@ describe('HttpSink', () => {
     const result = await sink.send(makeEvents(1))
     expect(result.delivered).toBe(0)
     expect(result.error?.message).toMatch(/ECONNREFUSED/)
+    expect(result.permanent).toBeUndefined()
+  })
+
+  it('stops a request in flight when told to, reporting what was confirmed before it', async () => {
+    // The first request is answered, the second never: only the abort can end the send.
+    const server = createServer((req, res) => {
+      if (req.headers['webhook-id']?.endsWith('_0')) res.end()
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    onTestFinished(() => {
+      server.closeAllConnections()
+      server.close()
+    })
+    const { port } = server.address() as AddressInfo
+    const sink = new HttpSink(new URL(`http://127.0.0.1:${port}/`), { timeoutMs: 20_000 })
+    const stop = new AbortController()
+    setTimeout(() => stop.abort(), 300)
+    const started = Date.now()
+    const result = await sink.send(makeEvents(3), stop.signal)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(result.delivered).toBe(1)
+    expect(result.error?.message).toMatch(/sending was stopped/)
+    expect(result.permanent).toBeUndefined()
+  })
+
+  it('sends nothing once the signal has fired', async () => {
+    const consumer = await startConsumer()
+    const result = await new HttpSink(consumer.url).send(makeEvents(2), AbortSignal.abort())
+    expect(result.delivered).toBe(0)
+    expect(result.error?.message).toMatch(/sending was stopped/)
+    expect(consumer.received).toHaveLength(0)
+  })
+
+  it('warns at start when nothing accepts connections at the target, and sends no request', async () => {
+    const port = await freePort()
+    const down = new HttpSink(new URL(`http://user:pw@127.0.0.1:${port}/hooks`))
+    const warning = await down.check()
+    expect(warning).toBe(
+      `HTTP downstream http://user:***@127.0.0.1:${port}/hooks refuses connections (ECONNREFUSED 127.0.0.1:${port})`,
+    )
+    const consumer = await startConsumer()
+    expect(await new HttpSink(consumer.url).check()).toBeUndefined()
+    expect(consumer.received).toHaveLength(0)
   })
 
   it('sends URL credentials as Basic auth and keeps the password out of target', async () => {

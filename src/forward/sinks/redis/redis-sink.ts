@@ -1,8 +1,11 @@
 import { Redis } from 'ioredis'
-import type { RelayEvent } from '../../core/event.js'
-import type { SendResult, Sink } from '../../core/sink.js'
-import { DEFAULT_SEND_TIMEOUT_MS, REDIS_BODY_FIELD } from '../headers.js'
-import { metadataHeaders } from '../metadata-headers.js'
+import type { RelayEvent } from '../../../core/event.js'
+import type { SendResult, Sink } from '../../../core/sink.js'
+import { DEFAULT_SEND_TIMEOUT_MS, REDIS_BODY_FIELD } from '../../headers.js'
+import { metadataHeaders } from '../../metadata-headers.js'
+import { boundedCheck } from '../readiness.js'
+import { excerpt, Refusal } from '../refusal.js'
+import { abortedError } from '../serial-sink.js'
 
 export interface RedisSinkOptions {
   readonly url: string
@@ -49,11 +52,11 @@ export class RedisSink implements Sink {
     })
   }
 
-  async send(events: readonly RelayEvent[]): Promise<SendResult> {
+  async send(events: readonly RelayEvent[], signal?: AbortSignal): Promise<SendResult> {
     if (events.length === 0) return { delivered: 0 }
-    if (!(await this.#ready())) {
-      const reason = this.#lastError === undefined ? this.#redis.status : this.#lastError.message
-      return { delivered: 0, error: new Error(`Redis is not connected (${reason})`) }
+    if (!(await this.#ready(signal))) {
+      if (signal?.aborted === true) return { delivered: 0, error: abortedError(signal) }
+      return { delivered: 0, error: new Error(`Redis is not connected (${this.#notReadyReason()})`) }
     }
     const pipeline = this.#redis.pipeline()
     for (const event of events) {
@@ -61,28 +64,51 @@ export class RedisSink implements Sink {
       // The body goes as a Buffer so the stream holds the exact bytes, not a UTF-8 re-encoding.
       pipeline.xadd(this.#stream, '*', ...fields, REDIS_BODY_FIELD, event.body)
     }
-    let results: [Error | null, unknown][] | null
+    // A pipeline cannot be taken back: on abort nothing counts as confirmed, and what Redis appended
+    // anyway is sent again after the restart (at least once).
+    const aborted = untilAborted(signal)
+    let results: [Error | null, unknown][] | null | 'aborted'
     try {
-      results = await pipeline.exec()
+      results = await Promise.race([pipeline.exec(), aborted.promise])
     } catch (err) {
       return { delivered: 0, error: new Error(`XADD to Redis failed: ${message(err)}`, { cause: err }) }
+    } finally {
+      aborted.dispose()
     }
+    if (results === 'aborted') return { delivered: 0, error: abortedError(signal!) }
     return confirmedPrefix(results ?? [], events.length)
+  }
+
+  /** Warns when Redis cannot be reached, or when the stream's key holds something that is not a stream. */
+  check(): Promise<string | undefined> {
+    const what = `Redis downstream ${this.target}`
+    return boundedCheck(what, async () => {
+      if (!(await this.#ready())) return `${what} is not reachable (${this.#notReadyReason()})`
+      const type = await this.#redis.type(this.#stream)
+      if (type === 'none' || type === 'stream') return undefined
+      return `${what}: key "${this.#stream}" holds a ${type}, not a stream; every XADD fails (WRONGTYPE)`
+    })
+  }
+
+  #notReadyReason(): string {
+    return this.#lastError === undefined ? this.#redis.status : this.#lastError.message
   }
 
   /**
    * A connection attempt in progress (at start, or a background reconnect) is worth its bounded wait;
    * otherwise a Redis known to be away fails the send at once.
    */
-  #ready(): Promise<boolean> {
+  #ready(signal?: AbortSignal): Promise<boolean> {
     const redis = this.#redis
     if (redis.status === 'ready') return Promise.resolve(true)
     if (redis.status !== 'connecting' && redis.status !== 'connect') return Promise.resolve(false)
+    if (signal?.aborted === true) return Promise.resolve(false)
     return new Promise((resolve) => {
       const settle = (ok: boolean): void => {
         clearTimeout(timer)
         redis.off('ready', onReady)
         redis.off('close', onClose)
+        signal?.removeEventListener('abort', onClose)
         resolve(ok)
       }
       const onReady = (): void => settle(true)
@@ -90,6 +116,7 @@ export class RedisSink implements Sink {
       const timer = setTimeout(onClose, this.#connectTimeoutMs)
       redis.once('ready', onReady)
       redis.once('close', onClose)
+      signal?.addEventListener('abort', onClose, { once: true })
     })
   }
 
@@ -100,15 +127,39 @@ export class RedisSink implements Sink {
   }
 }
 
+/**
+ * Redis refuses a command whose argument is longer than its `proto-max-bulk-len` with this, and closes the
+ * connection: this event is too large for this Redis, however often it is sent. Every other error (OOM,
+ * READONLY, NOAUTH, WRONGTYPE on the stream key...) is about the server or its configuration, not the event.
+ */
+const TOO_LARGE = /invalid bulk length/i
+
 function confirmedPrefix(results: readonly [Error | null, unknown][], expected: number): SendResult {
   for (let index = 0; index < expected; index++) {
     const [err, id] = results[index] ?? [new Error('no reply'), null]
-    if (err !== null || typeof id !== 'string') {
-      const reason = err === null ? `unexpected reply ${String(id)}` : err.message
-      return { delivered: index, error: new Error(`XADD to Redis failed: ${reason}`, { cause: err }) }
+    if (err === null && typeof id === 'string') continue
+    const reason = excerpt(err === null ? `unexpected reply ${String(id)}` : err.message)
+    if (err !== null && TOO_LARGE.test(err.message)) {
+      const why = `${reason}: the event is larger than this Redis takes (proto-max-bulk-len)`
+      return { delivered: index, error: new Refusal(`XADD to Redis refused: ${why}`), permanent: true }
     }
+    return { delivered: index, error: new Error(`XADD to Redis failed: ${reason}`, { cause: err }) }
   }
   return { delivered: expected }
+}
+
+/** A promise that resolves to 'aborted' when `signal` fires; `dispose` stops listening. */
+function untilAborted(signal: AbortSignal | undefined): {
+  promise: Promise<'aborted'>
+  dispose: () => void
+} {
+  let onAbort = (): void => undefined
+  const promise = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted')
+    if (signal?.aborted === true) onAbort()
+    else signal?.addEventListener('abort', onAbort, { once: true })
+  })
+  return { promise, dispose: () => signal?.removeEventListener('abort', onAbort) }
 }
 
 function message(err: unknown): string {

@@ -1,9 +1,13 @@
-import type { RelayEvent } from '../../core/event.js'
-import type { SendResult, Sink } from '../../core/sink.js'
-import { contentTypeOf } from '../content-type.js'
-import { DEFAULT_SEND_TIMEOUT_MS, HEADER_SIGNATURE, HEADER_TIMESTAMP } from '../headers.js'
-import { metadataHeaders } from '../metadata-headers.js'
-import { redactUrl } from '../parse-forward-url.js'
+import type { RelayEvent } from '../../../core/event.js'
+import type { SendResult, Sink } from '../../../core/sink.js'
+import { contentTypeOf } from '../../content-type.js'
+import { DEFAULT_SEND_TIMEOUT_MS, HEADER_SIGNATURE, HEADER_TIMESTAMP } from '../../headers.js'
+import { metadataHeaders } from '../../metadata-headers.js'
+import { boundedCheck, CHECK_TIMEOUT_MS, tcpReachable } from '../readiness.js'
+import { Refusal } from '../refusal.js'
+import { abortedError } from '../serial-sink.js'
+import { redactUrl } from '../target-url.js'
+import { answerError } from './http-answer.js'
 import { signWebhook } from './webhook-signature.js'
 
 export { parseSigningSecret } from './webhook-signature.js'
@@ -22,6 +26,8 @@ export class HttpSink implements Sink {
   readonly target: string
   readonly #url: string
   readonly #authorization: string | undefined
+  /** What must never appear in an error: the credentials sent, in both their forms. */
+  readonly #secrets: readonly string[]
   readonly #key: Buffer | undefined
   readonly #timeoutMs: number
   readonly #now: () => number
@@ -30,22 +36,28 @@ export class HttpSink implements Sink {
     this.target = redactUrl(url)
     // fetch refuses URLs that carry credentials, so user:pass@ becomes HTTP Basic auth.
     const bare = new URL(url)
+    const secrets: string[] = []
     if (bare.username !== '' || bare.password !== '') {
       const pair = `${decodeURIComponent(bare.username)}:${decodeURIComponent(bare.password)}`
-      this.#authorization = `Basic ${Buffer.from(pair).toString('base64')}`
+      const encoded = Buffer.from(pair).toString('base64')
+      this.#authorization = `Basic ${encoded}`
+      secrets.push(encoded, decodeURIComponent(bare.password))
       bare.username = ''
       bare.password = ''
     }
+    this.#secrets = secrets
     this.#url = bare.href
     this.#key = options.signingSecret
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
     this.#now = options.now ?? Date.now
   }
 
-  async send(events: readonly RelayEvent[]): Promise<SendResult> {
+  async send(events: readonly RelayEvent[], signal?: AbortSignal): Promise<SendResult> {
     // One at a time: a consumer that sees event n+1 may rely on having seen event n.
     for (const [index, event] of events.entries()) {
-      const error = await this.#post(event)
+      if (signal?.aborted === true) return { delivered: index, error: abortedError(signal) }
+      const error = await this.#post(event, signal)
+      if (error instanceof Refusal) return { delivered: index, error, permanent: true }
       if (error !== undefined) return { delivered: index, error }
     }
     return { delivered: events.length }
@@ -53,7 +65,22 @@ export class HttpSink implements Sink {
 
   async close(): Promise<void> {}
 
-  async #post(event: RelayEvent): Promise<Error | undefined> {
+  /** Warns when nothing accepts a TCP connection at the URL's host and port; sends no request. */
+  check(): Promise<string | undefined> {
+    const url = new URL(this.#url)
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    const timeoutMs = Math.min(this.#timeoutMs, CHECK_TIMEOUT_MS)
+    return boundedCheck(`HTTP downstream ${this.target}`, async () => {
+      const reason = await tcpReachable(host, port, timeoutMs)
+      return reason === undefined
+        ? undefined
+        : `HTTP downstream ${this.target} refuses connections (${reason})`
+    })
+  }
+
+  async #post(event: RelayEvent, signal: AbortSignal | undefined): Promise<Error | undefined> {
+    const timeout = AbortSignal.timeout(this.#timeoutMs)
     try {
       const response = await fetch(this.#url, {
         method: 'POST',
@@ -61,14 +88,17 @@ export class HttpSink implements Sink {
         body: event.body,
         // A redirect would turn the POST into a GET elsewhere; the operator should fix the URL instead.
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
       })
-      // Release the connection for keep-alive; the answer body is never read nor reported.
-      await response.body?.cancel().catch(() => undefined)
-      if (response.status >= 200 && response.status < 300) return undefined
-      return new Error(`downstream answered HTTP ${response.status}`)
+      if (response.status >= 200 && response.status < 300) {
+        // Release the connection for keep-alive; a success's body is never read.
+        await response.body?.cancel().catch(() => undefined)
+        return undefined
+      }
+      return await answerError(response, this.#secrets)
     } catch (err) {
-      if (err instanceof Error && err.name === 'TimeoutError') {
+      if (signal?.aborted === true) return abortedError(signal)
+      if (timeout.aborted) {
         return new Error(`downstream did not answer within ${this.#timeoutMs} ms`, { cause: err })
       }
       const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err)

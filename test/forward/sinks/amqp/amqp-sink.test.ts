@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { type Channel, type ChannelModel, connect, type GetMessage } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import type { RelayEvent } from '../../../src/core/event.js'
-import { AmqpSink } from '../../../src/forward/sinks/amqp-sink.js'
-import { freePort, makeEvents, sleep, uniqueName } from './helpers.js'
+import type { RelayEvent } from '../../../../src/core/event.js'
+import { AmqpSink } from '../../../../src/forward/sinks/amqp/amqp-sink.js'
+import { freePort, makeEvents, sleep, uniqueName } from '../helpers.js'
 
 const SHARED = 'amqp://guest:guest@127.0.0.1:5672'
 const run = promisify(execFile)

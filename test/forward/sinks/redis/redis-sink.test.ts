@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { RelayEvent } from '../../../src/core/event.js'
-import { RedisSink } from '../../../src/forward/sinks/redis-sink.js'
-import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from './helpers.js'
+import type { RelayEvent } from '../../../../src/core/event.js'
+import { RedisSink } from '../../../../src/forward/sinks/redis/redis-sink.js'
+import { tempDir } from '../../../helper.js'
+import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from '../helpers.js'
 
 const SHARED = 'redis://127.0.0.1:6379'
 
@@ -68,10 +69,16 @@ describe('RedisSink', () => {
       redis.disconnect()
     })
     await redis.set(key, 'a plain string')
-    const result = await sinkFor(SHARED, key).send(makeEvents(2))
+    const sink = sinkFor(SHARED, key)
+    const result = await sink.send(makeEvents(2))
     expect(result.delivered).toBe(0)
-    expect(result.error?.message).toMatch(/WRONGTYPE/)
+    expect(result.error?.message).toMatch(/^XADD to Redis failed: WRONGTYPE/)
+    // The key is the operator's to fix, and every event would fail the same way: an outage, not a refusal.
+    expect(result.permanent).toBeUndefined()
     expect(await redis.get(key)).toBe('a plain string')
+    expect(await sink.check()).toBe(
+      `Redis downstream ${SHARED}: key "${key}" holds a string, not a stream; every XADD fails (WRONGTYPE)`,
+    )
   })
 
   it('fails fast, without hanging, when Redis was never reachable', async () => {
@@ -129,5 +136,79 @@ describe('RedisSink', () => {
     expect(result).toEqual({ delivered: 3 })
     // The restarted server starts empty: only what was sent after the restart, nothing from the outage.
     expectEntries(await readStream(url, stream), after)
+  })
+})
+
+/** A private Redis on a free port, with `extra` settings; killed when the test ends. */
+async function privateRedis(extra: readonly string[] = []) {
+  const port = await freePort()
+  const dir = tempDir('tylt-redis-')
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+  ]
+  const server = await startProcess('redis-server', [...args, ...extra], port)
+  onTestFinished(() => stopProcess(server))
+  return { server, url: `redis://127.0.0.1:${port}` }
+}
+
+describe('RedisSink: refusals, stopping, readiness', () => {
+  it("refuses for good an event over the server's proto-max-bulk-len, and only that one", async () => {
+    const { url } = await privateRedis(['--proto-max-bulk-len', '1mb'])
+    const stream = uniqueName('tylt-large')
+    const sink = sinkFor(url, stream, 3_000)
+    const [first, second, third] = makeEvents(3)
+    const large = { ...second!, body: Buffer.alloc(1_200_000, 0x61) }
+    const result = await sink.send([first!, large, third!])
+    expect(result.delivered).toBe(1)
+    expect(result.permanent).toBe(true)
+    expect(result.error?.message).toBe(
+      'XADD to Redis refused: ERR Protocol error: invalid bulk length: the event is larger than this Redis takes (proto-max-bulk-len)',
+    )
+    // Redis closed the connection after refusing; the sink reconnects and the next event goes through.
+    const deadline = Date.now() + 10_000
+    let next = await sink.send([third!])
+    while (next.delivered === 0 && Date.now() < deadline) {
+      await sleep(100)
+      next = await sink.send([third!])
+    }
+    expect(next).toEqual({ delivered: 1 })
+    expectEntries(await readStream(url, stream), [first!, third!])
+  })
+
+  it('stops waiting for a Redis that does not answer when told to, confirming nothing', async () => {
+    const { server, url } = await privateRedis()
+    const sink = sinkFor(url, uniqueName('tylt-stalled'), 20_000)
+    expect(await sink.send(makeEvents(1))).toEqual({ delivered: 1 })
+    server.kill('SIGSTOP')
+    onTestFinished(() => {
+      server.kill('SIGCONT')
+    })
+    const stop = new AbortController()
+    setTimeout(() => stop.abort(), 200)
+    const started = Date.now()
+    const result = await sink.send(makeEvents(2), stop.signal)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(result.delivered).toBe(0)
+    expect(result.error?.message).toMatch(/sending was stopped/)
+  })
+
+  it('warns at start when Redis cannot be reached, and not when the stream is usable', async () => {
+    const port = await freePort()
+    const down = sinkFor(`redis://127.0.0.1:${port}`, 's', 2_000)
+    const warning = await down.check()
+    expect(warning).toMatch(
+      new RegExp(`^Redis downstream redis://127\\.0\\.0\\.1:${port} is not reachable \\(.*ECONNREFUSED`),
+    )
+    const { url } = await privateRedis()
+    expect(await sinkFor(url, uniqueName('tylt-ready'), 2_000).check()).toBeUndefined()
   })
 })

@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { type JetStreamManager, jetstreamManager, type StoredMsg } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { RelayEvent } from '../../../src/core/event.js'
-import { NatsSink } from '../../../src/forward/sinks/nats-sink.js'
-import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from './helpers.js'
+import type { RelayEvent } from '../../../../src/core/event.js'
+import { NatsSink } from '../../../../src/forward/sinks/nats/nats-sink.js'
+import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from '../helpers.js'
 
 const SHARED = '127.0.0.1:4222'
 

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import { eventually, SECRETS, sign, tempDir } from '../helper.js'
+import { startConsumer } from './http-consumer.js'
+import { listEvents, post, type RelayProcess, startRelay } from './relay-process.js'
+
+const DEMO_SECRET = 'demo-secret-5be0c3a91f'
+
+async function accept(relay: RelayProcess, service: 'cpg' | 'demo', tag: string, count: number) {
+  const secret = service === 'cpg' ? SECRETS.cpg : DEMO_SECRET
+  const bodies: string[] = []
+  for (let i = 0; i < count; i++) {
+    const body = JSON.stringify({ type: 'pay-in', data: { orderId: `${service}-${tag}-${i}` } })
+    bodies.push(body)
+    expect(await post(`${relay.url}/webhooks/${service}`, body, sign(secret, body))).toEqual({
+      status: 200,
+      body: 'ok',
+    })
+  }
+  return bodies
+}
+
+describe('a downstream per service (FORWARD_URL_<NAME>)', () => {
+  it("each downstream receives only its service's events, and one that hangs does not delay the other", async () => {
+    const production = await startConsumer('/production')
+    const staging = await startConsumer('/staging')
+    const dataDir = tempDir('tylt-relay-per-service-')
+    const env = {
+      TYLT_SECRET_CPG: SECRETS.cpg,
+      TYLT_SECRET_DEMO: DEMO_SECRET,
+      DATA_DIR: dataDir,
+      FORWARD_URL: production.url,
+      FORWARD_URL_DEMO: staging.url,
+      SHUTDOWN_GRACE: '2s',
+    }
+    const relay = await startRelay(env, { cwd: dataDir })
+    const cpg = await accept(relay, 'cpg', 'a', 5)
+    const demo = await accept(relay, 'demo', 'a', 5)
+    await eventually(
+      async () => production.received.length + staging.received.length,
+      (n) => n >= 10,
+    )
+    expect(production.bodies).toEqual(cpg)
+    expect(staging.bodies).toEqual(demo)
+
+    // Staging stops answering: its events wait, production's keep flowing at once.
+    staging.answer = () => 'hang'
+    const demoLater = await accept(relay, 'demo', 'b', 3)
+    await eventually(
+      async () => staging.offered.length,
+      (n) => n >= 6,
+    )
+    const cpgLater = await accept(relay, 'cpg', 'b', 5)
+    // Well inside the 10 s a hung send takes to time out, which is what a shared line would wait.
+    await eventually(
+      async () => production.received.length,
+      (n) => n >= 10,
+      5_000,
+    )
+    expect(production.bodies).toEqual([...cpg, ...cpgLater])
+    expect(staging.received).toHaveLength(5)
+
+    const metrics = await relay.metrics()
+    expect(metrics).toContain(`tylt_relay_forwarder_up{downstream="${production.url}"} 1`)
+    expect(metrics).toMatch(
+      /tylt_relay_forwarder_last_progress_timestamp_seconds\{downstream="http:\/\/127\.0\.0\.1:\d+\/staging"\} \d/,
+    )
+
+    staging.answer = () => ({ status: 200 })
+    await eventually(
+      async () => staging.bodies.length,
+      (n) => n >= 8,
+      30_000,
+    )
+    expect(staging.bodies).toEqual([...demo, ...demoLater])
+    expect(production.bodies.some((b) => b.includes('"demo-'))).toBe(false)
+    expect(await relay.stop()).toBe(0)
+    expect(await listEvents(env, 'pending')).toEqual([])
+  }, 90_000)
+
+  it('refuses FORWARD_URL_<NAME> for a service that is not configured, naming it', async () => {
+    const dataDir = tempDir('tylt-relay-per-service-bad-')
+    await expect(
+      startRelay(
+        {
+          TYLT_SECRET_CPG: SECRETS.cpg,
+          DATA_DIR: dataDir,
+          FORWARD_URL_DEMO: 'redis://u:topsecret@127.0.0.1:6379?stream=x',
+        },
+        { cwd: dataDir, readyTimeoutMs: 5_000 },
+      ),
+    ).rejects.toThrow(/FORWARD_URL_DEMO: no service "demo" is configured/)
+  })
+})
