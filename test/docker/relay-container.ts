@@ -45,11 +45,17 @@ export function callbackBody(orderId: string): Buffer {
   )
 }
 
+const hostDirs: string[] = []
+// Registered when a test file imports this module: runs after all of that file's tests.
+afterAll(() => {
+  for (const dir of hostDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
 /** A folder the containers can read, removed after the file's tests. */
 export function hostDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `tylt-relay-docker-${prefix}-`))
   chmodSync(dir, 0o755)
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  hostDirs.push(dir)
   return dir
 }
 
