@@ -35,6 +35,8 @@ export const ANSWER = {
 } as const
 
 export const STORE_FILE = 'tylt-relay.sqlite'
+/** Held by the running relay for as long as it lives, so that a second one on the same DATA_DIR is refused. */
+export const LOCK_FILE = 'tylt-relay.lock'
 
 /**
  * Events that may wait for a commit at once; past it, webhooks get 503. A healthy store commits whatever

@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { type Channel, type ChannelModel, connect, type GetMessage } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../../../src/core/event.js'
 import { AmqpSink } from '../../../../src/forward/sinks/amqp/amqp-sink.js'
-import { freePort, makeEvents, sleep, uniqueName } from '../helpers.js'
+import { freePort, freeze, makeEvents, sleep, uniqueName } from '../helpers.js'
+import { type PrivateRabbit, startPrivateRabbit } from './private-rabbitmq.js'
 
 const SHARED = 'amqp://guest:guest@127.0.0.1:5672'
 const run = promisify(execFile)
@@ -115,6 +119,8 @@ describe('AmqpSink', () => {
     const result = await sinkFor(exchange).send(events)
     expect(result.delivered).toBe(2)
     expect(result.error?.message).toMatch(/unroutable: no queue bound .*tylt\.nobody-listens/)
+    // A binding is the operator's to add, and the same event is routed once it exists: an outage.
+    expect(result.permanent).toBeUndefined()
     // The fourth was routed and is in the queue; the forwarder will send it again (at least once).
     expect((await drain(queue)).map((m) => m.properties.messageId)).toEqual([
       events[0]!.id,
@@ -129,7 +135,24 @@ describe('AmqpSink', () => {
       const result = await sink.send(makeEvents(1))
       expect(result.delivered).toBe(0)
       expect(result.error?.message).toMatch(/exchange "tylt-missing-[0-9a-f]+" does not exist/)
+      expect(result.permanent).toBeUndefined()
     }
+  })
+
+  it('warns at start when the exchange is missing or RabbitMQ unreachable; not when ready', async () => {
+    const missing = uniqueName('tylt-missing')
+    expect(await sinkFor(missing).check()).toBe(
+      `AMQP downstream ${SHARED}: RabbitMQ exchange "${missing}" does not exist; declare it and bind a queue before forwarding`,
+    )
+    const port = await freePort()
+    const down = sinkFor('tylt', { url: `amqp://guest:guest@127.0.0.1:${port}` })
+    expect(await down.check()).toMatch(/^AMQP downstream amqp:.*: cannot connect to RabbitMQ: .*ECONNREFUSED/)
+    const { exchange, queue } = await topology()
+    const ready = sinkFor(exchange)
+    expect(await ready.check()).toBeUndefined()
+    // The check published nothing, and the link it opened is the one the next send uses.
+    expect(await drain(queue)).toHaveLength(0)
+    expect(await ready.send(makeEvents(1))).toEqual({ delivered: 1 })
   })
 
   it('fails fast when RabbitMQ cannot be reached', async () => {
@@ -160,5 +183,82 @@ describe('AmqpSink', () => {
     expectMessages(await drain(queue), [...before, ...after])
     // The new connection carries the same name, so an operator still recognises it.
     await expect(closeConnectionNamed(name)).resolves.toBeUndefined()
+  })
+})
+
+describe('AmqpSink on a node of its own (max_message_size = 4096)', () => {
+  let rabbit: PrivateRabbit
+  let admin: ChannelModel
+  let setup: Channel
+  const dir = mkdtempSync(join(tmpdir(), 'tylt-rabbit-'))
+
+  beforeAll(async () => {
+    rabbit = await startPrivateRabbit(dir, 'max_message_size = 4096\nloopback_users = none')
+    admin = await connect(rabbit.url)
+    setup = await admin.createChannel()
+  }, 120_000)
+  afterAll(async () => {
+    await admin?.close().catch(() => undefined)
+    await rabbit?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  async function privateTopology(): Promise<{ exchange: string; queue: string }> {
+    const exchange = uniqueName('tylt-test-x')
+    const queue = uniqueName('tylt-test-q')
+    await setup.assertExchange(exchange, 'topic', { durable: false })
+    await setup.assertQueue(queue, { durable: false })
+    await setup.bindQueue(queue, exchange, '#')
+    return { exchange, queue }
+  }
+
+  async function privateDrain(queue: string): Promise<string[]> {
+    const ids: string[] = []
+    for (;;) {
+      const message = await setup.get(queue, { noAck: true })
+      if (message === false) return ids
+      ids.push(String(message.properties.messageId))
+    }
+  }
+
+  it("refuses for good an event over the broker's max_message_size; the events around it go through", async () => {
+    const { exchange, queue } = await privateTopology()
+    const sink = sinkFor(exchange, { url: rabbit.url })
+    const [first, second, third] = makeEvents(3)
+    const large = { ...second!, body: Buffer.alloc(5_000, 0x61) }
+    expect(await sink.send([first!])).toEqual({ delivered: 1 })
+    // RabbitMQ closes the channel for the large one, and the one after it loses its confirm with it.
+    const refused = await sink.send([large, third!])
+    expect(refused.delivered).toBe(0)
+    expect(refused.permanent).toBe(true)
+    expect(refused.error?.message).toBe(
+      "RabbitMQ refused the message: its 5000 bytes are over the broker's max_message_size (4096)",
+    )
+    // What the forwarder does next: send the rest again, on a new channel.
+    let next = await sink.send([third!])
+    for (let attempt = 0; next.delivered === 0 && attempt < 5; attempt++) {
+      await sleep(200)
+      next = await sink.send([third!])
+    }
+    expect(next).toEqual({ delivered: 1 })
+    const ids = await privateDrain(queue)
+    expect(ids).not.toContain(large.id)
+    expect(ids[0]).toBe(first!.id)
+    expect(new Set(ids)).toEqual(new Set([first!.id, third!.id]))
+  })
+
+  it('stops waiting for confirms when told to, while the broker answers nothing', async () => {
+    const { exchange } = await privateTopology()
+    const sink = sinkFor(exchange, { url: rabbit.url })
+    expect(await sink.send(makeEvents(1))).toEqual({ delivered: 1 })
+    await freeze(rabbit.pid)
+    const stop = new AbortController()
+    setTimeout(() => stop.abort(), 200)
+    const started = Date.now()
+    const result = await sink.send(makeEvents(3), stop.signal)
+    expect(Date.now() - started).toBeLessThan(4_000)
+    expect(result.delivered).toBe(0)
+    expect(result.error?.message).toMatch(/sending was stopped/)
+    expect(result.permanent).toBeUndefined()
   })
 })

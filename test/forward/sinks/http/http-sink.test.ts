@@ -176,7 +176,7 @@ describe('HttpSink', () => {
   it('stops a request in flight when told to, reporting what was confirmed before it', async () => {
     // The first request is answered, the second never: only the abort can end the send.
     const server = createServer((req, res) => {
-      if (req.headers['webhook-id']?.endsWith('_0')) res.end()
+      if (String(req.headers['webhook-id']).endsWith('_0')) res.end()
     })
     server.listen(0, '127.0.0.1')
     await once(server, 'listening')

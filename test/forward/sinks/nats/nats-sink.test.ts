@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type JetStreamManager, jetstreamManager, type StoredMsg } from '@nats-io/jetstream'
@@ -6,7 +7,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../../../src/core/event.js'
 import { NatsSink } from '../../../../src/forward/sinks/nats/nats-sink.js'
-import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from '../helpers.js'
+import { tempDir } from '../../../helper.js'
+import { freePort, freeze, makeEvents, sleep, startProcess, stopProcess, uniqueName } from '../helpers.js'
 
 const SHARED = '127.0.0.1:4222'
 
@@ -82,6 +84,8 @@ describe('NatsSink', () => {
     const result = await sink.send(makeEvents(2))
     expect(result.delivered).toBe(0)
     expect(result.error?.message).toMatch(/no JetStream stream captures subject "tylt\.test\.nostream-/)
+    // A stream may be added at any time: an outage, not a refusal.
+    expect(result.permanent).toBeUndefined()
   })
 
   it('fails fast when NATS cannot be reached', async () => {
@@ -130,5 +134,84 @@ describe('NatsSink', () => {
     const reader = await connect({ servers: address })
     onTestFinished(() => reader.close())
     expectMessages(await storedMessages(await jetstreamManager(reader), admin.name), [...before, ...after])
+  })
+})
+
+/** A private nats-server with JetStream and the given config lines; killed when the test ends. */
+async function privateNats(config: string): Promise<{ address: string; server: ChildProcess }> {
+  const port = await freePort()
+  const dir = tempDir('tylt-nats-')
+  writeFileSync(join(dir, 'server.conf'), config)
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, '-c', join(dir, 'server.conf')]
+  const server = await startProcess('nats-server', args, port)
+  onTestFinished(() => stopProcess(server))
+  return { address: `127.0.0.1:${port}`, server }
+}
+
+describe('NatsSink: refusals, stopping, readiness', () => {
+  it("refuses for good an event over the server's max_payload, and only that one", async () => {
+    const { address } = await privateNats('max_payload: 4096\n')
+    const { jsm, name, subject } = await streamOn(address)
+    const sink = sinkFor(address, subject)
+    const [first, second, third] = makeEvents(3)
+    const large = { ...second!, body: Buffer.alloc(5_000, 0x61) }
+    const result = await sink.send([first!, large, third!])
+    expect(result.delivered).toBe(1)
+    expect(result.permanent).toBe(true)
+    expect(result.error?.message).toBe(
+      "NATS refused the message: its 5000 bytes and headers are over the server's max_payload (4096)",
+    )
+    // The forwarder sends the rest again after the refused one: stored once each, the large one never.
+    expect(await sink.send([third!])).toEqual({ delivered: 1 })
+    expectMessages(await storedMessages(jsm, name), [first!, third!])
+  })
+
+  it("refuses for good an event over the stream's max_msg_size", async () => {
+    const nc = await connect({ servers: SHARED })
+    const jsm = await jetstreamManager(nc)
+    const name = uniqueName('tylt_test_small').replace(/-/g, '_')
+    const subject = `tylt.test.${name}`
+    await jsm.streams.add({ name, subjects: [subject], max_msg_size: 2_000 })
+    onTestFinished(async () => {
+      await jsm.streams.delete(name).catch(() => undefined)
+      await nc.close()
+    })
+    const [first, second] = makeEvents(2)
+    const large = { ...second!, body: Buffer.alloc(3_000, 0x61) }
+    const result = await sinkFor(SHARED, subject).send([first!, large])
+    expect(result).toMatchObject({ delivered: 1, permanent: true })
+    expect(result.error?.message).toBe(
+      "JetStream refused the message: its 3000 bytes are over the stream's max_msg_size",
+    )
+    expectMessages(await storedMessages(jsm, name), [first!])
+  })
+
+  it('stops waiting for acknowledgements when told to', async () => {
+    const { address, server } = await privateNats('')
+    const { subject } = await streamOn(address)
+    const sink = sinkFor(address, subject, 20_000)
+    expect(await sink.send(makeEvents(1))).toEqual({ delivered: 1 })
+    await freeze(server.pid!)
+    const stop = new AbortController()
+    setTimeout(() => stop.abort(), 200)
+    const started = Date.now()
+    const result = await sink.send(makeEvents(3), stop.signal)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(result.delivered).toBe(0)
+    expect(result.error?.message).toMatch(/sending was stopped/)
+    expect(result.permanent).toBeUndefined()
+  })
+
+  it('warns at start when no stream captures the subject, or NATS is unreachable; not when ready', async () => {
+    const subject = `tylt.test.${uniqueName('nostream')}`
+    expect(await sinkFor(SHARED, subject).check()).toBe(
+      `NATS downstream nats://${SHARED}: no JetStream stream captures subject "${subject}"`,
+    )
+    const port = await freePort()
+    expect(await sinkFor(`127.0.0.1:${port}`, 'tylt.none', 1_000).check()).toMatch(
+      new RegExp(`^NATS downstream nats://127\\.0\\.0\\.1:${port}: cannot connect to NATS`),
+    )
+    const ready = await streamOn(SHARED)
+    expect(await sinkFor(SHARED, ready.subject).check()).toBeUndefined()
   })
 })

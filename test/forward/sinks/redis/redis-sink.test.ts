@@ -6,7 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../../../src/core/event.js'
 import { RedisSink } from '../../../../src/forward/sinks/redis/redis-sink.js'
 import { tempDir } from '../../../helper.js'
-import { freePort, makeEvents, sleep, startProcess, stopProcess, uniqueName } from '../helpers.js'
+import { freePort, freeze, makeEvents, sleep, startProcess, stopProcess, uniqueName } from '../helpers.js'
 
 const SHARED = 'redis://127.0.0.1:6379'
 
@@ -188,10 +188,7 @@ describe('RedisSink: refusals, stopping, readiness', () => {
     const { server, url } = await privateRedis()
     const sink = sinkFor(url, uniqueName('tylt-stalled'), 20_000)
     expect(await sink.send(makeEvents(1))).toEqual({ delivered: 1 })
-    server.kill('SIGSTOP')
-    onTestFinished(() => {
-      server.kill('SIGCONT')
-    })
+    await freeze(server.pid!)
     const stop = new AbortController()
     setTimeout(() => stop.abort(), 200)
     const started = Date.now()
