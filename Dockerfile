@@ -1,5 +1,6 @@
-# tylt-relay container image. test/dockerfile-steps.test.ts runs the same npm steps, COPY list, CMD and
-# HEALTHCHECK without Docker, so change them together.
+# tylt-relay container image (docs/container.md). test/docker/ builds and runs it on a real Docker engine;
+# test/dockerfile-steps.test.ts runs the same npm steps, COPY list, CMD and HEALTHCHECK without Docker, so
+# change them together.
 
 # Build and runtime share one Debian release, so the native better-sqlite3 binding built here loads there.
 ARG NODE_IMAGE=node:24-bookworm-slim
