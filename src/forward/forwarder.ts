@@ -15,6 +15,9 @@ export type { ForwarderOptions } from './forwarder-options.js'
 
 type Turn = 'next' | 'backoff' | 'stop'
 
+/** What the forwarder keeps of the event that failed: everything but its body. */
+type FailedEvent = Pick<StoredEvent, 'seq' | 'id' | 'service' | 'attempts' | 'retrySince'>
+
 /**
  * Moves pending events from the store to the downstream, oldest first, at least once. An outage stops the
  * line: the failed event is retried before anything accepted after it, with exponential backoff, sending
@@ -139,8 +142,8 @@ export class Forwarder {
       }
       const small = batch.length < batchSize / 4
       const turn = await this.#deliver(batch)
-      // The batch is let go before any wait: bodies held across it would count against the byte budget
-      // twice (docs/operations.md, "Memory") and outlive the young generation.
+      // #deliver emptied the batch before any wait: bodies held across one would count against the byte
+      // budget twice (docs/operations.md, "Memory") and outlive the young generation.
       batch = []
       if (turn === 'stop') return
       if (turn === 'backoff') {
@@ -180,6 +183,16 @@ export class Forwarder {
     const now = this.#options.now()
     const labels = { sink: sink.kind, downstream: sink.target }
     const seqs = batch.slice(0, result.delivered).map((e) => e.seq)
+    const found = batch[result.delivered]
+    const failed: FailedEvent | undefined = found && {
+      seq: found.seq,
+      id: found.id,
+      service: found.service,
+      attempts: found.attempts,
+      retrySince: found.retrySince,
+    }
+    // The bodies go now (the caller's array is this one): the store writes below may wait and retry.
+    batch.length = 0
     if (seqs.length > 0) {
       if (
         !(await this.#store.write('record deliveries', () => store.markDelivered(seqs, now, sink.target)))
@@ -189,7 +202,6 @@ export class Forwarder {
       metrics.forwarded.labels({ ...labels, outcome: 'delivered' }).inc(seqs.length)
       this.#health.progressed()
     }
-    const failed = batch[result.delivered]
     if (result.error === undefined || failed === undefined) {
       this.#downstreamAnswered()
       return 'next'
@@ -206,7 +218,7 @@ export class Forwarder {
     this.#log.recovered('delivery', 'downstream accepts events again')
   }
 
-  async #refused(event: StoredEvent, error: Error, now: number): Promise<Turn> {
+  async #refused(event: FailedEvent, error: Error, now: number): Promise<Turn> {
     const { store, sink, metrics, logger } = this.#options
     const { code, message } = describeFailure(error)
     const reason = `${code}: ${message}`
@@ -228,7 +240,7 @@ export class Forwarder {
     return 'next'
   }
 
-  async #failed(event: StoredEvent, error: Error, now: number): Promise<Turn> {
+  async #failed(event: FailedEvent, error: Error, now: number): Promise<Turn> {
     const { store, sink, metrics, retryMaxAgeMs } = this.#options
     const { code, message } = describeFailure(error)
     const reason = `${code}: ${message}`
@@ -252,7 +264,7 @@ export class Forwarder {
     return this.#expire(event, expiryNow - retryMaxAgeMs, reason)
   }
 
-  async #expire(event: StoredEvent, cutoff: number, reason: string): Promise<Turn> {
+  async #expire(event: FailedEvent, cutoff: number, reason: string): Promise<Turn> {
     const { store, sink, metrics, logger } = this.#options
     let dead = 0
     const ok = await this.#store.write('turn expired events into dead letters', async () => {
