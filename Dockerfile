@@ -1,6 +1,6 @@
-# syntax=docker/dockerfile:1
-# tylt-relay container image. test/dockerfile-steps.test.ts runs the same npm steps, COPY list, CMD and
-# HEALTHCHECK without Docker, so change them together.
+# tylt-relay container image (docs/container.md). test/docker/ builds and runs it on a real Docker engine;
+# test/dockerfile-steps.test.ts runs the same npm steps, COPY list, CMD and HEALTHCHECK without Docker, so
+# change them together.
 
 # Build and runtime share one Debian release, so the native better-sqlite3 binding built here loads there.
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -14,8 +14,9 @@ RUN apt-get update \
 # scripts of better-sqlite3 (and esbuild), whatever npm the Node image happens to bundle.
 ARG NPM_VERSION=11.19.1
 RUN npm install -g npm@${NPM_VERSION}
-# node-gyp takes the headers of the Node in the image instead of downloading them.
-ENV npm_config_nodedir=/usr/local
+# node-gyp takes the headers of the Node in the image instead of downloading them. node-gyp reads its options
+# from npm_package_config_node_gyp_*; npm 11 warns about npm_config_nodedir, which is no npm setting.
+ENV npm_package_config_node_gyp_nodedir=/usr/local
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -23,6 +24,10 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 RUN npm prune --omit=dev --no-audit --no-fund
+# A compiled better-sqlite3 keeps its object files, static library and the SQLite sources (about 26 MB):
+# only the binding itself is loaded.
+RUN find node_modules/better-sqlite3/build -mindepth 1 -not -path node_modules/better-sqlite3/build/Release -not -path node_modules/better-sqlite3/build/Release/better_sqlite3.node -delete \
+  && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src
 # Fail the build, not the first start, when the native binding is missing.
 RUN node -e "require('better-sqlite3')(':memory:').close()"
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
-import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { tempDir } from './helper.js'
@@ -33,10 +33,10 @@ function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.toLowerCase().startsWith('npm_')) env[key] = value
   }
-  // As the Dockerfile's `ENV npm_config_nodedir`: compile the native binding against the headers of the
-  // Node that runs it, not whatever an npmrc of this machine names.
+  // As the Dockerfile's `ENV npm_package_config_node_gyp_nodedir`: compile the native binding against the
+  // headers of the Node that runs it, not whatever an npmrc of this machine names.
   const nodeHome = dirname(dirname(process.execPath))
-  if (existsSync(join(nodeHome, 'include/node/node.h'))) env.npm_config_nodedir = nodeHome
+  if (existsSync(join(nodeHome, 'include/node/node.h'))) env.npm_package_config_node_gyp_nodedir = nodeHome
   return { ...env, ...extra }
 }
 
@@ -103,6 +103,18 @@ describe('Dockerfile', () => {
     expect(Object.keys(dockerfile.args).join(' ')).not.toMatch(/SECRET/)
   })
 
+  test('needs no BuildKit frontend and sets no npm configuration npm does not know', () => {
+    const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    // A `# syntax=` line makes the builder fetch a frontend image from a registry before anything else.
+    expect(text).not.toMatch(/^#\s*syntax\s*=/im)
+    const settings = dockerfile.stages.flatMap((stage) =>
+      Object.keys(envPairs(instructions(stage, 'ENV').join(' '))),
+    )
+    // npm 11 warns `Unknown env config "nodedir"` at every step; node-gyp reads its own prefix too.
+    expect(settings.filter((name) => /^npm_config_/i.test(name))).toEqual([])
+    expect(settings).toContain('npm_package_config_node_gyp_nodedir')
+  })
+
   test('.dockerignore keeps local state out of the context but nothing the build copies', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
       .split('\n')
@@ -146,6 +158,12 @@ describe('Dockerfile', () => {
       )
     }
     expect(existsSync(join(runtimeDir, 'node_modules', 'typescript')), 'dev dependencies pruned').toBe(false)
+    const sqlite = join(runtimeDir, 'node_modules', 'better-sqlite3')
+    expect(
+      readdirSync(join(sqlite, 'build'), { recursive: true }).sort(),
+      'only the binding is kept',
+    ).toEqual(['Release', join('Release', 'better_sqlite3.node')])
+    for (const leftover of ['deps', 'src']) expect(existsSync(join(sqlite, leftover)), leftover).toBe(false)
 
     const dataDir = join(tempDir(), 'data')
     mkdirSync(dataDir)

@@ -16,12 +16,31 @@ describe('docker/compose.yaml', () => {
   const env = Object.fromEntries(Object.entries(obj(relay.environment)).map(([k, v]) => [k, String(v)]))
 
   test('builds the relay from the repository Dockerfile and the consumer from its folder', () => {
-    expect(existsSync(join(resolve(DOCKER, str(relay.build)), 'Dockerfile'))).toBe(true)
-    const consumer = resolve(DOCKER, str(field(services.consumer, 'build')))
-    for (const file of ['Dockerfile', 'consumer.mjs', 'package.json']) {
+    expect(existsSync(join(resolve(DOCKER, str(field(relay, 'build', 'context'))), 'Dockerfile'))).toBe(true)
+    const consumer = resolve(DOCKER, str(field(services.consumer, 'build', 'context')))
+    for (const file of ['Dockerfile', 'consumer.mjs', 'package.json', 'package-lock.json']) {
       expect(existsSync(join(consumer, file)), file).toBe(true)
     }
-    expect(readFileSync(join(consumer, 'Dockerfile'), 'utf8')).toContain('consumer.mjs')
+    const dockerfile = readFileSync(join(consumer, 'Dockerfile'), 'utf8')
+    expect(dockerfile).toContain('consumer.mjs')
+    // The same base as the relay, and the versions of the lock file only.
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m)
+    expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\}$/m)
+    expect(dockerfile).toMatch(/^RUN npm ci\b/m)
+    expect(dockerfile).not.toMatch(/npm install/)
+    for (const service of [relay, obj(services.consumer)])
+      expect(str(field(service, 'build', 'args', 'NODE_IMAGE'))).toMatch(
+        /^\$\{NODE_IMAGE:-node:24-bookworm-slim\}$/,
+      )
+    const lock = JSON.parse(readFileSync(join(consumer, 'package-lock.json'), 'utf8'))
+    const manifest = JSON.parse(readFileSync(join(consumer, 'package.json'), 'utf8'))
+    expect(lock.packages[''].dependencies).toEqual(manifest.dependencies)
+  })
+
+  test('loads in docker-compose 1.29 as in Compose v2: no top-level name, secrets from files', () => {
+    expect(Object.keys(obj(compose))).not.toContain('name')
+    for (const [name, secret] of Object.entries(obj(field(compose, 'secrets'))))
+      expect(Object.keys(obj(secret)), name).toEqual(['file'])
   })
 
   test('sets only contract variables, with values the relay accepts', () => {
@@ -53,6 +72,8 @@ describe('docker/compose.yaml', () => {
   test('publishes the webhook and ops ports, keeps DATA_DIR on a volume and stops with grace', () => {
     const inside = list(relay.ports).map((p) => Number(str(p).split(':').at(-1)))
     expect(inside.sort()).toEqual([3000, 9090])
+    // On the host's loopback only; a proxy in front terminates TLS.
+    for (const port of list(relay.ports)) expect(str(port)).toMatch(/^127\.0\.0\.1:/)
     expect(list(relay.volumes).map(str)).toContain(`relay-data:${env.DATA_DIR ?? '/data'}`)
     const stop = (parseDuration(str(relay.stop_grace_period)) ?? 0) / 1000
     expect(stop).toBeGreaterThan(relayDeadlineSeconds(env))
