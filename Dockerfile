@@ -39,6 +39,9 @@ RUN apt-get update \
 # The other settings keep their defaults (HOST and OPS_HOST 0.0.0.0, PORT 3000, OPS_PORT 9090); secrets come
 # at run time (TYLT_SECRET_<NAME>_FILE), never from the image.
 ENV DATA_DIR=/data
+# Docker's `docker stop` waits 10 s before it kills: a stop that drains a backlog into a healthy downstream
+# ends within SHUTDOWN_GRACE + 1 s (docs/operations.md, "Graceful stop"). Kubernetes and Compose set their own.
+ENV SHUTDOWN_GRACE=8s
 WORKDIR /app
 # Root owns the code, so the relay cannot rewrite itself; it owns only its data.
 COPY --from=build /app/package.json ./

@@ -26,7 +26,7 @@ describe('loadConfig', () => {
       bodyLimit: 262_144,
       dedupWindowMs: 72 * 3_600_000,
       retryMaxAgeMs: 72 * 3_600_000,
-      shutdownGraceMs: 8_000,
+      shutdownGraceMs: 30_000,
       signatureJsonFallback: true,
       logLevel: 'info',
       trustProxy: undefined,

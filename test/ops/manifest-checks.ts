@@ -55,4 +55,4 @@ export function expectValidConfig(env: Record<string, string>) {
 
 /** The relay is gone by SHUTDOWN_GRACE plus 1 s (src/server.ts); the platform should allow 2 s more. */
 export const relayDeadlineSeconds = (env: Record<string, string>) =>
-  (parseDuration(env.SHUTDOWN_GRACE ?? '8s') ?? Number.NaN) / 1000 + 2
+  (parseDuration(env.SHUTDOWN_GRACE ?? '30s') ?? Number.NaN) / 1000 + 2
