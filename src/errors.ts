@@ -17,3 +17,13 @@ export const EventNotFoundError = createError('TYLT_EVENT_NOT_FOUND', 'no event 
 
 /** A command-line mistake: the CLI prints its message and the command's usage, and exits 2. */
 export class UsageError extends Error {}
+export const StoreSchemaTooNewError = createError(
+  'TYLT_STORE_SCHEMA_TOO_NEW',
+  'the PostgreSQL store is at schema version %s, newer than this relay knows (%s): run a relay at least as new as the one that migrated it',
+  500,
+)
+export const StoreNotEmptyError = createError(
+  'TYLT_STORE_NOT_EMPTY',
+  'the target store already holds %s event(s); migrate into an empty one',
+  500,
+)

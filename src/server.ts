@@ -7,7 +7,7 @@ import { Forwarder } from './forward/forwarder.js'
 import { createSink } from './forward/sinks/create-sink.js'
 import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
-import { GroupCommitStore } from './store/group-commit-store.js'
+import { openStore } from './store/open-store.js'
 
 const PRUNE_EVERY_MS = 10 * 60_000
 
@@ -16,15 +16,17 @@ const PRUNE_EVERY_MS = 10 * 60_000
  * connections, finish in-flight requests, drain the forwarder within SHUTDOWN_GRACE, close, exit 0.
  */
 export async function serve(config: Config, logger: Logger): Promise<void> {
-  const store = new GroupCommitStore(config.dataDir)
+  const { store, lease } = await openStore(config, {
+    logger,
+    onCommit: (events) => metrics.commitBatch.observe(events),
+    // A store that cannot sync its log can only refuse callbacks: exit, so the supervisor restarts the relay
+    // (SQLite recovers the log on the next start).
+    onFailure: (err) => {
+      logger.fatal({ err }, 'store cannot make events durable; exiting')
+      exit(logger, 1)
+    },
+  })
   const metrics = createMetrics(store)
-  store.onCommit = (events) => metrics.commitBatch.observe(events)
-  // A store that cannot sync its log can only refuse callbacks: exit, so the supervisor restarts the relay
-  // (SQLite recovers the log on the next start).
-  store.onFailure = (err) => {
-    logger.fatal({ err }, 'store cannot make events durable; exiting')
-    exit(logger, 1)
-  }
   const secrets = new SecretRegistry(config.services, logger)
   const forwarder =
     config.forward === undefined
@@ -37,6 +39,8 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
           retryMaxAgeMs: config.retryMaxAgeMs,
         })
   const app = buildApp(config, { logger, store, secrets, metrics, onAccepted: () => forwarder?.notify() })
+  // Replicas on PostgreSQL: only the lease holder is handed pending events; any replica's commit wakes it.
+  lease.onWake(() => forwarder?.notify())
   const ops = buildOpsApp({ logger, store, metrics })
   await ops.listen({ host: config.opsHost, port: config.opsPort })
   await app.listen({ host: config.host, port: config.port })

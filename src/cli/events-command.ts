@@ -2,7 +2,7 @@ import { loadConfig } from '../config/load-config.js'
 import { EVENT_STATES, type EventState, type StoredEvent } from '../core/event.js'
 import type { EventStore } from '../core/event-store.js'
 import { EventNotFoundError, UsageError } from '../errors.js'
-import { GroupCommitStore } from '../store/group-commit-store.js'
+import { openExistingStore } from '../store/open-store.js'
 import { type Command, stringOption } from './command.js'
 
 export interface EventsArgs {
@@ -103,12 +103,7 @@ tylt-relay events replay ID... | --dead`,
   },
   async run(input) {
     const config = loadConfig(input.env, { requireServices: false })
-    let store: GroupCommitStore
-    try {
-      store = new GroupCommitStore(config.dataDir, { mustExist: true })
-    } catch {
-      throw new Error(`no event store in DATA_DIR (${config.dataDir}); has the relay run there?`)
-    }
+    const store = await openExistingStore(config)
     try {
       const [action, ...ids] = input.positionals
       const args = {

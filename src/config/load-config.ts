@@ -4,6 +4,7 @@ import { parseForwardUrl } from '../forward/parse-forward-url.js'
 import { parseSigningSecret } from '../forward/sinks/http-sink.js'
 import { boolean, duration, integer, oneOf, optional, text } from './fields.js'
 import { loadServices, type ServiceDefinition } from './service-secrets.js'
+import { loadStoreUrl, type StoreUrl } from './store-url.js'
 import { parseTrustProxy } from './trust-proxy.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -29,6 +30,8 @@ const schema = {
 type Schema = typeof schema
 export type Config = { readonly [K in keyof Schema]: ReturnType<Schema[K]['parse']> } & {
   readonly services: readonly ServiceDefinition[]
+  /** STORE_URL (or STORE_URL_FILE): PostgreSQL; undefined for the embedded store in DATA_DIR. */
+  readonly storeUrl: StoreUrl | undefined
 }
 
 export interface LoadOptions {
@@ -51,6 +54,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     }
   }
   const services = loadServices(env, problems)
+  const storeUrl = loadStoreUrl(env, problems)
   if (
     services.length === 0 &&
     options.requireServices !== false &&
@@ -63,5 +67,5 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     problems.push('FORWARD_SIGNING_SECRET only applies to an http:// or https:// FORWARD_URL')
   }
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `  - ${p}`).join('\n'))
-  return Object.freeze({ ...values, services: Object.freeze(services) }) as Config
+  return Object.freeze({ ...values, services: Object.freeze(services), storeUrl }) as Config
 }
