@@ -3,8 +3,15 @@ import { eventsCommandRow } from './events-command.js'
 import { sendCommandRow } from './send-command.js'
 import { serveCommand } from './serve-command.js'
 import { signCommand } from './sign-command.js'
+import { storeCommandRow } from './store-command.js'
 
 /** Every command of `tylt-relay`, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [serveCommand, signCommand, sendCommandRow, eventsCommandRow]
+export const COMMANDS: readonly Command[] = [
+  serveCommand,
+  signCommand,
+  sendCommandRow,
+  eventsCommandRow,
+  storeCommandRow,
+]
 
 export const findCommand = (name: string): Command | undefined => COMMANDS.find((c) => c.name === name)

@@ -30,9 +30,7 @@ export const clientConfig = (url: StoreUrl, applicationName = 'tylt-relay'): pg.
 
 /**
  * The store's connections. A lost connection costs the statements on it (their callbacks get 503) and is
- * replaced on demand: when PostgreSQL comes back the pool reconnects, no restart needed. `synchronous_commit`
- * is raised to `on` for the relay's sessions where the database turned it off: `200 ok` promises that the
- * event's commit reached the disk (a server that waits for standbys keeps its stronger setting).
+ * replaced on demand: when PostgreSQL comes back the pool reconnects, no restart needed.
  */
 export function createPool(url: StoreUrl, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
@@ -43,12 +41,5 @@ export function createPool(url: StoreUrl, options: PoolOptions = {}): pg.Pool {
   // An idle connection that breaks (PostgreSQL restarted) is reported here; without a listener it would
   // crash the process. The pool drops it and the next query opens a new one.
   pool.on('error', () => {})
-  pool.on('connect', (client) => {
-    client
-      .query(
-        `SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`,
-      )
-      .catch(() => {})
-  })
   return pool
 }

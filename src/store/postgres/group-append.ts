@@ -17,6 +17,13 @@ interface Waiter {
 const STATEMENTS_IN_FLIGHT = 2
 
 /**
+ * \`200 ok\` promises that the commit reached the disk: where the database or role turned synchronous_commit
+ * off, this transaction turns it on; a stronger setting (waiting for standbys) is kept.
+ */
+const DURABLE_COMMIT = `CASE current_setting('synchronous_commit') WHEN 'off' THEN 'on'
+  ELSE current_setting('synchronous_commit') END`
+
+/**
  * One statement per group: the append lock, the insert of every event of the group, the wake-up of the
  * forwarding replica. The advisory lock makes appends from every replica take their seq and commit one group
  * at a time, so seqs become visible in the order they were assigned: a forwarder that read up to seq N
@@ -24,7 +31,8 @@ const STATEMENTS_IN_FLIGHT = 2
  * revives it; the ids returned are the events this statement added or revived, every other one was a
  * duplicate.
  */
-const APPEND = `WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${lockKey('append')})),
+const APPEND = `WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${lockKey('append')}),
+  set_config('synchronous_commit', ${DURABLE_COMMIT}, true)),
 added AS (
   INSERT INTO tylt_events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body,
     retry_since, product, final, recovered)

@@ -1,0 +1,147 @@
+import pino from 'pino'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import type { RelayEvent } from '../../src/core/event.js'
+import { openPostgresStore } from '../../src/store/postgres/open-postgres.js'
+import { PostgresLease } from '../../src/store/postgres/postgres-lease.js'
+import { MIGRATIONS } from '../../src/store/postgres/schema.js'
+import { eventually, SECRETS, sleep, tempDir } from '../helper.js'
+import { runCli } from '../process/relay-process.js'
+import { sql, testSchema } from './postgres-helper.js'
+
+const event = (i: number, tag = 'a'): RelayEvent => ({
+  id: `evt_${tag}_${i}`,
+  service: 'cpg',
+  acceptedAt: 1_700_000_000_000 + i,
+  signature: 'ab'.repeat(32),
+  orderId: null,
+  merchantOrderId: null,
+  status: null,
+  product: 'unknown',
+  final: 'unknown',
+  recovered: null,
+  body: Buffer.from(`{"i":${i}}`),
+})
+
+async function openStore(url: Awaited<ReturnType<typeof testSchema>>['storeUrl']) {
+  const store = await openPostgresStore(url)
+  onTestFinished(() => store.close())
+  return store
+}
+
+function openLease(url: Awaited<ReturnType<typeof testSchema>>['storeUrl']) {
+  const lease = new PostgresLease(url, pino({ level: 'silent' }))
+  onTestFinished(() => lease.close())
+  return lease
+}
+
+describe('PostgreSQL store', () => {
+  it('never lets a lower seq become visible after a higher one, whichever replica commits first', async () => {
+    const { storeUrl, url } = await testSchema()
+    const replicas = [await openStore(storeUrl), await openStore(storeUrl), await openStore(storeUrl)]
+    const seen: { max: number; count: number }[] = []
+    let writing = true
+    const reader = (async () => {
+      while (writing) {
+        const [row] = await sql(
+          url,
+          'SELECT coalesce(max(seq), 0)::float8 AS max, count(*)::int AS count FROM tylt_events',
+        )
+        seen.push(row as { max: number; count: number })
+      }
+    })()
+    await Promise.all(
+      replicas.map(async (store, r) => {
+        for (let round = 0; round < 40; round++) {
+          await Promise.all(
+            Array.from({ length: 10 }, (_, i) => store.append(event(round * 10 + i, `r${r}`))),
+          )
+        }
+      }),
+    )
+    writing = false
+    await reader
+    expect(seen.length).toBeGreaterThan(5)
+    const final = (await sql(url, 'SELECT seq::float8 AS seq FROM tylt_events')).map((r) => r.seq as number)
+    expect(final).toHaveLength(1_200)
+    for (const { max, count } of seen) expect(final.filter((seq) => seq <= max).length).toBe(count)
+  })
+
+  it('refuses a schema newer than it knows, and so does a relay starting on it', async () => {
+    const { storeUrl, url } = await testSchema()
+    await (await openPostgresStore(storeUrl)).close()
+    await sql(url, 'UPDATE tylt_schema SET version = $1', [MIGRATIONS.length + 1])
+    await expect(openPostgresStore(storeUrl)).rejects.toMatchObject({ code: 'TYLT_STORE_SCHEMA_TOO_NEW' })
+    const relay = await runCli(['serve'], {
+      TYLT_SECRET_CPG: SECRETS.cpg,
+      DATA_DIR: tempDir(),
+      STORE_URL: url,
+      PORT: '0',
+      OPS_PORT: '0',
+    })
+    expect(relay.code).toBe(1)
+    expect(relay.stderr).toContain(
+      `schema version ${MIGRATIONS.length + 1}, newer than this relay knows (${MIGRATIONS.length})`,
+    )
+  })
+
+  it('gives the forwarding lease to one holder at a time, and to another once it is let go', async () => {
+    const { storeUrl } = await testSchema()
+    await (await openPostgresStore(storeUrl)).close()
+    const first = openLease(storeUrl)
+    await eventually(
+      async () => first.held,
+      (held) => held,
+    )
+    const second = openLease(storeUrl)
+    await sleep(1_500)
+    expect(second.held).toBe(false)
+    let woken = 0
+    second.onWake(() => woken++)
+    await first.close()
+    await eventually(
+      async () => second.held,
+      (held) => held,
+      5_000,
+    )
+    expect(woken).toBe(1)
+  })
+
+  it('wakes the lease holder when any replica accepts an event or queues one again', async () => {
+    const { storeUrl } = await testSchema()
+    const store = await openStore(storeUrl)
+    const lease = openLease(storeUrl)
+    await eventually(
+      async () => lease.held,
+      (held) => held,
+    )
+    let woken = 0
+    lease.onWake(() => woken++)
+    await store.append(event(1))
+    await eventually(
+      async () => woken,
+      (n) => n === 1,
+    )
+    expect(await store.append(event(1))).toBe(false)
+    await sleep(300)
+    expect(woken).toBe(1)
+    await store.replay([event(1).id], Date.now())
+    await eventually(
+      async () => woken,
+      (n) => n === 2,
+    )
+  })
+
+  it('hands pending events only to the holder of the lease it was given', async () => {
+    const { storeUrl } = await testSchema()
+    const { PostgresStore } = await import('../../src/store/postgres/postgres-store.js')
+    const { createPool } = await import('../../src/store/postgres/create-pool.js')
+    await (await openPostgresStore(storeUrl)).close()
+    const lease = { held: false, onWake: () => {}, close: async () => {} }
+    const store = new PostgresStore(createPool(storeUrl), { lease })
+    onTestFinished(() => store.close())
+    await store.append(event(1))
+    expect(await store.pending({ limit: 10, maxBytes: 1_000 })).toEqual([])
+    lease.held = true
+    expect((await store.pending({ limit: 10, maxBytes: 1_000 })).map((e) => e.id)).toEqual([event(1).id])
+  })
+})
