@@ -66,6 +66,17 @@ describe('PostgreSQL store', () => {
     for (const { max, count } of seen) expect(final.filter((seq) => seq <= max).length).toBe(count)
   })
 
+  it('commits the appends of one moment together, each answered after its commit, in one statement', async () => {
+    const commits: number[] = []
+    const store = await openPostgresStore((await testSchema()).storeUrl, { onCommit: (n) => commits.push(n) })
+    onTestFinished(() => store.close())
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.append(event(i))))
+    expect(results.every(Boolean)).toBe(true)
+    expect(commits.reduce((sum, n) => sum + n, 0)).toBe(200)
+    // Two statements in flight at most: the first takes what one turn queued, the second the rest.
+    expect(commits.length).toBeLessThanOrEqual(3)
+  })
+
   it('refuses a schema newer than it knows, and so does a relay starting on it', async () => {
     const { storeUrl, url } = await testSchema()
     await (await openPostgresStore(storeUrl)).close()

@@ -2,13 +2,13 @@ import type pg from 'pg'
 import {
   ATTEMPTS_KEPT,
   type Attempt,
-  EVENT_STATES,
   type EventState,
   type RelayEvent,
   type StoredEvent,
 } from '../../core/event.js'
 import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../../core/event-store.js'
 import type { ForwardingLease } from '../../core/forwarding-lease.js'
+import { checkedState, LIST_FILTERS, pendingQuery } from './event-queries.js'
 import { GroupAppend } from './group-append.js'
 import { inTransaction } from './in-transaction.js'
 import { EVENT_COLUMNS, WAKE_CHANNEL } from './schema.js'
@@ -19,22 +19,6 @@ export interface PostgresStoreOptions {
   /** Replicas share the store: only the holder of this lease is handed pending events. Closed with the store. */
   readonly lease?: ForwardingLease
 }
-
-function checkedState(state: EventState): EventState {
-  if (!EVENT_STATES.includes(state)) throw new Error(`unknown state ${String(state)}`)
-  return state
-}
-
-const LIST_FILTERS: readonly [keyof ListQuery, (n: string) => string][] = [
-  ['state', (n) => `state = ${n}`],
-  ['service', (n) => `service = ${n}`],
-  ['product', (n) => `product = ${n}`],
-  ['status', (n) => `status = ${n}`],
-  ['order', (n) => `(order_id = ${n} OR merchant_order_id = ${n})`],
-  ['since', (n) => `accepted_at >= ${n}`],
-  ['until', (n) => `accepted_at < ${n}`],
-  ['beforeSeq', (n) => `seq < ${n}`],
-]
 
 /**
  * The store on PostgreSQL, shared by any number of replicas: one deduplication window (the unique id), one
@@ -66,26 +50,12 @@ export class PostgresStore implements EventStore {
     return this.#appends.append(event)
   }
 
-  /** Running byte totals let PostgreSQL stop the batch at the budget, keeping at least the first event. */
   async pending(query: PendingQuery): Promise<StoredEvent[]> {
     if (this.#lease !== undefined && !this.#lease.held) return []
-    const only = query.services === undefined ? '' : 'AND service = ANY($3::text[])'
     const values: unknown[] = [query.limit, query.maxBytes]
     if (query.services !== undefined) values.push(query.services)
-    const rows = await this.#rows<StoredEvent & { _first: boolean; _bytes: number }>(
-      `SELECT * FROM (SELECT ${EVENT_COLUMNS}, row_number() OVER w = 1 AS _first,
-           sum(octet_length(body)) OVER w AS _bytes
-         FROM tylt_events WHERE state = 'pending' ${only}
-         WINDOW w AS (ORDER BY seq) ORDER BY seq LIMIT $1) AS batch
-       WHERE _first OR _bytes <= $2 ORDER BY seq`,
-      values,
-      query.services === undefined ? 'tylt_pending' : 'tylt_pending_services',
-    )
-    for (const row of rows) {
-      delete (row as Partial<typeof row>)._first
-      delete (row as Partial<typeof row>)._bytes
-    }
-    return rows
+    const name = query.services === undefined ? 'tylt_pending' : 'tylt_pending_services'
+    return this.#rows(pendingQuery(query.services !== undefined), values, name)
   }
 
   async markDelivered(seqs: readonly number[], at: number, downstream: string): Promise<void> {
