@@ -42,8 +42,15 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   // Replicas on PostgreSQL: only the lease holder is handed pending events; any replica's commit wakes it.
   lease.onWake(() => forwarder?.notify())
   const ops = buildOpsApp({ logger, store, metrics })
-  await ops.listen({ host: config.opsHost, port: config.opsPort })
-  await app.listen({ host: config.host, port: config.port })
+  try {
+    await ops.listen({ host: config.opsHost, port: config.opsPort })
+    await app.listen({ host: config.host, port: config.port })
+  } catch (err) {
+    // An open listener, or the store's connections (PostgreSQL), would keep the process alive.
+    await closeQuietly(ops, logger)
+    await store.close()
+    throw err
+  }
   forwarder?.start()
   const unwatch = secrets.watch()
   process.on('SIGHUP', () => secrets.reload())

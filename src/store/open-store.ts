@@ -3,7 +3,7 @@ import type { Config } from '../config/load-config.js'
 import type { EventStore } from '../core/event-store.js'
 import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
 import { GroupCommitStore } from './group-commit-store.js'
-import { openPostgresReplica, openPostgresStore } from './postgres/open-postgres.js'
+import { openExistingPostgresStore, openPostgresReplica } from './postgres/open-postgres.js'
 
 export interface OpenedStore {
   readonly store: EventStore
@@ -38,7 +38,7 @@ export async function openStore(config: Config, options: ServeStoreOptions): Pro
 
 /** The store for a command (`events`, `store`): it must exist already; nothing is created in DATA_DIR. */
 export async function openExistingStore(config: Config): Promise<EventStore> {
-  if (config.storeUrl !== undefined) return openPostgresStore(config.storeUrl)
+  if (config.storeUrl !== undefined) return openExistingPostgresStore(config.storeUrl)
   try {
     return new GroupCommitStore(config.dataDir, { mustExist: true })
   } catch {

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net'
 import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../src/core/event.js'
@@ -93,6 +94,50 @@ describe('PostgreSQL store', () => {
     expect(relay.stderr).toContain(
       `schema version ${MIGRATIONS.length + 1}, newer than this relay knows (${MIGRATIONS.length})`,
     )
+  })
+
+  it('exits when it cannot listen, instead of hanging on its open connections', async () => {
+    const { url } = await testSchema()
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())))
+    const port = String((taken.address() as { port: number }).port)
+    const env = {
+      TYLT_SECRET_CPG: SECRETS.cpg,
+      DATA_DIR: tempDir(),
+      STORE_URL: url,
+      HOST: '127.0.0.1',
+      PORT: port,
+      OPS_PORT: '0',
+    }
+    const relay = await runCli(['serve'], env)
+    expect(relay.code).toBe(1)
+    expect(relay.stderr).toContain('EADDRINUSE')
+  }, 45_000)
+
+  it('lets the command line read only a store that exists, at the schema it knows, creating nothing', async () => {
+    const { url, storeUrl } = await testSchema()
+    const empty = await runCli(['events', 'list'], { STORE_URL: url })
+    expect(empty.code).toBe(1)
+    expect(empty.stderr).toContain(
+      'no event store at postgres://127.0.0.1:5432/test; has the relay run there?',
+    )
+    expect(
+      await sql(
+        url,
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`,
+      ),
+    ).toEqual([])
+    await (await openPostgresStore(storeUrl)).close()
+    await sql(url, 'UPDATE tylt_schema SET version = 0')
+    const old = await runCli(['events', 'list'], { STORE_URL: url })
+    expect(old.code).toBe(1)
+    expect(old.stderr).toContain('is at schema version 0; start a relay of this version first')
+    await sql(url, 'UPDATE tylt_schema SET version = $1', [MIGRATIONS.length])
+    expect(await runCli(['events', 'list'], { STORE_URL: url })).toMatchObject({
+      code: 0,
+      stdout: 'no events\n',
+    })
   })
 
   it('gives the forwarding lease to one holder at a time, and to another once it is let go', async () => {

@@ -23,3 +23,25 @@ export async function migrateSchema(pool: pg.Pool): Promise<number> {
     return MIGRATIONS.length
   })
 }
+
+/**
+ * For the command line: the schema must be there already, at the version this relay knows. A command never
+ * creates a store where the operator expected one (a mistyped URL), nor migrates one under running relays.
+ */
+export async function checkSchema(pool: pg.Pool, where: string): Promise<void> {
+  const { rows: found } = await pool.query<{ table: string | null }>(
+    `SELECT to_regclass('tylt_schema')::text AS table`,
+  )
+  const { rows } =
+    found[0]?.table == null
+      ? { rows: [] }
+      : await pool.query<{ version: number | null }>('SELECT max(version) AS version FROM tylt_schema')
+  const version = rows[0]?.version ?? null
+  if (version === null) throw new Error(`no event store at ${where}; has the relay run there?`)
+  if (version > MIGRATIONS.length) throw new StoreSchemaTooNewError(version, MIGRATIONS.length)
+  if (version < MIGRATIONS.length) {
+    throw new Error(
+      `the store at ${where} is at schema version ${version}; start a relay of this version first, it migrates the store`,
+    )
+  }
+}

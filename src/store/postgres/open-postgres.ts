@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { StoreUrl } from '../../config/store-url.js'
 import { StoreSchemaTooNewError } from '../../errors.js'
 import { createPool } from './create-pool.js'
-import { migrateSchema } from './migrate-schema.js'
+import { checkSchema, migrateSchema } from './migrate-schema.js'
 import { PostgresLease } from './postgres-lease.js'
 import { PostgresQuarantineStore } from './postgres-quarantine-store.js'
 import { PostgresStore, type PostgresStoreOptions } from './postgres-store.js'
@@ -31,9 +31,21 @@ async function migrated(url: StoreUrl, options: OpenPostgresOptions, max?: numbe
   }
 }
 
-/** The event store on PostgreSQL, its schema migrated; without a lease (the command line). */
+/** The event store on PostgreSQL, its schema migrated; without a lease (tests, tools). */
 export async function openPostgresStore(url: StoreUrl, options: OpenPostgresOptions = {}) {
   return new PostgresStore(await migrated(url, options), options)
+}
+
+/** The store for a command: it must exist at this relay's schema version; nothing is created or migrated. */
+export async function openExistingPostgresStore(url: StoreUrl) {
+  const pool = createPool(url, { max: 2, applicationName: 'tylt-relay command' })
+  try {
+    await checkSchema(pool, url.redacted)
+  } catch (err) {
+    await pool.end()
+    throw err
+  }
+  return new PostgresStore(pool)
 }
 
 /** The event store of a serving relay, with the forwarding lease it shares with the other replicas. */

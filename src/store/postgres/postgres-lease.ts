@@ -30,7 +30,7 @@ export class PostgresLease implements ForwardingLease {
   constructor(url: StoreUrl, logger: Logger) {
     this.#url = url
     this.#logger = logger
-    this.#timer = setInterval(() => void this.#check(), LEASE_CHECK_MS)
+    this.#timer = setInterval(() => void this.#check(), LEASE_CHECK_MS).unref()
     void this.#check()
   }
 
