@@ -4,7 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../src/core/event.js'
 import { openPostgresStore } from '../../src/store/postgres/open-postgres.js'
 import { PostgresLease } from '../../src/store/postgres/postgres-lease.js'
-import { MIGRATIONS } from '../../src/store/postgres/schema.js'
+import { LOCK, MIGRATIONS } from '../../src/store/postgres/schema.js'
 import { eventually, SECRETS, sleep, tempDir } from '../helper.js'
 import { runCli } from '../process/relay-process.js'
 import { sql, testSchema } from './postgres-helper.js'
@@ -160,6 +160,34 @@ describe('PostgreSQL store', () => {
       5_000,
     )
     expect(woken).toBe(1)
+  })
+
+  it('gives the lease up at once when its session is cut, and takes it again', async () => {
+    const { storeUrl, url, schema } = await testSchema()
+    await (await openPostgresStore(storeUrl)).close()
+    const lease = openLease(storeUrl)
+    await eventually(
+      async () => lease.held,
+      (held) => held,
+    )
+    const [holder] = await sql(
+      url,
+      `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1
+         AND objid = (hashtext($2)::bigint & 4294967295)::text::oid`,
+      [LOCK.forward, schema],
+    )
+    expect(holder).toBeDefined()
+    await sql(url, 'SELECT pg_terminate_backend($1)', [holder!.pid])
+    await eventually(
+      async () => lease.held,
+      (held) => !held,
+      3_000,
+    )
+    await eventually(
+      async () => lease.held,
+      (held) => held,
+      5_000,
+    )
   })
 
   it('wakes the lease holder when any replica accepts an event or queues one again', async () => {
