@@ -2,8 +2,13 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/load-config.js'
 import type { EventStore } from '../core/event-store.js'
 import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
+import type { QuarantineStore } from '../core/quarantine-store.js'
 import { GroupCommitStore } from './group-commit-store.js'
-import { openExistingPostgresStore, openPostgresReplica } from './postgres/open-postgres.js'
+import {
+  openExistingPostgresStore,
+  openPostgresQuarantineStore,
+  openPostgresReplica,
+} from './postgres/open-postgres.js'
 
 export interface OpenedStore {
   readonly store: EventStore
@@ -44,4 +49,12 @@ export async function openExistingStore(config: Config): Promise<EventStore> {
   } catch {
     throw new Error(`no event store in DATA_DIR (${config.dataDir}); has the relay run there?`)
   }
+}
+
+/**
+ * The quarantine every replica shares, on PostgreSQL beside the events; undefined for the embedded store,
+ * whose quarantine lives in DATA_DIR.
+ */
+export async function openSharedQuarantineStore(config: Config): Promise<QuarantineStore | undefined> {
+  return config.storeUrl === undefined ? undefined : openPostgresQuarantineStore(config.storeUrl)
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
+import { loadConfig } from '../../src/config/load-config.js'
 import type { QuarantinedRequest } from '../../src/core/quarantine-store.js'
-import { openPostgresQuarantineStore } from '../../src/store/postgres/open-postgres.js'
+import { openSharedQuarantineStore } from '../../src/store/open-store.js'
+import { testEnv } from '../helper.js'
 import { testSchema } from './postgres-helper.js'
 
 const request = (i: number, bytes = 10): QuarantinedRequest => ({
@@ -18,7 +20,9 @@ const request = (i: number, bytes = 10): QuarantinedRequest => ({
 
 describe('PostgreSQL quarantine store', () => {
   it('keeps, lists newest first, gives back byte-exact, removes, counts and trims by age then size', async () => {
-    const store = await openPostgresQuarantineStore((await testSchema()).storeUrl)
+    const { url } = await testSchema()
+    expect(await openSharedQuarantineStore(loadConfig(testEnv()))).toBeUndefined()
+    const store = (await openSharedQuarantineStore(loadConfig(testEnv({ STORE_URL: url }))))!
     onTestFinished(() => store.close())
     await store.add([request(1), request(2), request(3, 30), request(4)])
     await store.add([request(4)])
