@@ -14,9 +14,6 @@ export const OverloadedError = createError('TYLT_OVERLOADED', 'overloaded, retry
 export const StoreClosedError = createError('TYLT_STORE_CLOSED', 'the store is closed', 503)
 export const ConfigError = createError('TYLT_CONFIG', 'invalid configuration:\n%s', 500)
 export const EventNotFoundError = createError('TYLT_EVENT_NOT_FOUND', 'no event with id %s', 404)
-
-/** A command-line mistake: the CLI prints its message and the command's usage, and exits 2. */
-export class UsageError extends Error {}
 export const StoreSchemaTooNewError = createError(
   'TYLT_STORE_SCHEMA_TOO_NEW',
   'the PostgreSQL store is at schema version %s, newer than this relay knows (%s): run a relay at least as new as the one that migrated it',
@@ -27,3 +24,6 @@ export const StoreNotEmptyError = createError(
   'the target store already holds %s event(s); migrate into an empty one',
   500,
 )
+
+/** A command-line mistake: the CLI prints its message and the command's usage, and exits 2. */
+export class UsageError extends Error {}

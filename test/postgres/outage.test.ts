@@ -83,4 +83,25 @@ describe('PostgreSQL stopped under load', () => {
     expect(relay.child.exitCode).toBeNull()
     expect(relay.output()).not.toContain('"level":60')
   }, 90_000)
+
+  it('waits at start for a database that is not up yet, then serves', async () => {
+    const server = await startPrivateServer()
+    await server.stop()
+    const starting = replica(server.url)
+    await sleep(3_000)
+    await server.start()
+    const relay = await starting
+    expect(relay.output()).toContain('PostgreSQL store not reachable yet; retrying')
+    const [body] = callbacks(1)
+    expect(
+      (
+        await fetch(`${relay.url}/webhooks/cpg`, {
+          method: 'POST',
+          headers: { 'x-tlp-signature': sign(SECRETS.cpg, body!) },
+          body: body!,
+        })
+      ).status,
+    ).toBe(200)
+    expect(await sql(server.url, 'SELECT id FROM tylt_events')).toEqual([{ id: idOf(body!) }])
+  }, 60_000)
 })
