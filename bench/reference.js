@@ -7,12 +7,16 @@
 //   REFERENCE=sqlite   the same with the relay's kind of store in place of the file: SQLite in WAL mode, one
 //                      transaction per turn, the event id unique (deduplication), a checkpoint every 500
 //                      events, the log synced off the loop as the relay syncs it.
+//   REFERENCE=postgres  the same with PostgreSQL (STORE_URL) in place of SQLite: one INSERT of the event with a
+//                      unique id per callback, committed (synchronous_commit on) before `ok`; no group commit
+//                      of its own beyond what PostgreSQL does for concurrent commits, on 16 connections.
 // Nothing here is tylt-relay's code: each variant is the bare minimum of its kind, to be measured beside it.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { closeSync, fdatasync, fsyncSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
+import pg from 'pg'
 
 const secret = process.env.BENCH_SECRET ?? ''
 const port = Number(process.env.PORT ?? 3000)
@@ -74,6 +78,18 @@ function sqliteStore() {
   }
 }
 
+async function postgresStore() {
+  const pool = new pg.Pool({ connectionString: process.env.STORE_URL, max: 16 })
+  await pool.query(`CREATE TABLE events (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id text NOT NULL UNIQUE, service text NOT NULL,
+      accepted_at bigint NOT NULL, signature text NOT NULL, body bytea NOT NULL, state text NOT NULL DEFAULT 'pending');
+    CREATE INDEX events_pending ON events (seq) WHERE state = 'pending';`)
+  const insert = `INSERT INTO events (id, service, accepted_at, signature, body) VALUES ($1, 'bench', $2, $3, $4)
+    ON CONFLICT (id) DO NOTHING`
+  return (e) => pool.query({ name: 'insert', text: insert, values: [e.id, e.at, e.signature, e.body] })
+}
+
+const insertOne = kind === 'postgres' ? await postgresStore() : undefined
 const store = kind === 'journal' ? journalFile() : kind === 'sqlite' ? sqliteStore() : undefined
 let queue = []
 let scheduled = false
@@ -114,8 +130,14 @@ app.post('/webhooks/:service', (request, reply) => {
     return reply.code(401).send('invalid signature')
   }
   reply.type('text/plain; charset=utf-8')
-  if (store === undefined) return reply.send('ok')
+  if (store === undefined && insertOne === undefined) return reply.send('ok')
   const id = `evt_${createHash('sha256').update('bench\n').update(body).digest('hex').slice(0, 32)}`
+  if (insertOne !== undefined) {
+    return insertOne({ id, at: Date.now(), signature: header.trim(), body }).then(
+      () => reply.send('ok'),
+      () => reply.code(503).send('unavailable'),
+    )
+  }
   queue.push({ id, at: Date.now(), signature: header.trim(), body, reply })
   schedule()
   return reply

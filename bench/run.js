@@ -13,6 +13,7 @@ import {
   forwarding,
   reference,
   relayEmbedded,
+  relayPostgres,
   soak,
 } from './lib/scenarios.js'
 
@@ -26,6 +27,8 @@ const ROUND_SCENARIOS = [
   ['ref-fastify', (p) => reference(p, 'fastify')],
   ['ref-journal', (p) => reference(p, 'journal')],
   ['ref-sqlite', (p) => reference(p, 'sqlite')],
+  ['pg', relayPostgres],
+  ['ref-postgres', (p) => reference(p, 'postgres')],
 ]
 
 const { values } = parseArgs({

@@ -14,6 +14,16 @@ export const OverloadedError = createError('TYLT_OVERLOADED', 'overloaded, retry
 export const StoreClosedError = createError('TYLT_STORE_CLOSED', 'the store is closed', 503)
 export const ConfigError = createError('TYLT_CONFIG', 'invalid configuration:\n%s', 500)
 export const EventNotFoundError = createError('TYLT_EVENT_NOT_FOUND', 'no event with id %s', 404)
+export const StoreSchemaTooNewError = createError(
+  'TYLT_STORE_SCHEMA_TOO_NEW',
+  'the PostgreSQL store is at schema version %s, newer than this relay knows (%s): run a relay at least as new as the one that migrated it',
+  500,
+)
+export const StoreNotEmptyError = createError(
+  'TYLT_STORE_NOT_EMPTY',
+  'the target store already holds %s event(s); migrate into an empty one',
+  500,
+)
 
 export const StoreMissingError = createError(
   'TYLT_STORE_MISSING',

@@ -14,8 +14,8 @@ import { buildOpsApp } from './ops/ops-app.js'
 import { createQuarantine } from './quarantine/create-quarantine.js'
 import { retryQuarantined } from './quarantine/retry-quarantined.js'
 import { startLine } from './start-line.js'
-import { GroupCommitStore } from './store/group-commit-store.js'
 import { lockDataDir } from './store/lock-data-dir.js'
+import { openSharedQuarantineStore, openStore } from './store/open-store.js'
 
 const PRUNE_EVERY_MS = 10 * 60_000
 
@@ -25,17 +25,20 @@ const PRUNE_EVERY_MS = 10 * 60_000
  * SHUTDOWN_GRACE, close the store, and exit 0 (docs/operations.md, "Stopping").
  */
 export async function serve(config: Config, logger: Logger): Promise<void> {
-  // One relay per DATA_DIR: a second one would share the store's log and its forwarding order.
-  const releaseDataDir = lockDataDir(config.dataDir)
-  const store = new GroupCommitStore(config.dataDir)
+  // One relay per DATA_DIR: a second one would share the store's log and its forwarding order. Replicas on
+  // PostgreSQL share their store by design and coordinate through its forwarding lease instead.
+  const releaseDataDir = config.storeUrl === undefined ? lockDataDir(config.dataDir) : () => {}
+  const { store, lease } = await openStore(config, {
+    logger,
+    onCommit: (events) => metrics.commitBatch.observe(events),
+    // A store that cannot sync its log can only refuse callbacks: exit, so the supervisor restarts the relay
+    // (SQLite recovers the log on the next start).
+    onFailure: (err) => {
+      logger.fatal({ err }, 'store cannot make events durable; exiting')
+      exit(logger, 1)
+    },
+  })
   const metrics = createMetrics(store)
-  store.onCommit = (events) => metrics.commitBatch.observe(events)
-  // A store that cannot sync its log can only refuse callbacks: exit, so the supervisor restarts the relay
-  // (SQLite recovers the log on the next start).
-  store.onFailure = (err) => {
-    logger.fatal({ err }, 'store cannot make events durable; exiting')
-    exit(logger, 1)
-  }
   const plan = planDownstreams(config)
   const maxBytes = forwardByteBudget(plan.length)
   const sinks = plan.map((d) => createSink(d.forward, { signingSecret: d.signingSecret }))
@@ -62,7 +65,14 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   const onAccepted = () => {
     for (const forwarder of forwarders) forwarder.notify()
   }
-  const quarantine = createQuarantine(config, logger, metrics.quarantine)
+  // Replicas on PostgreSQL: only the lease holder is handed pending events; any replica's commit wakes it.
+  lease.onWake(onAccepted)
+  const quarantine = createQuarantine(
+    config,
+    logger,
+    metrics.quarantine,
+    await openSharedQuarantineStore(config),
+  )
   const app = buildApp(config, {
     logger,
     store,
@@ -97,8 +107,17 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       }),
     },
   })
-  await ops.listen({ host: config.opsHost, port: config.opsPort })
-  await app.listen({ host: config.host, port: config.port })
+  try {
+    await ops.listen({ host: config.opsHost, port: config.opsPort })
+    await app.listen({ host: config.host, port: config.port })
+  } catch (err) {
+    // An open listener, or the store's connections (PostgreSQL), would keep the process alive.
+    await closeQuietly(ops, logger)
+    await quarantine?.close().catch(() => undefined)
+    await store.close()
+    releaseDataDir()
+    throw err
+  }
   for (const forwarder of forwarders) forwarder.start()
   const unwatch = secrets.watch()
   process.on('SIGHUP', () => secrets.reload())

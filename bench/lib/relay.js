@@ -38,7 +38,7 @@ const RELAY_NODE_FLAGS = readFileSync(join(root, 'src', 'cli.ts'), 'utf8')
  * tylt-relay as users run it: `node FLAGS dist/cli.js serve`, logging at info to a file, its store in a fresh
  * temporary DATA_DIR, the working directory there too so that no project `.env` leaks in.
  */
-export async function startRelay(port, opsPort, { forwardUrl } = {}) {
+export async function startRelay(port, opsPort, { forwardUrl, storeUrl } = {}) {
   const dir = tempFolder()
   const logFile = join(dir, 'relay.log')
   const env = {
@@ -51,6 +51,7 @@ export async function startRelay(port, opsPort, { forwardUrl } = {}) {
     LOG_LEVEL: 'info',
     SHUTDOWN_GRACE: '5s',
     ...(forwardUrl ? { FORWARD_URL: forwardUrl } : {}),
+    ...(storeUrl ? { STORE_URL: storeUrl } : {}),
     // BENCH_RELAY_ENV: extra settings as JSON, e.g. '{"LOG_LEVEL":"warn"}', for profiling sessions.
     ...(process.env.BENCH_RELAY_ENV ? JSON.parse(process.env.BENCH_RELAY_ENV) : {}),
   }
@@ -66,7 +67,7 @@ export async function startRelay(port, opsPort, { forwardUrl } = {}) {
   return {
     child,
     dir,
-    dataDir: env.DATA_DIR,
+    dataDir: storeUrl ? undefined : env.DATA_DIR,
     logFile,
     url: `http://127.0.0.1:${port}/webhooks/${SERVICE}`,
     metrics: () => readMetrics(ops),

@@ -49,6 +49,16 @@ function refusals(rounds) {
     : []
 }
 
+/** (p) against the PostgreSQL reference server of the same round: what the relay keeps of what PostgreSQL allows. */
+function postgresRatio(rounds) {
+  if (!rounds.every((r) => r.pg && r['ref-postgres'])) return []
+  const ratio = median(rounds.map((r) => r.pg.rps / r['ref-postgres'].rps))
+  return [
+    '',
+    `(p) on PostgreSQL / PostgreSQL reference (one insert per callback): ${ratio.toFixed(2)} (median of the per-round ratios).`,
+  ]
+}
+
 export function render({ plan, generator, rounds, drained, soaked, failures }) {
   const pick = (key) => rounds.map((r) => r[key])
   const a = pick('a')
@@ -63,9 +73,12 @@ export function render({ plan, generator, rounds, drained, soaked, failures }) {
     .map(([kind, label]) => [label, pick(`ref-${kind}`)])
     .filter(([, runs]) => runs.every((r) => r !== undefined))
     .map(([label, runs]) => row(label, runs, a))
+  const onPostgres = pick('pg').every((r) => r !== undefined)
+    ? [row('(p) tylt-relay on PostgreSQL', pick('pg'), a)]
+    : []
   const main = table(
     ['server', 'req/s (median)', 'ratio to (a)', 'p50 ms', 'p99 ms', 'max ms', 'peak RSS MB'],
-    [row('(a) bare node:http, verify only', a), b, c, aRate, rate, ...references],
+    [row('(a) bare node:http, verify only', a), b, c, aRate, rate, ...onPostgres, ...references],
   )
   const perRound = table(
     ['round', '(a) req/s', '(b) req/s', '(b)/(a)', '(c) req/s', '(c)/(a)', '(b) p99 at 2,000/s ms'],
@@ -117,6 +130,7 @@ export function render({ plan, generator, rounds, drained, soaked, failures }) {
     '',
     'Targets:',
     ...targets,
+    ...postgresRatio(rounds),
     ...refusals(rounds),
     ...(failures.length > 0 ? ['', 'Failures:', ...failures.map((f) => `- ${f}`)] : []),
   ]

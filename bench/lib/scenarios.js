@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { newNonce } from './body.js'
 import { load, sendWithAutocannon } from './load.js'
+import { freshSchema } from './postgres.js'
 import { cpuTimeUs, removeFolder, sampleMemory, sleep } from './proc.js'
 import { startRedis } from './redis.js'
 import { SECRET, startBaseline, startRelay } from './relay.js'
@@ -78,14 +79,22 @@ export const REFERENCES = {
   fastify: 'reference: Fastify, verify only',
   journal: 'reference: Fastify + file append + fdatasync',
   sqlite: 'reference: Fastify + SQLite, unique id',
+  postgres: 'reference: Fastify + PostgreSQL, one insert per callback',
 }
 
 /** A reference server: the least a receiver of its kind does, to bound what the relay can reach here. */
 export async function reference(plan, kind) {
-  const server = await startBaseline(PORT, join(benchFolder, 'reference.js'), { REFERENCE: kind })
+  const schema = kind === 'postgres' ? await freshSchema() : undefined
+  const env = { REFERENCE: kind, ...(schema ? { STORE_URL: schema.url } : {}) }
+  const server = await startBaseline(PORT, join(benchFolder, 'reference.js'), env)
   const result = await measure(server, plan)
   const failures = loadFailures(result)
   await stopChecked(server, failures)
+  if (schema) {
+    const stored = await schema.count('events')
+    if (stored < result.ok) failures.push(`${result.ok} answered 200 but ${stored} stored`)
+    await schema.drop()
+  }
   return { label: REFERENCES[kind], ...result, failures }
 }
 
@@ -117,6 +126,24 @@ export async function relayEmbedded(plan, options = {}) {
   if (metrics.pending !== stored) failures.push(`${metrics.pending} pending but ${stored} stored`)
   const label = options.rate ? `(b) at ${options.rate} req/s offered` : '(b) tylt-relay, embedded store'
   return { label, ...result, metrics, failures }
+}
+
+/**
+ * (p) tylt-relay on PostgreSQL (STORE_URL, a fresh schema): every `200` after the commit of its event, the
+ * appends of one turn in one statement. Compared with the PostgreSQL reference server in the same rounds.
+ */
+export async function relayPostgres(plan) {
+  const schema = await freshSchema()
+  const server = await startRelay(PORT, OPS_PORT, { storeUrl: schema.url })
+  const result = await measure(server, plan)
+  await sleep(200)
+  const metrics = await server.metrics()
+  const failures = []
+  await stopChecked(server, failures)
+  const stored = await schema.count('tylt_events')
+  failures.push(...storeFailures(result, metrics, stored))
+  await schema.drop()
+  return { label: '(p) tylt-relay on PostgreSQL', ...result, metrics, failures }
 }
 
 /** (b) at a fixed offered rate, for its latency. */

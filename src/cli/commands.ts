@@ -4,7 +4,7 @@ import { quarantineCommandRow } from './quarantine-command.js'
 import { sendCommandRow } from './send-command.js'
 import { serveCommand } from './serve-command.js'
 import { signCommand } from './sign-command.js'
-import { storeCommand } from './store-command.js'
+import { storeCommandRow } from './store-command.js'
 import { verifyCommand } from './verify-command.js'
 
 /** Every command of `tylt-relay`, in the order `--help` lists them. */
@@ -15,7 +15,7 @@ export const COMMANDS: readonly Command[] = [
   eventsCommandRow,
   verifyCommand,
   quarantineCommandRow,
-  storeCommand,
+  storeCommandRow,
 ]
 
 export const findCommand = (name: string): Command | undefined => COMMANDS.find((c) => c.name === name)

@@ -2,7 +2,7 @@ import { loadConfig } from '../config/load-config.js'
 import { EVENT_STATES, type EventState, type StoredEvent } from '../core/event.js'
 import type { EventStore } from '../core/event-store.js'
 import { EventNotFoundError, UsageError } from '../errors.js'
-import { GroupCommitStore } from '../store/group-commit-store.js'
+import { openExistingStore } from '../store/open-store.js'
 import { type Command, stringOption } from './command.js'
 
 export interface EventsArgs {
@@ -104,7 +104,7 @@ tylt-relay events replay ID... | --dead`,
   async run(input) {
     const config = loadConfig(input.env, { requireServices: false })
     // Its errors tell a missing store from a corrupted one or a folder this user may not write.
-    const store = new GroupCommitStore(config.dataDir, { mustExist: true })
+    const store = await openExistingStore(config)
     try {
       const [action, ...ids] = input.positionals
       const args = {

@@ -7,6 +7,7 @@ import { boolean, duration, integer, oneOf, optional, text } from './fields.js'
 import { loadOpsToken } from './ops-token.js'
 import { loadServiceForwards, type ServiceForward } from './service-forwards.js'
 import { loadServices, type ServiceDefinition } from './service-secrets.js'
+import { loadStoreUrl, type StoreUrl } from './store-url.js'
 import { parseTrustProxy } from './trust-proxy.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -38,6 +39,8 @@ export type Config = { readonly [K in keyof Schema]: ReturnType<Schema[K]['parse
   readonly opsToken: KeyObject | undefined
   /** Services with a downstream of their own (FORWARD_URL_<NAME>, FORWARD_SIGNING_SECRET_<NAME>). */
   readonly serviceForwards: readonly ServiceForward[]
+  /** STORE_URL (or STORE_URL_FILE): PostgreSQL; undefined for the embedded store in DATA_DIR. */
+  readonly storeUrl: StoreUrl | undefined
 }
 
 export interface LoadOptions {
@@ -61,6 +64,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   }
   const services = loadServices(env, problems)
   const opsToken = loadOpsToken(env, problems)
+  const storeUrl = loadStoreUrl(env, problems)
   if (
     services.length === 0 &&
     options.requireServices !== false &&
@@ -91,5 +95,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     services: Object.freeze(services),
     opsToken,
     serviceForwards: Object.freeze(serviceForwards),
+    storeUrl,
   }) as Config
 }

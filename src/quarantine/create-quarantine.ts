@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/load-config.js'
-import type { QuarantineObserver } from '../core/quarantine-store.js'
+import type { QuarantineObserver, QuarantineStore } from '../core/quarantine-store.js'
 import { QuarantineReceiver } from './quarantine-receiver.js'
 import { SqliteQuarantineStore } from './sqlite-quarantine-store.js'
 
@@ -12,11 +12,13 @@ export function createQuarantine(
   config: Pick<Config, 'dataDir' | 'quarantineMaxBytes' | 'quarantineMaxAgeMs'>,
   logger: Logger,
   observer?: QuarantineObserver,
+  /** A store shared by every replica (PostgreSQL); without one, a SQLite file in DATA_DIR. */
+  shared?: QuarantineStore,
 ): QuarantineReceiver | undefined {
   if (config.quarantineMaxBytes === 0) return undefined
-  let store: SqliteQuarantineStore
+  let store: QuarantineStore
   try {
-    store = new SqliteQuarantineStore(config.dataDir, { busyTimeoutMs: 0 })
+    store = shared ?? new SqliteQuarantineStore(config.dataDir, { busyTimeoutMs: 0 })
   } catch (err) {
     logger.error({ err }, 'quarantine cannot be opened; refused requests will not be kept')
     return undefined

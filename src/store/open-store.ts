@@ -1,0 +1,57 @@
+import type { Logger } from 'pino'
+import type { Config } from '../config/load-config.js'
+import type { EventStore } from '../core/event-store.js'
+import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
+import type { QuarantineStore } from '../core/quarantine-store.js'
+import { GroupCommitStore } from './group-commit-store.js'
+import {
+  openExistingPostgresStore,
+  openPostgresQuarantineStore,
+  openPostgresReplica,
+} from './postgres/open-postgres.js'
+
+export interface OpenedStore {
+  readonly store: EventStore
+  /** Held at all times by the embedded store; shared with the other replicas on PostgreSQL. */
+  readonly lease: ForwardingLease
+}
+
+export interface ServeStoreOptions {
+  readonly logger: Logger
+  /** Told how many appends each commit made durable. */
+  readonly onCommit?: (events: number) => void
+  /** Told once when the embedded store can no longer make anything durable (PostgreSQL never calls it). */
+  readonly onFailure?: (error: Error) => void
+}
+
+/**
+ * The store of a serving relay: STORE_URL unset, the embedded SQLite store in DATA_DIR; `postgres://`, the
+ * PostgreSQL store shared by every replica, waiting for the database if it is not up yet.
+ */
+export async function openStore(config: Config, options: ServeStoreOptions): Promise<OpenedStore> {
+  if (config.storeUrl !== undefined) {
+    const onCommit = options.onCommit === undefined ? {} : { onCommit: options.onCommit }
+    const opened = await openPostgresReplica(config.storeUrl, options.logger, onCommit)
+    options.logger.info({ store: config.storeUrl.redacted }, 'events are kept in PostgreSQL')
+    return opened
+  }
+  const store = new GroupCommitStore(config.dataDir)
+  store.onCommit = options.onCommit
+  store.onFailure = options.onFailure
+  return { store, lease: ALWAYS_HELD }
+}
+
+/** The store for a command (`events`, `store`): it must exist already; nothing is created in DATA_DIR. */
+export async function openExistingStore(config: Config): Promise<EventStore> {
+  if (config.storeUrl !== undefined) return openExistingPostgresStore(config.storeUrl)
+  // Its errors tell a missing store from a damaged one or a folder this user may not write.
+  return new GroupCommitStore(config.dataDir, { mustExist: true })
+}
+
+/**
+ * The quarantine every replica shares, on PostgreSQL beside the events; undefined for the embedded store,
+ * whose quarantine lives in DATA_DIR.
+ */
+export async function openSharedQuarantineStore(config: Config): Promise<QuarantineStore | undefined> {
+  return config.storeUrl === undefined ? undefined : openPostgresQuarantineStore(config.storeUrl)
+}

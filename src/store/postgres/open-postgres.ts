@@ -1,0 +1,62 @@
+import type { Logger } from 'pino'
+import type { StoreUrl } from '../../config/store-url.js'
+import { StoreSchemaTooNewError } from '../../errors.js'
+import { createPool } from './create-pool.js'
+import { checkSchema, migrateSchema } from './migrate-schema.js'
+import { PostgresLease } from './postgres-lease.js'
+import { PostgresQuarantineStore } from './postgres-quarantine-store.js'
+import { PostgresStore, type PostgresStoreOptions } from './postgres-store.js'
+
+/** Between attempts to reach a database that is not there yet at start. */
+const START_RETRY_MS = 2_000
+
+export interface OpenPostgresOptions extends Omit<PostgresStoreOptions, 'lease'> {
+  /** The relay waits for a database that is down at start (logging each try); commands fail at once. */
+  readonly waitForDatabase?: Logger
+}
+
+async function migrated(url: StoreUrl, options: OpenPostgresOptions, max?: number) {
+  for (;;) {
+    const pool = createPool(url, max === undefined ? {} : { max })
+    try {
+      await migrateSchema(pool)
+      return pool
+    } catch (err) {
+      await pool.end().catch(() => {})
+      const logger = options.waitForDatabase
+      if (logger === undefined || err instanceof StoreSchemaTooNewError) throw err
+      logger.warn({ err, store: url.redacted }, 'PostgreSQL store not reachable yet; retrying')
+      await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS))
+    }
+  }
+}
+
+/** The event store on PostgreSQL, its schema migrated; without a lease (tests, tools). */
+export async function openPostgresStore(url: StoreUrl, options: OpenPostgresOptions = {}) {
+  return new PostgresStore(await migrated(url, options), options)
+}
+
+/** The store for a command: it must exist at this relay's schema version; nothing is created or migrated. */
+export async function openExistingPostgresStore(url: StoreUrl) {
+  const pool = createPool(url, { max: 2, applicationName: 'tylt-relay command' })
+  try {
+    await checkSchema(pool, url.redacted)
+  } catch (err) {
+    await pool.end()
+    throw err
+  }
+  return new PostgresStore(pool)
+}
+
+/** The event store of a serving relay, with the forwarding lease it shares with the other replicas. */
+export async function openPostgresReplica(url: StoreUrl, logger: Logger, options: OpenPostgresOptions = {}) {
+  const pool = await migrated(url, { ...options, waitForDatabase: logger })
+  const lease = new PostgresLease(url, logger)
+  const store = new PostgresStore(pool, { ...options, lease })
+  return { store, lease }
+}
+
+/** The quarantine on PostgreSQL, in the same schema as the events. */
+export async function openPostgresQuarantineStore(url: StoreUrl, options: OpenPostgresOptions = {}) {
+  return new PostgresQuarantineStore(await migrated(url, options, 2))
+}
