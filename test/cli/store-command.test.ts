@@ -36,8 +36,8 @@ describe('tylt-relay store', () => {
   })
 
   it.each([
-    [['store'], 'store needs backup FILE'],
-    [['store', 'restore', 'x'], 'store needs backup FILE'],
+    [['store'], 'store needs one of: backup, migrate'],
+    [['store', 'restore', 'x'], 'store needs one of: backup, migrate'],
     [['store', 'backup'], 'store backup needs one FILE to write'],
     [['store', 'backup', 'a', 'b'], 'store backup needs one FILE to write'],
   ])('refuses %j with a usage error', async (args, message) => {
