@@ -2,19 +2,17 @@ import type { Config } from '../config/load-config.js'
 import type { EventStore } from '../core/event-store.js'
 import type { QuarantineStore } from '../core/quarantine-store.js'
 import { SqliteQuarantineStore } from '../quarantine/sqlite-quarantine-store.js'
-import { GroupCommitStore } from '../store/group-commit-store.js'
+import { openExistingStore, openSharedQuarantineStore } from '../store/open-store.js'
 
-/** The event store the relay writes, opened as it is (never created): the one place that picks the backend. */
-export function openEventStore(config: Pick<Config, 'dataDir'>): EventStore {
-  try {
-    return new GroupCommitStore(config.dataDir, { mustExist: true })
-  } catch {
-    throw new Error(`no event store in DATA_DIR (${config.dataDir}); has the relay run there?`)
-  }
+/** The event store the relay writes, opened as it is (never created), on either backend. */
+export function openEventStore(config: Config): Promise<EventStore> {
+  return openExistingStore(config)
 }
 
-/** The relay's quarantine, opened as it is (never created). */
-export function openQuarantine(config: Pick<Config, 'dataDir'>): QuarantineStore {
+/** The relay's quarantine, opened as it is (never created): in PostgreSQL with STORE_URL, else in DATA_DIR. */
+export async function openQuarantine(config: Config): Promise<QuarantineStore> {
+  const shared = await openSharedQuarantineStore(config)
+  if (shared !== undefined) return shared
   try {
     return new SqliteQuarantineStore(config.dataDir, { mustExist: true })
   } catch {

@@ -93,7 +93,7 @@ export function retryLine(o: RetryOutcome, secrets: RetrySecrets, service?: stri
 
 async function retry(
   quarantine: QuarantineStore,
-  events: () => EventStore,
+  events: () => Promise<EventStore>,
   secrets: RetrySecrets,
   args: QuarantineArgs,
 ): Promise<CommandResult> {
@@ -105,7 +105,7 @@ async function retry(
   }
   if (ids === 'all' && (await quarantine.stats()).count === 0)
     return { lines: ['nothing is quarantined'], code: 0 }
-  const outcomes = await using(events(), (store) =>
+  const outcomes = await using(await events(), (store) =>
     retryQuarantined(quarantine, store, secrets, ids, Date.now(), args.service),
   )
   const count = (outcome: RetryOutcome['outcome']) => outcomes.filter((o) => o.outcome === outcome).length
@@ -131,7 +131,7 @@ async function drop(quarantine: QuarantineStore, args: QuarantineArgs): Promise<
 /** `quarantine list|show|retry|drop`: reads and updates the quarantine directly, safe while the relay runs. */
 export async function quarantineCommand(
   quarantine: QuarantineStore,
-  events: () => EventStore,
+  events: () => Promise<EventStore>,
   secrets: RetrySecrets,
   args: QuarantineArgs,
 ): Promise<CommandResult> {
@@ -167,7 +167,7 @@ tylt-relay quarantine drop ID... | --all`,
       limit: stringOption(input, 'limit'),
       service: stringOption(input, 'service'),
     }
-    const result = await using(openQuarantine(config), (quarantine) =>
+    const result = await using(await openQuarantine(config), (quarantine) =>
       quarantineCommand(quarantine, () => openEventStore(config), config, args),
     )
     input.stdout.write(`${result.lines.join('\n')}\n`)

@@ -73,7 +73,7 @@ function only(services: readonly ServiceKeys[], name: string | undefined): reado
 }
 
 async function quarantined(config: ReturnType<typeof loadConfig>, id: string): Promise<QuarantinedRequest> {
-  const request = await using(openQuarantine(config), (quarantine) => quarantine.get(id))
+  const request = await using(await openQuarantine(config), (quarantine) => quarantine.get(id))
   if (request === undefined) throw new Error(`${id}: not in quarantine (already retried or dropped)`)
   return request
 }

@@ -9,7 +9,7 @@ import { runCli } from '../process/relay-process.js'
 import { quarantineStore, refusedRequest } from './helpers.js'
 
 const secrets = loadConfig({ TYLT_SECRET_CPG: SECRETS.cpg })
-const noEvents = (): EventStore => {
+const noEvents = async (): Promise<EventStore> => {
   throw new Error('the event store is not opened by this action')
 }
 const args = (action: string, ids: string[] = [], extra = {}) => ({
