@@ -1,4 +1,4 @@
-/** Names, defaults and limits in one place (CONTRACT.md sections 2, 3 and 4). */
+/** Names, defaults and limits in one place (docs/reference.md sections 1 to 3). */
 
 /** Tylt's signature header, lower-cased as Node presents it. */
 export const SIGNATURE_HEADER = 'x-tlp-signature'

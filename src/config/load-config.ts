@@ -12,7 +12,7 @@ import { parseTrustProxy } from './trust-proxy.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
-/** The one schema: every variable of CONTRACT.md section 3 except the per-service secrets. */
+/** The one schema: every variable of docs/reference.md section 2 except the per-service ones. */
 const schema = {
   host: text('HOST', DEFAULTS.HOST),
   port: integer('PORT', DEFAULTS.PORT, 0, 65_535),

@@ -3,7 +3,7 @@ import { CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON } from './headers.js'
 const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d])
 
 /**
- * A cheap guess, not a parse: a verified body that is not JSON is still forwarded (CONTRACT section 2),
+ * A cheap guess, not a parse: a verified body that is not JSON is still forwarded (docs/reference.md, section 1),
  * and parsing every body again only to choose a media type is not worth it.
  */
 export function contentTypeOf(body: Buffer): string {

@@ -17,7 +17,7 @@ export type Outcome =
   | 'error'
 
 /**
- * Every metric of CONTRACT.md section 7, on a registry of its own so that several apps in one test process
+ * Every metric of docs/reference.md section 7, on a registry of its own so that several apps in one test process
  * do not collide. Labels are bounded: service names come from the configuration, never from a request.
  */
 export function createMetrics(store: EventStore) {

@@ -6,8 +6,8 @@ import { parseDuration } from '../../src/config/duration.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { tempDir } from '../helper.js'
 
-/** CONTRACT.md section 3; `TYLT_SECRET_<NAME>` and `TYLT_SECRET_<NAME>_FILE` are matched by pattern. */
-export const CONTRACT_VARIABLES = new Set([
+/** docs/reference.md section 2; `TYLT_SECRET_<NAME>` and `TYLT_SECRET_<NAME>_FILE` are matched by pattern. */
+export const REFERENCE_VARIABLES = new Set([
   'FORWARD_URL',
   'FORWARD_SIGNING_SECRET',
   'RETRY_MAX_AGE',
@@ -22,9 +22,16 @@ export const CONTRACT_VARIABLES = new Set([
   'TRUST_PROXY',
   'HOST',
   'PORT',
+  'STORE_URL',
+  'STORE_URL_FILE',
+  'QUARANTINE_MAX_BYTES',
+  'QUARANTINE_MAX_AGE',
+  'OPS_TOKEN',
+  'OPS_TOKEN_FILE',
 ])
-const SECRET_VARIABLE = /^TYLT_SECRET_[A-Z0-9]+(?:_[A-Z0-9]+)*$/
-export const isContractVariable = (name: string) => CONTRACT_VARIABLES.has(name) || SECRET_VARIABLE.test(name)
+const PER_SERVICE_VARIABLE = /^(?:TYLT_SECRET|FORWARD_URL|FORWARD_SIGNING_SECRET)_[A-Z0-9]+(?:_[A-Z0-9]+)*$/
+export const isReferenceVariable = (name: string) =>
+  REFERENCE_VARIABLES.has(name) || PER_SERVICE_VARIABLE.test(name)
 
 /** Parses every document of a YAML file, failing on any syntax error. */
 export function documents(file: string): unknown[] {

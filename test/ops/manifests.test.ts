@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { parseDuration } from '../../src/config/duration.js'
-import { documents, expectValidConfig, isContractVariable, relayDeadlineSeconds } from './manifest-checks.js'
+import { documents, expectValidConfig, isReferenceVariable, relayDeadlineSeconds } from './manifest-checks.js'
 import { arr, field, list, num, obj, str } from './yaml-access.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -43,8 +43,8 @@ describe('docker/compose.yaml', () => {
       expect(Object.keys(obj(secret)), name).toEqual(['file'])
   })
 
-  test('sets only contract variables, with values the relay accepts', () => {
-    for (const name of Object.keys(env)) expect(isContractVariable(name), name).toBe(true)
+  test('sets only documented variables, with values the relay accepts', () => {
+    for (const name of Object.keys(env)) expect(isReferenceVariable(name), name).toBe(true)
     const config = expectValidConfig(env)
     expect(config.forward?.kind).toBe('redis')
   })
@@ -104,9 +104,9 @@ describe('docker/kubernetes', () => {
     expect(resources.sort()).toEqual(files.filter((f) => f !== 'kustomization.yaml').sort())
   })
 
-  test('the relay sets only contract variables, with values the relay accepts', () => {
+  test('the relay sets only documented variables, with values the relay accepts', () => {
     expect(relay).toBeDefined()
-    for (const name of Object.keys(env)) expect(isContractVariable(name), name).toBe(true)
+    for (const name of Object.keys(env)) expect(isReferenceVariable(name), name).toBe(true)
     expectValidConfig(env)
   })
 

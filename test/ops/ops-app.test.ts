@@ -6,8 +6,8 @@ import { buildTestApp, SECRETS, sample, sign } from '../helper.js'
 const BODY = readFileSync(new URL('../fixtures/cpg-pay-in.json', import.meta.url))
 const OTHER = readFileSync(new URL('../fixtures/upi-trade.json', import.meta.url))
 
-/** CONTRACT.md section 7, by the names src/ops/metrics.ts gives them. */
-const CONTRACT_METRICS = [
+/** docs/reference.md section 7, by the names src/ops/metrics.ts gives them. */
+const REFERENCE_METRICS = [
   'tylt_relay_webhook_requests_total',
   'tylt_relay_verification_failures_total',
   'tylt_relay_secret_matches_total',
@@ -55,12 +55,12 @@ describe('operations listener', () => {
     expect(sample(await metrics(), 'tylt_relay_store_up')).toBe(0)
   })
 
-  test('GET /metrics is Prometheus text carrying every metric of the contract', async () => {
+  test('GET /metrics is Prometheus text carrying every documented metric', async () => {
     const { ops } = await relay()
     const answer = await ops.inject({ method: 'GET', url: '/metrics' })
     expect(answer.statusCode).toBe(200)
     expect(answer.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
-    for (const name of CONTRACT_METRICS) expect(answer.body).toContain(`# TYPE ${name} `)
+    for (const name of REFERENCE_METRICS) expect(answer.body).toContain(`# TYPE ${name} `)
     for (const line of answer.body.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
       expect(line).toMatch(/^tylt_relay_/)
     }
