@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, connect as netConnect } from 'node:net'
+import { tmpdir } from 'node:os'
 import type { RelayEvent } from '../../../src/core/event.js'
 
 /** A unique suffix so parallel test files never share a stream, exchange, queue or subject. */
@@ -69,7 +70,11 @@ export async function startProcess(
   args: readonly string[],
   port: number,
 ): Promise<ChildProcess> {
-  const child = spawn(command, args, { stdio: 'ignore' })
+  const child = spawn(command, args, {
+    cwd: tmpdir(),
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: 'ignore',
+  })
   await waitForPort(port)
   return child
 }
