@@ -19,6 +19,8 @@ export const DEFAULTS = {
   SHUTDOWN_GRACE: '30s',
   SIGNATURE_JSON_FALLBACK: true,
   LOG_LEVEL: 'info',
+  QUARANTINE_MAX_BYTES: 64 * 1024 * 1024,
+  QUARANTINE_MAX_AGE: '7d',
 } as const
 
 /** Seconds a client is told to wait when the store cannot take an event. */
@@ -35,6 +37,8 @@ export const ANSWER = {
 } as const
 
 export const STORE_FILE = 'tylt-relay.sqlite'
+/** Held by the running relay for as long as it lives, so that a second one on the same DATA_DIR is refused. */
+export const LOCK_FILE = 'tylt-relay.lock'
 
 /**
  * Events that may wait for a commit at once; past it, webhooks get 503. A healthy store commits whatever
@@ -83,3 +87,50 @@ export const FORWARD_BATCH_MAX_BYTES = 16 * 1024 * 1024
 
 /** Response header that tells a new event from a re-send; the body stays `ok`. */
 export const OUTCOME_HEADER = 'tylt-relay-outcome'
+
+/** The shortest OPS_TOKEN accepted: the console's login has no lockout, so the token must not be guessable. */
+export const OPS_TOKEN_MIN_LENGTH = 16
+
+/** The operator's console on the ops listener (docs/console.md). */
+export const CONSOLE = {
+  /** Where it is mounted. */
+  prefix: '/console',
+  cookie: 'tylt_console',
+  /** A session ends after this long without a request, and this long after login whatever happens. */
+  sessionIdleMs: 30 * 60_000,
+  sessionMaxMs: 12 * 3_600_000,
+  /** Sessions kept at once; past it, the oldest goes. */
+  maxSessions: 100,
+  /** Events per page of the events table. */
+  pageSize: 50,
+  /** Bytes of a form post (a token, a CSRF token, a few filters). */
+  formLimit: 16_384,
+  /** How often the secret-slot counters are sampled to tell when each slot last matched. */
+  slotSampleMs: 30_000,
+} as const
+
+/** The quarantine's own database in DATA_DIR, apart from the events so that neither waits for the other. */
+export const QUARANTINE_FILE = 'quarantine.sqlite'
+
+/**
+ * How the quarantine keeps refused requests (src/quarantine). Writes are batched every `flushMs` or once
+ * `flushBytes` wait; what waits is bounded by `queueMaxBytes`. Each source address may have `perAddress`
+ * requests kept in a burst, refilled at `perAddressPerSecond`; `addresses` bounds how many are tracked, and
+ * `bytesPerSecond` (burst `burstBytes`) bounds what all of them together may write, so that a flood from
+ * many addresses cannot turn into a flood of disk writes either. A rotation mistake refuses every callback
+ * of a service, from Tylt's few addresses: the per-address rate is set well above a merchant's callback rate.
+ */
+export const QUARANTINE = {
+  flushMs: 100,
+  flushBytes: 1024 * 1024,
+  queueMaxBytes: 8 * 1024 * 1024,
+  perAddress: 200,
+  perAddressPerSecond: 100,
+  addresses: 10_000,
+  bytesPerSecond: 4 * 1024 * 1024,
+  burstBytes: 16 * 1024 * 1024,
+  /** Accounted per kept request besides its bytes (row, index), so that empty bodies are bounded too. */
+  overheadBytes: 256,
+  /** Age trimming, gauges and a summary of what was dropped, this often. */
+  maintenanceMs: 10_000,
+} as const

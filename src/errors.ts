@@ -17,5 +17,28 @@ export const EventNotFoundError = createError('TYLT_EVENT_NOT_FOUND', 'no event 
 /** `tylt-relay send` got no answer: the URL and why (never "fetch failed"). */
 export const SendFailedError = createError('TYLT_SEND_FAILED', 'cannot reach %s: %s')
 
+export const StoreMissingError = createError(
+  'TYLT_STORE_MISSING',
+  'no event store at %s: is DATA_DIR the folder the relay runs with?',
+  500,
+)
+export const StoreUnreadableError = createError(
+  'TYLT_STORE_UNREADABLE',
+  'the event store %s cannot be read (%s). Restore it from a backup (docs/operations.md, ' +
+    '"Backup and restore"), or move it away with its -wal and -shm files to start with an empty store',
+  500,
+)
+export const DataDirNotWritableError = createError<
+  'TYLT_DATA_DIR_NOT_WRITABLE',
+  500,
+  [dataDir: string, user: string, reason: string, options?: { cause: unknown }]
+>('TYLT_DATA_DIR_NOT_WRITABLE', 'DATA_DIR %s is not writable by this process (%s): %s', 500)
+export const DataDirInUseError = createError(
+  'TYLT_DATA_DIR_IN_USE',
+  'DATA_DIR %s is in use by another tylt-relay (%s): two relays on one store would deliver every event ' +
+    'twice and out of order. Stop the other one, or give this one its own DATA_DIR',
+  500,
+)
+
 /** A command-line mistake: the CLI prints its message and the command's usage, and exits 2. */
 export class UsageError extends Error {}

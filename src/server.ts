@@ -7,6 +7,8 @@ import { Forwarder } from './forward/forwarder.js'
 import { createSink } from './forward/sinks/create-sink.js'
 import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
+import { createQuarantine } from './quarantine/create-quarantine.js'
+import { retryQuarantined } from './quarantine/retry-quarantined.js'
 import { GroupCommitStore } from './store/group-commit-store.js'
 
 const PRUNE_EVERY_MS = 10 * 60_000
@@ -36,8 +38,40 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
           metrics,
           retryMaxAgeMs: config.retryMaxAgeMs,
         })
-  const app = buildApp(config, { logger, store, secrets, metrics, onAccepted: () => forwarder?.notify() })
-  const ops = buildOpsApp({ logger, store, metrics })
+  const quarantine = createQuarantine(config, logger, metrics.quarantine)
+  const app = buildApp(config, {
+    logger,
+    store,
+    secrets,
+    metrics,
+    onAccepted: () => forwarder?.notify(),
+    ...(quarantine && { quarantine }),
+  })
+  const ops = buildOpsApp({
+    logger,
+    store,
+    metrics,
+    console: config.opsToken && {
+      token: config.opsToken,
+      store,
+      services: config.services.map((s) => s.name),
+      registry: metrics.registry,
+      downstreams: forwarder === undefined ? () => [] : undefined,
+      wake: () => forwarder?.notify(),
+      ...(quarantine && {
+        quarantine: quarantine.store,
+        retryQuarantined: async (id: string) => {
+          const retrySecrets = {
+            services: secrets.all(),
+            signatureJsonFallback: config.signatureJsonFallback,
+          }
+          const [outcome] = await retryQuarantined(quarantine.store, store, retrySecrets, [id], Date.now())
+          if (outcome?.outcome === 'accepted') forwarder?.notify()
+          return outcome?.outcome ?? 'missing'
+        },
+      }),
+    },
+  })
   await ops.listen({ host: config.opsHost, port: config.opsPort })
   await app.listen({ host: config.host, port: config.port })
   forwarder?.start()
@@ -69,6 +103,9 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     await closeQuietly(app, logger)
     const drained = (await forwarder?.stop(config.shutdownGraceMs)) ?? true
     await closeQuietly(ops, logger)
+    await quarantine
+      ?.close()
+      .catch((err: unknown) => logger.warn({ err }, 'quarantine did not close cleanly'))
     await store.close()
     clearTimeout(deadline)
     logger.info({ drained }, 'stopped')

@@ -89,12 +89,8 @@ tylt-relay events replay ID... | --dead
     checkAction(args.action)
     if (args.action === 'list') listQuery(args, Date.now())
     const config = loadConfig(input.env, { requireServices: false })
-    let store: GroupCommitStore
-    try {
-      store = new GroupCommitStore(config.dataDir, { mustExist: true })
-    } catch {
-      throw new Error(`no event store in DATA_DIR (${config.dataDir}); has the relay run there?`)
-    }
+    // Its errors tell a missing store from a corrupted one or a folder this user may not write.
+    const store = new GroupCommitStore(config.dataDir, { mustExist: true })
     try {
       input.stdout.write(`${(await eventsCommand(store, args)).join('\n')}\n`)
     } finally {

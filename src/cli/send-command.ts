@@ -1,6 +1,6 @@
 import { parseDuration } from '../config/duration.js'
 import { type Config, loadConfig } from '../config/load-config.js'
-import { SIGNATURE_HEADER } from '../constants.js'
+import { OUTCOME_HEADER, SIGNATURE_HEADER } from '../constants.js'
 import { SendFailedError, UsageError } from '../errors.js'
 import { type Command, stringOption } from './command.js'
 import { describeFetchFailure } from './describe-fetch-failure.js'
@@ -8,8 +8,7 @@ import { readInput } from './read-input.js'
 import { isSampleName, sampleBody } from './samples.js'
 import { signBody } from './sign-body.js'
 
-/** The relay's answer header telling a new event from one it already had; the body stays `ok`. */
-export const OUTCOME_HEADER = 'tylt-relay-outcome'
+/** What the relay's outcome header says, as `send` prints it; the body stays `ok`. */
 const OUTCOMES: Readonly<Record<string, string>> = {
   accepted: 'accepted',
   duplicate: 'duplicate: already received',

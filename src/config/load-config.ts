@@ -1,8 +1,10 @@
+import type { KeyObject } from 'node:crypto'
 import { DEFAULTS } from '../constants.js'
 import { ConfigError } from '../errors.js'
 import { parseForwardUrl } from '../forward/parse-forward-url.js'
-import { parseSigningSecret } from '../forward/sinks/http-sink.js'
+import { parseSigningSecret } from '../forward/sinks/http/webhook-signature.js'
 import { boolean, duration, integer, oneOf, optional, text } from './fields.js'
+import { loadOpsToken } from './ops-token.js'
 import { loadServices, type ServiceDefinition } from './service-secrets.js'
 import { parseTrustProxy } from './trust-proxy.js'
 
@@ -24,11 +26,15 @@ const schema = {
   trustProxy: optional('TRUST_PROXY', parseTrustProxy),
   forward: optional('FORWARD_URL', parseForwardUrl),
   forwardSigningSecret: optional('FORWARD_SIGNING_SECRET', parseSigningSecret),
+  quarantineMaxBytes: integer('QUARANTINE_MAX_BYTES', DEFAULTS.QUARANTINE_MAX_BYTES, 0, 2 ** 40),
+  quarantineMaxAgeMs: duration('QUARANTINE_MAX_AGE', DEFAULTS.QUARANTINE_MAX_AGE),
 }
 
 type Schema = typeof schema
 export type Config = { readonly [K in keyof Schema]: ReturnType<Schema[K]['parse']> } & {
   readonly services: readonly ServiceDefinition[]
+  /** OPS_TOKEN or OPS_TOKEN_FILE: the console's token; the console is off without it. */
+  readonly opsToken: KeyObject | undefined
 }
 
 export interface LoadOptions {
@@ -51,6 +57,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     }
   }
   const services = loadServices(env, problems)
+  const opsToken = loadOpsToken(env, problems)
   if (
     services.length === 0 &&
     options.requireServices !== false &&
@@ -63,5 +70,5 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     problems.push('FORWARD_SIGNING_SECRET only applies to an http:// or https:// FORWARD_URL')
   }
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `  - ${p}`).join('\n'))
-  return Object.freeze({ ...values, services: Object.freeze(services) }) as Config
+  return Object.freeze({ ...values, services: Object.freeze(services), opsToken }) as Config
 }

@@ -42,7 +42,12 @@ export interface ListQuery {
  * webhook path, the forwarder, the command line, the ops endpoints and the console need.
  */
 export interface EventStore {
-  /** Resolves once the event is durable (fsync, or a committed transaction): true when new, false for a duplicate. */
+  /**
+   * Resolves once the event is durable (fsync, or a committed transaction): true when new, false for a
+   * duplicate. An id stored as a dead letter is revived instead (pending again, its retry clock restarted
+   * from the new `acceptedAt`, its place in the line and its history kept) and counts as new: a re-send from
+   * Tylt's dashboard is how an operator asks for it again.
+   */
   append(event: RelayEvent): Promise<boolean>
   pending(query: PendingQuery): Promise<StoredEvent[]>
   /** The downstream confirmed these events. */

@@ -25,6 +25,12 @@ export interface Sink {
   readonly target: string
   /** `signal` aborts an attempt in flight (shutdown); the result then reports what was confirmed before. */
   send(events: readonly RelayEvent[], signal?: AbortSignal): Promise<SendResult>
+  /**
+   * A start-up readiness probe: a warning saying why the downstream will not take events yet (the AMQP
+   * exchange missing, no JetStream stream for the subject, Redis unreachable, nothing listening at the HTTP
+   * target), or undefined when it looks ready. Sends no event; never rejects; settles within a few seconds.
+   */
+  check?(): Promise<string | undefined>
   close(): Promise<void>
 }
 

@@ -14,10 +14,11 @@ export const HEADER_STATUS = 'tylt-status'
 /** The product family read from the body's shape, and whether its state ends the payment. */
 export const HEADER_PRODUCT = 'tylt-product'
 export const HEADER_FINAL = 'tylt-final'
-/** Present only on an event accepted later than it arrived: `quarantine`. */
-export const HEADER_RECOVERED = 'tylt-recovered'
 /** Acceptance time in seconds; kept apart from `webhook-timestamp`, which signing rewrites to send time. */
 export const HEADER_ACCEPTED_AT = 'tylt-accepted-at'
+
+/** `quarantine` on an event accepted later from quarantine (`tylt-relay quarantine retry`); absent otherwise. */
+export const HEADER_RECOVERED = 'tylt-recovered'
 
 /** Redis stream field holding the verified bytes. */
 export const REDIS_BODY_FIELD = 'body'

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { EventStore, StoreStats } from '../core/event-store.js'
+import type { QuarantineObserver } from '../core/quarantine-store.js'
 
 const PREFIX = 'tylt_relay_'
 
@@ -98,7 +99,41 @@ export function createMetrics(store: EventStore) {
     s?.oldestPendingAt == null ? 0 : Math.max(0, (Date.now() - s.oldestPendingAt) / 1000),
   )
   storeGauge('store_up', '1 when the store answered the last scrape', (s) => (s === undefined ? 0 : 1))
-  return metrics
+  return { ...metrics, quarantine: quarantineMetrics(registers) }
+}
+
+/** The quarantine's metrics (docs/quarantine.md), as the observer the quarantine receiver calls. */
+function quarantineMetrics(registers: Registry[]): QuarantineObserver {
+  const quarantined = new Counter({
+    name: `${PREFIX}quarantined_total`,
+    help: 'Refused webhook requests kept in quarantine, by service and reason: missing, malformed, mismatch, unknown_service',
+    labelNames: ['service', 'reason'] as const,
+    registers,
+  })
+  const dropped = new Counter({
+    name: `${PREFIX}quarantine_dropped_total`,
+    help: 'Refused requests not kept (rate_limited, queue_full, too_large, write_failed) or no longer kept (expired, evicted)',
+    labelNames: ['cause'] as const,
+    registers,
+  })
+  const requests = new Gauge({
+    name: `${PREFIX}quarantine_requests`,
+    help: 'Requests in quarantine',
+    registers,
+  })
+  const bytes = new Gauge({
+    name: `${PREFIX}quarantine_bytes`,
+    help: 'Bytes in quarantine, as counted against QUARANTINE_MAX_BYTES',
+    registers,
+  })
+  return {
+    onQuarantined: (reason, service) => quarantined.labels(service, reason).inc(),
+    onDropped: (cause, count) => dropped.labels(cause).inc(count),
+    onStats: (stats) => {
+      requests.set(stats.count)
+      bytes.set(stats.bytes)
+    },
+  }
 }
 
 export type Metrics = ReturnType<typeof createMetrics>

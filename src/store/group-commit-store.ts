@@ -4,6 +4,7 @@ import { STORE_MAX_WAITING } from '../constants.js'
 import type { Attempt, EventState, RelayEvent, StoredEvent } from '../core/event.js'
 import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../core/event-store.js'
 import { StoreClosedError, StoreUnavailableError } from '../errors.js'
+import { corrupted } from './open-errors.js'
 import { SqliteStore } from './sqlite-store.js'
 
 interface Waiter {
@@ -91,7 +92,12 @@ export class GroupCommitStore implements EventStore {
     })
     this.#sync = options.sync ?? fdatasync
     // The log file exists from the connection's first write on; the probe is one.
-    this.#store.probe()
+    try {
+      this.#store.probe()
+    } catch (err) {
+      this.#store.close()
+      throw corrupted(err, this.#store.file) ?? err
+    }
     this.#logFile = `${this.#store.file}-wal`
     this.#logFd = openSync(this.#logFile, 'r')
     this.#logInode = fstatSync(this.#logFd).ino
@@ -202,7 +208,8 @@ export class GroupCommitStore implements EventStore {
     try {
       return Promise.resolve(operation())
     } catch (err) {
-      return Promise.reject(err)
+      // A page found corrupted by a read says so with the store's path and what to do.
+      return Promise.reject(corrupted(err, this.#store.file) ?? err)
     }
   }
 

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { STORE_FILE } from '../constants.js'
@@ -11,6 +10,7 @@ import {
   type StoredEvent,
 } from '../core/event.js'
 import type { ListQuery, PendingQuery, StoreStats } from '../core/event-store.js'
+import { checkDataDir, openError } from './open-errors.js'
 import { EVENT_COLUMNS, MIGRATIONS } from './schema.js'
 
 /**
@@ -68,22 +68,37 @@ export class SqliteStore {
       readonly logSyncedByOwner?: boolean
     } = {},
   ) {
-    if (options.mustExist !== true) mkdirSync(dataDir, { recursive: true })
     this.file = join(dataDir, STORE_FILE)
-    this.#db = new Database(this.file, { fileMustExist: options.mustExist === true })
+    checkDataDir(dataDir, this.file, options.mustExist === true)
+    try {
+      this.#db = new Database(this.file, { fileMustExist: options.mustExist === true })
+    } catch (err) {
+      throw openError(err, dataDir, this.file)
+    }
+    // Before anything can fail: a store that failed to open keeps its statements reachable too.
     OPENED.push(this)
     const synchronous = options.logSyncedByOwner === true ? 'NORMAL' : 'FULL'
-    // exec, not pragma(): pragma() prepares a statement per call (see #statement for why that matters).
-    this.#db.exec(
-      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; PRAGMA busy_timeout = 5000`,
-    )
-    if (options.manualCheckpoints === true)
-      this.#db.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_CEILING_PAGES}`)
-    this.#migrate()
+    try {
+      // exec, not pragma(): pragma() prepares a statement per call (see #statement for why that matters).
+      this.#db.exec(
+        `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; PRAGMA busy_timeout = 5000`,
+      )
+      if (options.manualCheckpoints === true)
+        this.#db.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_CEILING_PAGES}`)
+      this.#migrate()
+    } catch (err) {
+      this.#db.close()
+      throw openError(err, dataDir, this.file)
+    }
+    // A re-send of a dead letter (from Tylt's dashboard, once the downstream is fixed) revives it: pending
+    // again, its retry clock restarted, forwarded in its original place. Any other stored id is a duplicate.
+    // The conflict branch runs only for a stored id, so a new event costs what DO NOTHING cost.
     this.#insert = this.#db.prepare(
       `INSERT INTO events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body, retry_since,
          product, final, recovered)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = 'pending', retry_since = excluded.retry_since
+         WHERE events.state = 'dead'`,
     )
     // One statement for the whole batch the forwarder confirmed: the seqs travel as one JSON array.
     this.#delivered = this.#db.prepare(
@@ -136,7 +151,10 @@ export class SqliteStore {
     }
   }
 
-  /** Commits the batch; per event, true when new and false when its id was already stored. */
+  /**
+   * Commits the batch; per event, true when new (or a dead letter revived) and false when its id was
+   * already stored pending or delivered.
+   */
   append(events: readonly RelayEvent[]): boolean[] {
     return this.#appendBatch(events)
   }
@@ -293,6 +311,14 @@ export class SqliteStore {
       `UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL, delivered_to = NULL
          WHERE state = '${checkedState(state)}'`,
     ).run(now).changes
+  }
+
+  /**
+   * Writes a consistent copy of the whole store, log included, to `file` (which must not exist), in one
+   * read transaction that never blocks the relay's writes.
+   */
+  backup(file: string): void {
+    this.#statement('VACUUM INTO ?').run(file)
   }
 
   /**

@@ -23,12 +23,13 @@ describe('tylt-relay --version and --help', () => {
     const { code, stdout, stderr } = await runCli(['--help'], {})
     expect([code, stderr]).toEqual([0, ''])
     expect(stdout).toContain('usage: tylt-relay COMMAND [OPTIONS]\n')
+    const width = Math.max(...COMMANDS.map((c) => c.name.length))
     expect(stdout).toContain(
-      '  send    sign and POST a body to a relay, as Tylt would, and print the answer\n',
+      `  ${'send'.padEnd(width)}  sign and POST a body to a relay, as Tylt would, and print the answer\n`,
     )
     expect(stdout).toContain('run "tylt-relay COMMAND --help" for a command\'s usage.\n')
     for (const command of COMMANDS)
-      expect(stdout).toContain(`  ${command.name.padEnd(6)}  ${command.summary}`)
+      expect(stdout).toContain(`  ${command.name.padEnd(width)}  ${command.summary}\n`)
     // The overview is not every command's usage glued together.
     expect(stdout).not.toContain('--sample')
   })

@@ -249,3 +249,28 @@ describe('SqliteStore indexes', () => {
     ])
   })
 })
+
+describe('GroupCommitStore: a dead letter appended again', () => {
+  it('is revived and reported as new, once, while pending and delivered ids stay duplicates', async () => {
+    const { store } = open()
+    await Promise.all([0, 1, 2].map((i) => store.append(event(i))))
+    const [dead, delivered] = await store.pending({ limit: 2, maxBytes: 1e9 })
+    await store.markRefused(dead!.seq, 1_800_000_000_000, 'd', 'HTTP 422 Unprocessable Entity')
+    await store.markDelivered([delivered!.seq], 1_800_000_000_000, 'd')
+    const later = { ...event(0), acceptedAt: 1_900_000_000_000 }
+    expect(await Promise.all([store.append(later), store.append(later)])).toEqual([true, false])
+    expect(await store.append(event(1))).toBe(false)
+    expect(await store.append(event(2))).toBe(false)
+    expect(await store.get(dead!.id)).toMatchObject({
+      state: 'pending',
+      retrySince: 1_900_000_000_000,
+      acceptedAt: event(0).acceptedAt,
+      lastError: 'HTTP 422 Unprocessable Entity',
+    })
+    expect((await store.get(delivered!.id))?.state).toBe('delivered')
+    expect((await store.pending({ limit: 10, maxBytes: 1e9 })).map((e) => e.id)).toEqual([
+      dead!.id,
+      event(2).id,
+    ])
+  })
+})

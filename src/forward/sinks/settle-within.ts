@@ -1,38 +1,52 @@
 import type { SendResult } from '../../core/sink.js'
+import { Refusal } from './refusal.js'
 
-/** Per message: null when the downstream confirmed it, otherwise why not. */
+/** Per message: null when the downstream confirmed it, otherwise why not (a Refusal when for good). */
 export type Outcome = Error | null
 
+const UNANSWERED = Symbol('unanswered')
+
 /**
- * Waits for every confirmation of a batch, but no longer than `timeoutMs`: a broker that stops answering
- * (blocked by a memory alarm, a half-open socket) must not stall the forwarder. Unanswered messages get a
- * timeout error and `timedOut` tells the caller its connection is suspect.
+ * Waits for every confirmation of a batch, but no longer than `timeoutMs`, nor past `signal` (shutdown): a
+ * broker that stops answering (blocked by a memory alarm, a half-open socket) must not stall the forwarder.
+ * Unanswered messages get the timeout error (or `abortError`) and `timedOut` tells the caller its
+ * connection is suspect: confirms may still arrive for messages nobody waits for.
  */
 export async function settleWithin(
   pending: readonly Promise<Outcome>[],
   timeoutMs: number,
   timeoutMessage: string,
+  signal?: AbortSignal,
+  abortError: () => Error = () => new Error('stopped waiting for confirms'),
 ): Promise<{ outcomes: Outcome[]; timedOut: boolean }> {
-  // Until its promise settles, each slot holds the timeout error it will report if the deadline comes first.
-  const late = new Error(timeoutMessage)
-  const outcomes: Outcome[] = pending.map(() => late)
+  const outcomes: (Outcome | typeof UNANSWERED)[] = pending.map(() => UNANSWERED)
   const all = Promise.all(
     pending.map(async (promise, index) => {
       outcomes[index] = await promise
     }),
   )
   let timer: NodeJS.Timeout | undefined
+  let onAbort = (): void => undefined
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeoutMs)
+    onAbort = resolve
+    signal?.addEventListener('abort', onAbort, { once: true })
   })
-  await Promise.race([all, deadline])
+  await Promise.race(signal?.aborted === true ? [deadline, Promise.resolve()] : [all, deadline])
   clearTimeout(timer)
-  return { outcomes: [...outcomes], timedOut: outcomes.includes(late) }
+  signal?.removeEventListener('abort', onAbort)
+  const timedOut = outcomes.includes(UNANSWERED)
+  // One error for every unanswered slot: the reason nobody waits any longer.
+  const late = signal?.aborted === true ? abortError() : new Error(timeoutMessage)
+  return { outcomes: outcomes.map((outcome) => (outcome === UNANSWERED ? late : outcome)), timedOut }
 }
 
 /** The delivered prefix: everything before the first failure, whatever happened after it. */
 export function confirmedPrefix(outcomes: readonly Outcome[]): SendResult {
   const failed = outcomes.findIndex((outcome) => outcome !== null)
   if (failed === -1) return { delivered: outcomes.length }
-  return { delivered: failed, error: outcomes[failed]! }
+  const error = outcomes[failed]!
+  return error instanceof Refusal
+    ? { delivered: failed, error, permanent: true }
+    : { delivered: failed, error }
 }

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { createServer, connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
+import { onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../../src/core/event.js'
 
 /** A unique suffix so parallel test files never share a stream, exchange, queue or subject. */
@@ -88,4 +90,17 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * Freezes a broker process (SIGSTOP) so that it keeps its sockets open and answers nothing, and returns
+ * once the kernel reports it stopped (the signal is delivered asynchronously). Resumed when the test ends.
+ */
+export async function freeze(pid: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP')
+  onTestFinished(() => {
+    process.kill(pid, 'SIGCONT')
+  })
+  const status = `/proc/${pid}/status`
+  while (!/^State:\s+T/m.test(readFileSync(status, 'utf8'))) await sleep(10)
 }

@@ -1,0 +1,37 @@
+import type { Config } from '../config/load-config.js'
+import type { EventStore } from '../core/event-store.js'
+import type { QuarantineStore } from '../core/quarantine-store.js'
+import { SqliteQuarantineStore } from '../quarantine/sqlite-quarantine-store.js'
+import { GroupCommitStore } from '../store/group-commit-store.js'
+
+/** The event store the relay writes, opened as it is (never created): the one place that picks the backend. */
+export function openEventStore(config: Pick<Config, 'dataDir'>): EventStore {
+  try {
+    return new GroupCommitStore(config.dataDir, { mustExist: true })
+  } catch {
+    throw new Error(`no event store in DATA_DIR (${config.dataDir}); has the relay run there?`)
+  }
+}
+
+/** The relay's quarantine, opened as it is (never created). */
+export function openQuarantine(config: Pick<Config, 'dataDir'>): QuarantineStore {
+  try {
+    return new SqliteQuarantineStore(config.dataDir, { mustExist: true })
+  } catch {
+    throw new Error(
+      `no quarantine in DATA_DIR (${config.dataDir}); has the relay run there with QUARANTINE_MAX_BYTES above 0?`,
+    )
+  }
+}
+
+/** Runs `work` with a store and closes it, whatever happens. */
+export async function using<S extends { close(): Promise<void> }, T>(
+  store: S,
+  work: (store: S) => Promise<T>,
+): Promise<T> {
+  try {
+    return await work(store)
+  } finally {
+    await store.close()
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The console's only assets, served by the relay itself (a sidecar may have no internet, and the
+ * Content-Security-Policy allows nothing else). Kept as strings so the build ships them inside `dist`.
+ */
+export const CONSOLE_CSS = `
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111;background:#fff}
+header{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;padding:.5rem 1rem;border-bottom:2px solid #111}
+header strong{margin-right:auto}
+nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem}
+nav a[aria-current=page]{font-weight:700;text-decoration-thickness:3px}
+main{padding:1rem;max-width:72rem;margin:0 auto}
+h1{font-size:1.4rem;margin:.25rem 0 1rem}
+h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
+a{color:#0645ad}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible{outline:3px solid #111;outline-offset:2px}
+.flash{border:2px solid #111;padding:.5rem .75rem;margin:0 0 1rem;font-weight:600}
+.flash::before{content:"\\2139\\FE0F  "}
+.error{border-style:dashed}
+.error::before{content:"\\26A0\\FE0F  "}
+table{border-collapse:collapse;width:100%;margin:.25rem 0 1rem}
+th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #999;overflow-wrap:anywhere}
+th{border-bottom:2px solid #111;overflow-wrap:normal}
+dl{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.25rem 1rem;margin:0 0 1rem}
+dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
+pre{background:#f4f4f4;border:1px solid #999;padding:.75rem;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.9rem}
+code{font-size:.9rem}
+form.inline{display:inline}
+.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.5rem 1rem;margin-bottom:1rem}
+.filters label,.field label{display:block;font-weight:600;font-size:.9rem}
+input,select,button{font:inherit;padding:.35rem .5rem;border:1px solid #111;border-radius:3px;max-width:100%}
+input,select{width:100%}
+button{background:#111;color:#fff;cursor:pointer}
+button.secondary{background:#fff;color:#111}
+.actions{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;margin:.5rem 0 1rem}
+.state{font-weight:700;text-transform:uppercase;font-size:.85rem;white-space:nowrap}
+ul.plain{list-style:none;margin:0;padding:0}
+.state-dead::before{content:"\\2716  "}
+.state-pending::before{content:"\\231B  "}
+.state-delivered::before{content:"\\2714  "}
+.muted{color:#555}
+.pager{display:flex;gap:1rem}
+@media (max-width:40rem){
+  main{padding:.75rem}
+  table.cards thead{position:absolute;left:-9999px}
+  table.cards tr{display:block;border:1px solid #999;margin-bottom:.75rem;padding:.25rem .5rem}
+  table.cards td{display:block;position:relative;border:0;padding:.2rem 0 .2rem 9.25rem;min-height:1.6rem}
+  table.cards td::before{content:attr(data-label);font-weight:600;position:absolute;left:0;width:9rem;white-space:nowrap}
+  dl{grid-template-columns:7.5rem 1fr;gap:.3rem .75rem}
+}
+`
+
+/** Asks before an action that cannot be undone; the forms work the same without it. */
+export const CONSOLE_JS = `'use strict'
+document.addEventListener('submit', function (event) {
+  var form = event.target
+  var question = form && form.getAttribute && form.getAttribute('data-confirm')
+  if (question && !window.confirm(question)) event.preventDefault()
+})
+`

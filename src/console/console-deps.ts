@@ -1,0 +1,34 @@
+import type { KeyObject } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import type { Registry } from 'prom-client'
+import type { EventStore } from '../core/event-store.js'
+import type { QuarantineStore } from '../core/quarantine-store.js'
+import type { DownstreamStatus } from '../core/sink.js'
+import type { PageContext } from './layout.js'
+
+/** What retrying a quarantined request came to. */
+export type QuarantineRetryOutcome = 'accepted' | 'duplicate' | 'refused' | 'missing'
+
+/** What the console reads and acts on; everything beyond the store and the token is optional. */
+export interface ConsoleDeps {
+  /** OPS_TOKEN: the console is not mounted without it. */
+  readonly token: KeyObject
+  readonly store: EventStore
+  /** The configured service names. */
+  readonly services: readonly string[]
+  /** The metrics registry, to read which secret slot matched (tylt_relay_secret_matches_total). */
+  readonly registry?: Registry | undefined
+  readonly downstreams?: (() => readonly DownstreamStatus[]) | undefined
+  readonly quarantine?: QuarantineStore | undefined
+  /** Verifies a quarantined request again with today's secrets, accepting it if it passes. */
+  readonly retryQuarantined?: ((id: string) => Promise<QuarantineRetryOutcome>) | undefined
+  /** Tells the forwarder that replayed events are waiting. */
+  readonly wake?: (() => void) | undefined
+  readonly now?: (() => number) | undefined
+}
+
+/** What a page handler answers: a page, or (after an action) a message and where to go next. */
+export type Answer =
+  | { readonly page: string; readonly status?: number }
+  | { readonly flash: string; readonly to: string }
+export type Handler = (request: FastifyRequest, ctx: PageContext) => Promise<Answer>

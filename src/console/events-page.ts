@@ -1,0 +1,80 @@
+import { CONSOLE } from '../constants.js'
+import { EVENT_STATES, PRODUCTS, type StoredEvent } from '../core/event.js'
+import type { EventFilters, FilterName } from './event-filters.js'
+import { count, utc } from './format.js'
+import { type Html, html } from './html.js'
+import { layout, P, type PageContext } from './layout.js'
+
+export const stateLabel = (state: string): Html => html`<span class="state state-${state}">${state}</span>`
+
+function select(name: FilterName, label: string, values: readonly string[], current: string): Html {
+  const options = ['', ...values].map(
+    (v) => html`<option value="${v}"${v === current ? html` selected` : ''}>${v === '' ? 'any' : v}</option>`,
+  )
+  return html`<div><label for="f-${name}">${label}</label><select id="f-${name}" name="${name}">${options}</select></div>`
+}
+
+function input(name: FilterName, label: string, current: string, type = 'text'): Html {
+  return html`<div><label for="f-${name}">${label}</label><input id="f-${name}" name="${name}" type="${type}" value="${current}"${
+    type === 'datetime-local' ? html` step="1"` : ''
+  }></div>`
+}
+
+function filterForm(filters: EventFilters, services: readonly string[]): Html {
+  const f = filters.form
+  return html`<form method="get" action="${P}/events" class="filters" role="search">
+${input('order', 'Merchant or Tylt order id', f.order)}
+${select('service', 'Service', services, f.service)}
+${select('state', 'State', EVENT_STATES, f.state)}
+${select('product', 'Product', PRODUCTS, f.product)}
+${input('status', 'Tylt status', f.status)}
+${input('since', 'Accepted from (UTC)', f.since, 'datetime-local')}
+${input('until', 'Accepted before (UTC)', f.until, 'datetime-local')}
+<div><label aria-hidden="true">&nbsp;</label><button type="submit">Filter</button> <a href="${P}/events">Clear</a></div>
+</form>`
+}
+
+function row(e: StoredEvent): Html {
+  return html`<tr>
+<td data-label="Accepted">${utc(e.acceptedAt)}</td>
+<td data-label="Merchant order"><a href="${P}/events/${encodeURIComponent(e.id)}">${e.merchantOrderId ?? '(none)'}</a></td>
+<td data-label="Tylt order"><code>${e.orderId ?? '-'}</code></td>
+<td data-label="Service">${e.service}</td>
+<td data-label="Product">${e.product}</td>
+<td data-label="Status">${e.status ?? '-'}</td>
+<td data-label="State">${stateLabel(e.state)}</td>
+<td data-label="Attempts">${e.attempts}</td>
+</tr>`
+}
+
+/** The query string of this search with the paging cursor `before`. */
+function pageLink(filters: EventFilters, before: number | undefined): string {
+  const params = new URLSearchParams(Object.entries(filters.form).filter(([, v]) => v !== ''))
+  if (before !== undefined) params.set('before', String(before))
+  const query = params.toString()
+  return `${P}/events${query === '' ? '' : `?${query}`}`
+}
+
+export function eventsPage(
+  events: readonly StoredEvent[],
+  filters: EventFilters,
+  services: readonly string[],
+  ctx: PageContext,
+): string {
+  const shown = events.slice(0, CONSOLE.pageSize)
+  const more = events.length > CONSOLE.pageSize
+  const last = shown.at(-1)
+  const table =
+    shown.length === 0
+      ? html`<p id="no-events">No event matches.</p>`
+      : html`<table class="cards" id="events"><thead><tr><th>Accepted</th><th>Merchant order</th><th>Tylt order</th><th>Service</th><th>Product</th><th>Status</th><th>State</th><th>Attempts</th></tr></thead>
+<tbody>${shown.map(row)}</tbody></table>`
+  const content = html`<h1>Events</h1>
+${filterForm(filters, services)}
+${filters.problems.map((p) => html`<p class="flash error" role="alert">Filter ignored: ${p}</p>`)}
+<p class="muted">${count(shown.length, 'event')}, newest first${filters.query.beforeSeq === undefined ? '' : ', older page'}.</p>
+${table}
+<p class="pager">${filters.query.beforeSeq === undefined ? '' : html`<a href="${pageLink(filters, undefined)}">Newest</a>`}
+${more && last !== undefined ? html`<a href="${pageLink(filters, last.seq)}" rel="next">Older events</a>` : ''}</p>`
+  return layout('Events', ctx, 'events', content)
+}

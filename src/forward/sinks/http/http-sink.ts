@@ -1,0 +1,122 @@
+import type { RelayEvent } from '../../../core/event.js'
+import type { SendResult, Sink } from '../../../core/sink.js'
+import { contentTypeOf } from '../../content-type.js'
+import { DEFAULT_SEND_TIMEOUT_MS, HEADER_SIGNATURE, HEADER_TIMESTAMP } from '../../headers.js'
+import { metadataHeaders } from '../../metadata-headers.js'
+import { boundedCheck, CHECK_TIMEOUT_MS, tcpReachable } from '../readiness.js'
+import { Refusal } from '../refusal.js'
+import { abortedError } from '../serial-sink.js'
+import { redactUrl } from '../target-url.js'
+import { answerError } from './http-answer.js'
+import { signWebhook } from './webhook-signature.js'
+
+export { parseSigningSecret } from './webhook-signature.js'
+
+export interface HttpSinkOptions {
+  /** Decoded Standard Webhooks key (see parseSigningSecret); unset sends unsigned requests. */
+  readonly signingSecret?: Buffer | undefined
+  readonly timeoutMs?: number | undefined
+  /** Clock for the signed timestamp; tests pin it. */
+  readonly now?: () => number
+}
+
+/** POSTs each event to one URL; a 2xx answer is a delivery. */
+export class HttpSink implements Sink {
+  readonly kind = 'http'
+  readonly target: string
+  readonly #url: string
+  readonly #authorization: string | undefined
+  /** What must never appear in an error: the credentials sent, in both their forms. */
+  readonly #secrets: readonly string[]
+  readonly #key: Buffer | undefined
+  readonly #timeoutMs: number
+  readonly #now: () => number
+
+  constructor(url: URL, options: HttpSinkOptions = {}) {
+    this.target = redactUrl(url)
+    // fetch refuses URLs that carry credentials, so user:pass@ becomes HTTP Basic auth.
+    const bare = new URL(url)
+    const secrets: string[] = []
+    if (bare.username !== '' || bare.password !== '') {
+      const pair = `${decodeURIComponent(bare.username)}:${decodeURIComponent(bare.password)}`
+      const encoded = Buffer.from(pair).toString('base64')
+      this.#authorization = `Basic ${encoded}`
+      secrets.push(encoded, decodeURIComponent(bare.password))
+      bare.username = ''
+      bare.password = ''
+    }
+    this.#secrets = secrets
+    this.#url = bare.href
+    this.#key = options.signingSecret
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
+    this.#now = options.now ?? Date.now
+  }
+
+  async send(events: readonly RelayEvent[], signal?: AbortSignal): Promise<SendResult> {
+    // One at a time: a consumer that sees event n+1 may rely on having seen event n.
+    for (const [index, event] of events.entries()) {
+      if (signal?.aborted === true) return { delivered: index, error: abortedError(signal) }
+      const error = await this.#post(event, signal)
+      if (error instanceof Refusal) return { delivered: index, error, permanent: true }
+      if (error !== undefined) return { delivered: index, error }
+    }
+    return { delivered: events.length }
+  }
+
+  async close(): Promise<void> {}
+
+  /** Warns when nothing accepts a TCP connection at the URL's host and port; sends no request. */
+  check(): Promise<string | undefined> {
+    const url = new URL(this.#url)
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    const timeoutMs = Math.min(this.#timeoutMs, CHECK_TIMEOUT_MS)
+    return boundedCheck(`HTTP downstream ${this.target}`, async () => {
+      const reason = await tcpReachable(host, port, timeoutMs)
+      return reason === undefined
+        ? undefined
+        : `HTTP downstream ${this.target} refuses connections (${reason})`
+    })
+  }
+
+  async #post(event: RelayEvent, signal: AbortSignal | undefined): Promise<Error | undefined> {
+    const timeout = AbortSignal.timeout(this.#timeoutMs)
+    try {
+      const response = await fetch(this.#url, {
+        method: 'POST',
+        headers: this.#headers(event),
+        body: event.body,
+        // A redirect would turn the POST into a GET elsewhere; the operator should fix the URL instead.
+        redirect: 'manual',
+        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+      })
+      if (response.status >= 200 && response.status < 300) {
+        // Release the connection for keep-alive; a success's body is never read.
+        await response.body?.cancel().catch(() => undefined)
+        return undefined
+      }
+      return await answerError(response, this.#secrets)
+    } catch (err) {
+      if (signal?.aborted === true) return abortedError(signal)
+      if (timeout.aborted) {
+        return new Error(`downstream did not answer within ${this.#timeoutMs} ms`, { cause: err })
+      }
+      const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err)
+      return new Error(`POST to downstream failed: ${reason}`, { cause: err })
+    }
+  }
+
+  #headers(event: RelayEvent): Record<string, string> {
+    const headers = metadataHeaders(event)
+    headers['content-type'] = contentTypeOf(event.body)
+    if (this.#authorization !== undefined) headers.authorization = this.#authorization
+    if (this.#key !== undefined) {
+      // Standard Webhooks verifiers reject a timestamp older than 5 minutes, and a backlog can be hours
+      // old, so a signed request carries the attempt time; tylt-accepted-at keeps the acceptance time.
+      const timestamp = String(Math.floor(this.#now() / 1000))
+      headers[HEADER_TIMESTAMP] = timestamp
+      headers[HEADER_SIGNATURE] = signWebhook(this.#key, event.id, timestamp, event.body)
+    }
+    return headers
+  }
+}

@@ -1,0 +1,167 @@
+import { Redis } from 'ioredis'
+import type { RelayEvent } from '../../../core/event.js'
+import type { SendResult, Sink } from '../../../core/sink.js'
+import { DEFAULT_SEND_TIMEOUT_MS, REDIS_BODY_FIELD } from '../../headers.js'
+import { metadataHeaders } from '../../metadata-headers.js'
+import { boundedCheck } from '../readiness.js'
+import { excerpt, Refusal } from '../refusal.js'
+import { abortedError } from '../serial-sink.js'
+
+export interface RedisSinkOptions {
+  readonly url: string
+  readonly stream: string
+  /** Safe for logs (no password). */
+  readonly redacted: string
+  readonly timeoutMs?: number | undefined
+}
+
+/** Caps the background reconnect delay so a returning Redis is used again within a couple of seconds. */
+const MAX_RECONNECT_DELAY_MS = 2_000
+
+/** Appends each event to a Redis stream with XADD; an entry id is a delivery. */
+export class RedisSink implements Sink {
+  readonly kind = 'redis'
+  readonly target: string
+  readonly #redis: Redis
+  readonly #stream: string
+  readonly #connectTimeoutMs: number
+  #lastError: Error | undefined
+
+  constructor(options: RedisSinkOptions) {
+    this.target = options.redacted
+    this.#stream = options.stream
+    const timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
+    this.#connectTimeoutMs = Math.min(timeoutMs, 5_000)
+    this.#redis = new Redis(options.url, {
+      // Without the offline queue a command fails at once while Redis is away, instead of waiting for it:
+      // the forwarder, not the client, decides when to retry (with backoff), and events stay in the store.
+      enableOfflineQueue: false,
+      connectTimeout: this.#connectTimeoutMs,
+      commandTimeout: timeoutMs,
+      maxRetriesPerRequest: 0,
+      // Never give up: reconnect in the background for as long as the process lives.
+      retryStrategy: (times) => Math.min(times * 200, MAX_RECONNECT_DELAY_MS),
+      connectionName: 'tylt-relay',
+    })
+    // ioredis would otherwise print unhandled connection errors; remember the last one for the failure message.
+    this.#redis.on('error', (err: Error) => {
+      this.#lastError = err
+    })
+    this.#redis.on('ready', () => {
+      this.#lastError = undefined
+    })
+  }
+
+  async send(events: readonly RelayEvent[], signal?: AbortSignal): Promise<SendResult> {
+    if (events.length === 0) return { delivered: 0 }
+    if (!(await this.#ready(signal))) {
+      if (signal?.aborted === true) return { delivered: 0, error: abortedError(signal) }
+      return { delivered: 0, error: new Error(`Redis is not connected (${this.#notReadyReason()})`) }
+    }
+    const pipeline = this.#redis.pipeline()
+    for (const event of events) {
+      const fields = Object.entries(metadataHeaders(event)).flat()
+      // The body goes as a Buffer so the stream holds the exact bytes, not a UTF-8 re-encoding.
+      pipeline.xadd(this.#stream, '*', ...fields, REDIS_BODY_FIELD, event.body)
+    }
+    // A pipeline cannot be taken back: on abort nothing counts as confirmed, and what Redis appended
+    // anyway is sent again after the restart (at least once).
+    const aborted = untilAborted(signal)
+    let results: [Error | null, unknown][] | null | 'aborted'
+    try {
+      results = await Promise.race([pipeline.exec(), aborted.promise])
+    } catch (err) {
+      return { delivered: 0, error: new Error(`XADD to Redis failed: ${message(err)}`, { cause: err }) }
+    } finally {
+      aborted.dispose()
+    }
+    if (results === 'aborted') return { delivered: 0, error: abortedError(signal!) }
+    return confirmedPrefix(results ?? [], events.length)
+  }
+
+  /** Warns when Redis cannot be reached, or when the stream's key holds something that is not a stream. */
+  check(): Promise<string | undefined> {
+    const what = `Redis downstream ${this.target}`
+    return boundedCheck(what, async () => {
+      if (!(await this.#ready())) return `${what} is not reachable (${this.#notReadyReason()})`
+      const type = await this.#redis.type(this.#stream)
+      if (type === 'none' || type === 'stream') return undefined
+      return `${what}: key "${this.#stream}" holds a ${type}, not a stream; every XADD fails (WRONGTYPE)`
+    })
+  }
+
+  #notReadyReason(): string {
+    return this.#lastError === undefined ? this.#redis.status : this.#lastError.message
+  }
+
+  /**
+   * A connection attempt in progress (at start, or a background reconnect) is worth its bounded wait;
+   * otherwise a Redis known to be away fails the send at once.
+   */
+  #ready(signal?: AbortSignal): Promise<boolean> {
+    const redis = this.#redis
+    if (redis.status === 'ready') return Promise.resolve(true)
+    if (redis.status !== 'connecting' && redis.status !== 'connect') return Promise.resolve(false)
+    if (signal?.aborted === true) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const settle = (ok: boolean): void => {
+        clearTimeout(timer)
+        redis.off('ready', onReady)
+        redis.off('close', onClose)
+        signal?.removeEventListener('abort', onClose)
+        resolve(ok)
+      }
+      const onReady = (): void => settle(true)
+      const onClose = (): void => settle(false)
+      const timer = setTimeout(onClose, this.#connectTimeoutMs)
+      redis.once('ready', onReady)
+      redis.once('close', onClose)
+      signal?.addEventListener('abort', onClose, { once: true })
+    })
+  }
+
+  async close(): Promise<void> {
+    // quit() waits for Redis to answer, which never happens while it is down; disconnect() does not wait.
+    if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect())
+    else this.#redis.disconnect()
+  }
+}
+
+/**
+ * Redis refuses a command whose argument is longer than its `proto-max-bulk-len` with this, and closes the
+ * connection: this event is too large for this Redis, however often it is sent. Every other error (OOM,
+ * READONLY, NOAUTH, WRONGTYPE on the stream key...) is about the server or its configuration, not the event.
+ */
+const TOO_LARGE = /invalid bulk length/i
+
+function confirmedPrefix(results: readonly [Error | null, unknown][], expected: number): SendResult {
+  for (let index = 0; index < expected; index++) {
+    const [err, id] = results[index] ?? [new Error('no reply'), null]
+    if (err === null && typeof id === 'string') continue
+    const reason = excerpt(err === null ? `unexpected reply ${String(id)}` : err.message)
+    if (err !== null && TOO_LARGE.test(err.message)) {
+      const why = `${reason}: the event is larger than this Redis takes (proto-max-bulk-len)`
+      return { delivered: index, error: new Refusal(`XADD to Redis refused: ${why}`), permanent: true }
+    }
+    return { delivered: index, error: new Error(`XADD to Redis failed: ${reason}`, { cause: err }) }
+  }
+  return { delivered: expected }
+}
+
+/** A promise that resolves to 'aborted' when `signal` fires; `dispose` stops listening. */
+function untilAborted(signal: AbortSignal | undefined): {
+  promise: Promise<'aborted'>
+  dispose: () => void
+} {
+  let onAbort = (): void => undefined
+  const promise = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted')
+    if (signal?.aborted === true) onAbort()
+    else signal?.addEventListener('abort', onAbort, { once: true })
+  })
+  return { promise, dispose: () => signal?.removeEventListener('abort', onAbort) }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,0 +1,228 @@
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import { QUARANTINE } from '../constants.js'
+import {
+  type QuarantineDropCause,
+  type QuarantinedRequest,
+  type QuarantineObserver,
+  type QuarantineStore,
+  type RefusalObserver,
+  type RefusedRequest,
+  requestBytes,
+} from '../core/quarantine-store.js'
+import { TokenBuckets } from './token-buckets.js'
+
+export type QuarantineLimits = { readonly [K in keyof typeof QUARANTINE]: number }
+
+export interface QuarantineReceiverOptions {
+  readonly store: QuarantineStore
+  readonly logger: Logger
+  /** QUARANTINE_MAX_BYTES and QUARANTINE_MAX_AGE. */
+  readonly maxBytes: number
+  readonly maxAgeMs: number
+  readonly observer?: QuarantineObserver | undefined
+  /** The limits of QUARANTINE in constants.ts; tests pass smaller ones. */
+  readonly limits?: Partial<QuarantineLimits>
+  readonly now?: () => number
+}
+
+interface Queued {
+  readonly request: RefusedRequest
+  readonly bytes: number
+}
+
+const NO_OBSERVER: QuarantineObserver = { onQuarantined() {}, onDropped() {}, onStats() {} }
+
+/**
+ * Keeps refused requests. `refused()` runs on the path that answers callbacks: it only decides (bounds, rate
+ * limits) and queues, and never throws or waits. A timer writes what waits in one transaction, off that path;
+ * a write that fails (the file locked by an operator's command, a full disk) is kept and tried again while
+ * the queue bounds what waits.
+ */
+export class QuarantineReceiver implements RefusalObserver {
+  readonly #options: QuarantineReceiverOptions
+  readonly #limits: QuarantineLimits
+  readonly #observer: QuarantineObserver
+  readonly #now: () => number
+  readonly #perAddress: TokenBuckets
+  readonly #allBytes: TokenBuckets
+  #queue: Queued[] = []
+  #queuedBytes = 0
+  #timer: NodeJS.Timeout | undefined
+  #timerNow = false
+  #writing: Promise<void> | undefined
+  #failing = false
+  #closed = false
+  readonly #maintenance: NodeJS.Timeout
+  readonly #dropped = new Map<QuarantineDropCause, number>()
+
+  constructor(options: QuarantineReceiverOptions) {
+    this.#options = options
+    this.#limits = { ...QUARANTINE, ...options.limits }
+    this.#observer = options.observer ?? NO_OBSERVER
+    this.#now = options.now ?? Date.now
+    const { perAddress, perAddressPerSecond, addresses, burstBytes, bytesPerSecond } = this.#limits
+    this.#perAddress = new TokenBuckets(perAddress, perAddressPerSecond, addresses)
+    this.#allBytes = new TokenBuckets(burstBytes, bytesPerSecond, 1)
+    this.#maintenance = setInterval(() => void this.#maintain(), this.#limits.maintenanceMs).unref()
+    void this.#maintain()
+  }
+
+  refused(request: RefusedRequest): void {
+    try {
+      if (this.#closed) return
+      const cause = this.#enqueue(request)
+      if (cause !== undefined) this.#drop(cause)
+    } catch {
+      // Never let the quarantine change the answer to the sender.
+      this.#drop('write_failed')
+    }
+  }
+
+  /** Queues the request within the bounds; otherwise says which bound it hit. */
+  #enqueue(request: RefusedRequest): QuarantineDropCause | undefined {
+    const bytes = requestBytes(request, this.#limits.overheadBytes)
+    const now = this.#now()
+    if (bytes > this.#options.maxBytes) return 'too_large'
+    if (!this.#perAddress.take(request.sourceAddress, now)) return 'rate_limited'
+    if (!this.#allBytes.take('*', now, Math.min(bytes, this.#limits.burstBytes))) return 'rate_limited'
+    if (this.#queuedBytes + bytes > this.#limits.queueMaxBytes) return 'queue_full'
+    this.#queue.push({ request, bytes })
+    this.#queuedBytes += bytes
+    this.#schedule(this.#queuedBytes >= this.#limits.flushBytes ? 0 : this.#limits.flushMs)
+    return undefined
+  }
+
+  /** Requests waiting to be written. */
+  get queued(): number {
+    return this.#queue.length
+  }
+
+  /** Writes what waits now, until nothing does or a write fails (what failed is kept for the next try). */
+  async flush(): Promise<void> {
+    do {
+      this.#writing ??= this.#write().finally(() => {
+        this.#writing = undefined
+        if (this.#queue.length > 0) this.#schedule(this.#limits.flushMs)
+      })
+      await this.#writing
+    } while (this.#queue.length > 0 && !this.#failing)
+  }
+
+  /** Where the requests are kept, for the console's list and actions. */
+  get store(): QuarantineStore {
+    return this.#options.store
+  }
+
+  /** Writes what waits (one try), then closes the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#maintenance)
+    clearTimeout(this.#timer)
+    await this.#writing
+    await this.flush()
+    await this.#options.store.close()
+  }
+
+  /** Arms the write timer; a write wanted now replaces a later one, never the other way round. */
+  #schedule(delayMs: number): void {
+    if (this.#closed && delayMs > 0) return
+    if (this.#timer !== undefined) {
+      if (delayMs > 0 || this.#timerNow) return
+      clearTimeout(this.#timer)
+    }
+    this.#timerNow = delayMs === 0
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      void this.flush()
+    }, delayMs).unref()
+  }
+
+  async #write(): Promise<void> {
+    if (this.#queue.length === 0) return
+    const { store, maxBytes, maxAgeMs, logger } = this.#options
+    const batch = this.#queue
+    this.#queue = []
+    let batchBytes = batch.reduce((sum, q) => sum + q.bytes, 0)
+    // A batch larger than the whole quarantine keeps its newest requests, as the store would.
+    let skipped = 0
+    while (batchBytes > maxBytes) {
+      batchBytes -= batch[skipped]!.bytes
+      skipped++
+    }
+    if (skipped > 0) {
+      this.#queuedBytes -= batch.slice(0, skipped).reduce((sum, q) => sum + q.bytes, 0)
+      batch.splice(0, skipped)
+      this.#drop('evicted', skipped)
+    }
+    const kept: QuarantinedRequest[] = batch.map((q) => ({ id: newId(), ...q.request }))
+    try {
+      // Room first, so the total never passes QUARANTINE_MAX_BYTES, even for a moment.
+      const evicted = await store.trim(maxBytes - batchBytes, this.#now() - maxAgeMs)
+      await store.add(kept)
+      this.#queuedBytes -= batchBytes
+      if (evicted > 0) this.#drop('evicted', evicted)
+      this.#failing = false
+    } catch (err) {
+      // Kept for the next try, ahead of what arrived meanwhile; the queue's bound still holds.
+      this.#queue = [...batch, ...this.#queue]
+      if (!this.#failing) logger.warn({ err }, 'quarantine write failed; retrying')
+      this.#failing = true
+      return
+    }
+    for (const r of kept) {
+      this.#observer.onQuarantined(r.reason, serviceLabel(r))
+      // Never the body nor the signature at info: the body holds personal data.
+      logger.info(
+        {
+          quarantineId: r.id,
+          reason: r.reason,
+          path: r.path,
+          service: r.service,
+          sourceAddress: r.sourceAddress,
+        },
+        'request quarantined',
+      )
+    }
+    await this.#stats()
+  }
+
+  async #maintain(): Promise<void> {
+    const { store, maxBytes, maxAgeMs, logger } = this.#options
+    if (this.#writing === undefined && !this.#closed) {
+      try {
+        const expired = await store.trim(maxBytes, this.#now() - maxAgeMs)
+        if (expired > 0) this.#drop('expired', expired)
+      } catch {
+        // Locked or failing: the next round, or the next write, trims.
+      }
+    }
+    await this.#stats()
+    if (this.#dropped.size > 0) {
+      logger.warn({ dropped: Object.fromEntries(this.#dropped) }, 'refused requests not quarantined')
+      this.#dropped.clear()
+    }
+  }
+
+  async #stats(): Promise<void> {
+    if (this.#closed) return
+    try {
+      this.#observer.onStats(await this.#options.store.stats())
+    } catch {
+      // The gauges keep their last value.
+    }
+  }
+
+  #drop(cause: QuarantineDropCause, count = 1): void {
+    this.#observer.onDropped(cause, count)
+    if (cause !== 'expired' && cause !== 'evicted') {
+      this.#dropped.set(cause, (this.#dropped.get(cause) ?? 0) + count)
+    }
+  }
+}
+
+const serviceLabel = (r: QuarantinedRequest): string =>
+  r.reason === 'unknown_service' ? 'unknown' : (r.service ?? '*')
+
+const newId = (): string => `q_${randomBytes(10).toString('hex')}`
