@@ -5,7 +5,7 @@
 // instead of 130-150. Neither cost speed at 2,000 callbacks a second. `npm start` and the Dockerfile's CMD
 // pass the same flags; test/dockerfile-steps.test.ts keeps the three in step.
 import { COMMANDS } from './cli/commands.js'
-import { CommandUsageError, parseCommandLine } from './cli/parse-command-line.js'
+import { parseCommandLine } from './cli/parse-command-line.js'
 import { commandUsage, overview, usageHint, version } from './cli/usage.js'
 import { readEnv } from './config/read-env.js'
 import { UsageError } from './errors.js'
@@ -38,8 +38,7 @@ main(process.argv.slice(2)).then(
     // One clear message, no stack trace: these are an operator's mistakes, not the program's. A usage
     // mistake gets one line and where to read the usage, not the whole of it.
     process.stderr.write(`tylt-relay: ${err.message}\n`)
-    if (err instanceof UsageError)
-      process.stderr.write(`${usageHint(err instanceof CommandUsageError ? err.command : running)}\n`)
+    if (err instanceof UsageError) process.stderr.write(`${usageHint(err.command ?? running)}\n`)
     process.exitCode = err instanceof UsageError ? 2 : 1
   },
 )

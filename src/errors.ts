@@ -40,5 +40,13 @@ export const DataDirInUseError = createError(
   500,
 )
 
-/** A command-line mistake: the CLI prints its message and the command's usage, and exits 2. */
-export class UsageError extends Error {}
+/** A command-line mistake: the CLI prints its message and where the usage is (one line each), and exits 2. */
+export class UsageError extends Error {
+  /** The command whose usage the hint points at, when the mistake was found before the command ran. */
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message)
+  }
+}

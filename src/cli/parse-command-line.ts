@@ -13,16 +13,6 @@ export type CommandLine =
       readonly positionals: readonly string[]
     }
 
-/** A usage mistake on a known command: the hint under it points at that command's usage. */
-export class CommandUsageError extends UsageError {
-  constructor(
-    message: string,
-    readonly command: string,
-  ) {
-    super(message)
-  }
-}
-
 /** node:util's parse errors, in the words of this command line (its own are long and name `--` tricks). */
 function reword(err: Error & { code?: string }): string {
   const option = /'(-[^' ]+)/.exec(err.message)?.[1]
@@ -51,6 +41,6 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
     // No option is declared `multiple`, so every value is a string or a boolean.
     return { kind: 'run', command, values: values as CommandInput['values'], positionals }
   } catch (err) {
-    throw new CommandUsageError(reword(err as Error), command.name)
+    throw new UsageError(reword(err as Error), command.name)
   }
 }
