@@ -22,12 +22,18 @@ async function listen(server: Server | ReturnType<typeof createTcpServer>): Prom
 
 /** A stand-in relay answering `ok` with the outcome header it is given, recording what it got. */
 async function answering(outcome: string | undefined) {
-  const got: { url: string; signature: string; body: string }[] = []
+  const got: { url: string; signature: string; body: string; authorization?: string }[] = []
   const server = createServer((req, res) => {
     let body = ''
     req.on('data', (c: Buffer) => (body += c.toString()))
     req.on('end', () => {
-      got.push({ url: req.url ?? '', signature: String(req.headers['x-tlp-signature']), body })
+      const { authorization } = req.headers
+      got.push({
+        url: req.url ?? '',
+        signature: String(req.headers['x-tlp-signature']),
+        body,
+        ...(authorization === undefined ? {} : { authorization }),
+      })
       res.writeHead(200, outcome === undefined ? {} : { 'tylt-relay-outcome': outcome }).end('ok')
     })
   })
@@ -115,6 +121,14 @@ describe('tylt-relay send', () => {
       stdout: '',
       stderr: `tylt-relay: cannot reach ${url}: no answer within 0.3 s\n`,
     })
+  })
+
+  it('sends a user and password of the URL as Basic authorization', async () => {
+    const relay = await answering('accepted')
+    const sent = await runCli(['send', `http://ops:s3cret@127.0.0.1:${relay.port}/webhooks/cpg`], env())
+    expect([sent.code, sent.stdout]).toEqual([0, '200 ok (accepted)\n'])
+    expect(relay.got[0]!.authorization).toBe(`Basic ${Buffer.from('ops:s3cret').toString('base64')}`)
+    expect(sent.stdout + sent.stderr).not.toContain('s3cret')
   })
 
   it('never prints the password of a URL', async () => {
