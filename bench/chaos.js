@@ -99,7 +99,7 @@ async function startRedis() {
       '--daemonize',
       'no',
     ],
-    { stdio: 'ignore' },
+    { cwd: redisDir, env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' },
   )
   const probe = new Redis({
     port: redisPort,
@@ -141,7 +141,8 @@ let relay
 /** Set while the relay is down on purpose (between the SIGKILL and /readyz). */
 let relayDown
 async function startRelay() {
-  relay = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+  // Its own working directory: a `.env` in the checkout must not configure the relay under test.
+  relay = spawn(process.execPath, [CLI, 'serve'], { cwd: work, env, stdio: ['ignore', 'ignore', 'inherit'] })
   await waitFor(async () => (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).ok, 15_000, 'relay')
 }
 

@@ -4,37 +4,30 @@
 // heap for a sidecar instead of for the whole machine, which keeps the peak when forwarding near 110 MB
 // instead of 130-150. Neither cost speed at 2,000 callbacks a second. `npm start` and the Dockerfile's CMD
 // pass the same flags; test/dockerfile-steps.test.ts keeps the three in step.
-import { parseArgs } from 'node:util'
-import { COMMANDS, findCommand } from './cli/commands.js'
+import { COMMANDS } from './cli/commands.js'
+import { parseCommandLine } from './cli/parse-command-line.js'
+import { commandUsage, overview, usageHint, version } from './cli/usage.js'
 import { readEnv } from './config/read-env.js'
 import { UsageError } from './errors.js'
 
-const USAGE = `usage:
-${COMMANDS.map((c) => c.usage.replace(/^/gm, '  ')).join('\n')}
-Configuration comes from the environment and .env (see docs/reference.md); secrets never from arguments.`
+/** The command being run, for the hint under a usage error it throws. */
+let running: string | undefined
 
 async function main(argv: readonly string[]): Promise<number> {
-  const first = argv.findIndex((arg) => !arg.startsWith('-'))
-  const name = first === -1 ? 'serve' : argv[first]!
-  const command = findCommand(name)
-  if (command === undefined) {
-    if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(`${USAGE}\n`)
-      return 0
-    }
-    throw new UsageError(`unknown command "${name}"`)
-  }
-  const args = first === -1 ? [...argv] : [...argv.slice(0, first), ...argv.slice(first + 1)]
-  const { values, positionals } = parseArgs({
-    args,
-    options: { ...command.options, help: { type: 'boolean', short: 'h', default: false } },
-    allowPositionals: true,
+  const line = parseCommandLine(argv, COMMANDS)
+  if (line.kind === 'version') process.stdout.write(`tylt-relay ${version()}\n`)
+  if (line.kind === 'overview') process.stdout.write(overview(COMMANDS))
+  if (line.kind === 'usage') process.stdout.write(commandUsage(line.command))
+  if (line.kind !== 'run') return 0
+  running = line.command.name
+  const { values, positionals } = line
+  return line.command.run({
+    values,
+    positionals,
+    env: readEnv(),
+    stdout: process.stdout,
+    stderr: process.stderr,
   })
-  if (values.help === true) {
-    process.stdout.write(`${USAGE}\n`)
-    return 0
-  }
-  return command.run({ values, positionals, env: readEnv(), stdout: process.stdout })
 }
 
 main(process.argv.slice(2)).then(
@@ -42,12 +35,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code
   },
   (err: Error) => {
-    // One clear message, no stack trace: these are an operator's mistakes, not the program's.
+    // One clear message, no stack trace: these are an operator's mistakes, not the program's. A usage
+    // mistake gets one line and where to read the usage, not the whole of it.
     process.stderr.write(`tylt-relay: ${err.message}\n`)
-    if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`)
-    process.exitCode =
-      err instanceof UsageError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-        ? 2
-        : 1
+    if (err instanceof UsageError) process.stderr.write(`${usageHint(err.command ?? running)}\n`)
+    process.exitCode = err instanceof UsageError ? 2 : 1
   },
 )

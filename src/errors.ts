@@ -24,6 +24,8 @@ export const StoreNotEmptyError = createError(
   'the target store already holds %s event(s); migrate into an empty one',
   500,
 )
+/** `tylt-relay send` got no answer: the URL and why (never "fetch failed"). */
+export const SendFailedError = createError('TYLT_SEND_FAILED', 'cannot reach %s: %s')
 
 export const StoreMissingError = createError(
   'TYLT_STORE_MISSING',
@@ -48,5 +50,13 @@ export const DataDirInUseError = createError(
   500,
 )
 
-/** A command-line mistake: the CLI prints its message and the command's usage, and exits 2. */
-export class UsageError extends Error {}
+/** A command-line mistake: the CLI prints its message and where the usage is (one line each), and exits 2. */
+export class UsageError extends Error {
+  /** The command whose usage the hint points at, when the mistake was found before the command ran. */
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message)
+  }
+}

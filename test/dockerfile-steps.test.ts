@@ -89,7 +89,10 @@ describe('Dockerfile', () => {
       'dist/cli.js',
       'serve',
     ])
-    expect(packageJson.scripts.start).toBe(['node', ...RELAY_NODE_FLAGS, 'dist/cli.js', 'serve'].join(' '))
+    // `exec`: the shell npm runs the script in becomes the relay, so npm's SIGTERM reaches it.
+    expect(packageJson.scripts.start).toBe(
+      ['exec', 'node', ...RELAY_NODE_FLAGS, 'dist/cli.js', 'serve'].join(' '),
+    )
     expect(instructions(runtime, 'EXPOSE')).toEqual(['3000 9090'])
     expect(envPairs(instructions(runtime, 'ENV').join(' ')).DATA_DIR).toBe('/data')
     expect(instructions(runtime, 'VOLUME')).toEqual(['["/data"]'])

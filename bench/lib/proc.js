@@ -6,6 +6,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const children = new Set()
+
+/**
+ * A child's environment: PATH and what the bench sets, never the rest of the caller's (a PORT or FORWARD_URL
+ * exported in the shell would otherwise reconfigure the relay being measured). Its working directory is the
+ * system's temporary one unless given, so no `.env` of the checkout is read either.
+ */
+const childEnv = (env) => ({ PATH: process.env.PATH ?? '', ...env })
 const folders = new Set()
 
 export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0
@@ -52,7 +59,7 @@ export function start(command, args, { core, env, cwd, logFile } = {}) {
   const fd = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
   const [file, argv] = pinned(command, args, core)
   // taskset execs the command, so the pid is the command's own: /proc/<pid>/status describes the server.
-  const child = spawn(file, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] })
+  const child = spawn(file, argv, { cwd: cwd ?? tmpdir(), env: childEnv(env), stdio: ['ignore', fd, fd] })
   if (typeof fd === 'number') closeSync(fd)
   children.add(child)
   child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
@@ -63,7 +70,11 @@ export function start(command, args, { core, env, cwd, logFile } = {}) {
 /** Runs `command` to the end (pinned like start) and returns its stdout; rejects on a non-zero exit. */
 export function run(command, args, { core, env, cwd } = {}) {
   const [file, argv] = pinned(command, args, core)
-  const child = spawn(file, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(file, argv, {
+    cwd: cwd ?? tmpdir(),
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   children.add(child)
   let stdout = ''
   let stderr = ''

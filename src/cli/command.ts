@@ -8,6 +8,8 @@ export interface CommandInput {
   readonly positionals: readonly string[]
   readonly env: Readonly<Record<string, string | undefined>>
   readonly stdout: NodeJS.WritableStream
+  /** Where notes to the user go (never the command's output); process.stderr when absent. */
+  readonly stderr?: NodeJS.WritableStream
 }
 
 /**
@@ -18,7 +20,7 @@ export interface Command {
   readonly name: string
   /** One line for the overview of `tylt-relay --help`. */
   readonly summary: string
-  /** The usage lines of `tylt-relay NAME --help`. */
+  /** What `tylt-relay NAME --help` prints: the usage lines, then a line per option. */
   readonly usage: string
   readonly options: Options
   run(input: CommandInput): Promise<number>

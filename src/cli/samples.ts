@@ -2,7 +2,8 @@ import { randomInt, randomUUID } from 'node:crypto'
 
 /**
  * Realistic Tylt callbacks for `tylt-relay send`, shaped after the pay-in examples of Tylt's documentation
- * (TYLT.md). Ids are fresh on every call, so each send is a new event rather than a duplicate.
+ * (docs/metadata.md shows what the relay reads from each). Ids are fresh on every call, so each send is a
+ * new event rather than a duplicate.
  */
 export const SAMPLES = {
   cpg: () => {

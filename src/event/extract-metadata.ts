@@ -1,4 +1,7 @@
-import type { EventMetadata } from '../core/event.js'
+import type { EventMetadata, Finality, Product } from '../core/event.js'
+import { detectProduct } from './detect-product.js'
+import { finalityOf, tradeFinality } from './finality-table.js'
+import { at, clean, isObject, type Path, pick } from './read-path.js'
 
 export type Metadata = EventMetadata
 
@@ -10,55 +13,48 @@ export const NO_METADATA: Metadata = Object.freeze({
   final: 'unknown',
 })
 
-type Path = readonly string[]
-
-// Where each product family puts these fields (TYLT.md "Products and their lifecycle fields").
+// Every place a family puts these fields (docs/metadata.md, "Where the fields are read"); first match wins.
 const ORDER_ID: readonly Path[] = [
-  ['data', 'orderId'],
+  ['data', 'orderId'], // CPG
+  ['data', 'instanceId'], // UPI, PIX, EU Open Banking
   ['orderId'],
-  ['data', 'instanceId'],
   ['instanceId'],
   ['data', 'trade', 'orderId'],
 ]
 const MERCHANT_ORDER_ID: readonly Path[] = [
+  ['data', 'transaction', 'merchantOrderId'], // UPI, PIX; the object is empty in early callbacks
   ['data', 'merchantOrderId'],
-  ['merchantOrderId'],
+  ['merchantOrderId'], // EU Open Banking, India INR payout
   ['data', 'trade', 'merchantOrderId'],
   ['eventDetails', 'merchantOrderId'],
 ]
 const STATUS: readonly Path[] = [
   ['data', 'status'], // CPG pay-in and payout
-  ['data', 'trade', 'event', 'id'], // UPI, PIX
-  ['trade', 'event', 'id'],
-  ['eventDetails', 'eventId'], // EU Open Banking, PHP
+  ['data', 'trade', 'event', 'id'], // UPI, PIX: a number, a digit string, or null before a trade exists
+  ['data', 'transaction', 'status'],
+  ['data', 'eventDetails', 'eventId'], // EU Open Banking, PHP
+  ['data', 'eventId'],
+  ['eventDetails', 'eventId'],
   ['eventId'],
   ['event'], // India INR payout
+  ['data', 'event'],
   ['status'],
 ]
 
-const MAX_LENGTH = 128
-
-/** Values travel as HTTP, AMQP and NATS headers: printable ASCII only, bounded in length. */
-function clean(value: unknown): string | null {
-  if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) return null
-  const text = String(value)
-    .replace(/[^\x20-\x7e]/g, '')
-    .trim()
-    .slice(0, MAX_LENGTH)
-  return text === '' ? null : text
+/**
+ * UPI and PIX: a manual settlement or a completed transaction ends the payment whatever the trade says; no
+ * trade event yet means the buyer has not started.
+ */
+function tradeFinal(data: unknown, product: Product, status: string | null): Finality {
+  const manual = at(data, ['manualSettlement'])
+  if (manual === 1 || manual === '1') return 'true'
+  if (clean(at(data, ['transaction', 'status']))?.toLowerCase() === 'completed') return 'true'
+  const trade = at(data, ['trade'])
+  if (!isObject(trade) || at(trade, ['event', 'id']) === null) return status === null ? 'false' : 'unknown'
+  return product === 'unknown' ? tradeFinality(status) : finalityOf(product, status)
 }
 
-function pick(root: unknown, paths: readonly Path[]): string | null {
-  for (const path of paths) {
-    let node = root
-    for (const key of path) {
-      node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined
-    }
-    const value = clean(node)
-    if (value !== null) return value
-  }
-  return null
-}
+const isTrade = (data: unknown) => isObject(data) && ('trade' in data || isObject(data.transaction))
 
 const isObjectStart = (bytes: Buffer): boolean => {
   for (const byte of bytes) {
@@ -68,23 +64,27 @@ const isObjectStart = (bytes: Buffer): boolean => {
   return false
 }
 
+function parse(bytes: Buffer): unknown {
+  if (!isObjectStart(bytes)) return undefined
+  try {
+    return JSON.parse(bytes.toString('utf8'))
+  } catch {
+    return undefined
+  }
+}
+
 /** Reads the metadata from the verified bytes (or their already parsed form); never throws. */
 export function extractMetadata(bytes: Buffer, parsed?: unknown): Metadata {
-  let root = parsed
-  if (root === undefined) {
-    if (!isObjectStart(bytes)) return NO_METADATA
-    try {
-      root = JSON.parse(bytes.toString('utf8'))
-    } catch {
-      return NO_METADATA
-    }
-  }
-  if (typeof root !== 'object' || root === null) return NO_METADATA
+  const root = parsed === undefined ? parse(bytes) : parsed
+  if (!isObject(root)) return NO_METADATA
+  const product = detectProduct(root)
+  const status = pick(root, STATUS)
+  const final = isTrade(root.data) ? tradeFinal(root.data, product, status) : finalityOf(product, status)
   return {
     orderId: pick(root, ORDER_ID),
     merchantOrderId: pick(root, MERCHANT_ORDER_ID),
-    status: pick(root, STATUS),
-    product: 'unknown',
-    final: 'unknown',
+    status,
+    product,
+    final,
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Names of the metadata every forwarded message carries (CONTRACT section 5). The same lower-case names are
+ * Names of the metadata every forwarded message carries (docs/metadata.md). The same lower-case names are
  * used as HTTP headers, AMQP headers, NATS headers and Redis stream fields, so one consumer library can
  * read any downstream. `webhook-*` names follow Standard Webhooks (https://www.standardwebhooks.com/).
  */
@@ -11,6 +11,9 @@ export const HEADER_TYLT_SIGNATURE = 'tylt-signature'
 export const HEADER_ORDER_ID = 'tylt-order-id'
 export const HEADER_MERCHANT_ORDER_ID = 'tylt-merchant-order-id'
 export const HEADER_STATUS = 'tylt-status'
+/** The product family read from the body's shape, and whether its state ends the payment. */
+export const HEADER_PRODUCT = 'tylt-product'
+export const HEADER_FINAL = 'tylt-final'
 /** Acceptance time in seconds; kept apart from `webhook-timestamp`, which signing rewrites to send time. */
 export const HEADER_ACCEPTED_AT = 'tylt-accepted-at'
 

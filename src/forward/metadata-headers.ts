@@ -1,9 +1,11 @@
 import type { RelayEvent } from '../core/event.js'
 import {
   HEADER_ACCEPTED_AT,
+  HEADER_FINAL,
   HEADER_ID,
   HEADER_MERCHANT_ORDER_ID,
   HEADER_ORDER_ID,
+  HEADER_PRODUCT,
   HEADER_RECOVERED,
   HEADER_SERVICE,
   HEADER_STATUS,
@@ -23,7 +25,10 @@ function put(headers: Record<string, string>, name: string, value: string | null
   if (value !== null && HEADER_SAFE.test(value)) headers[name] = value
 }
 
-/** The CONTRACT section 5 metadata of one event; fields read from the body are left out when unknown. */
+/**
+ * The metadata of one event (docs/metadata.md): ids and status read from the body are left out when
+ * unknown; product and finality are always there (`unknown` when the body does not tell).
+ */
 export function metadataHeaders(event: RelayEvent): Record<string, string> {
   const seconds = String(Math.floor(event.acceptedAt / 1000))
   const headers: Record<string, string> = {
@@ -32,6 +37,8 @@ export function metadataHeaders(event: RelayEvent): Record<string, string> {
     [HEADER_ACCEPTED_AT]: seconds,
     [HEADER_SERVICE]: event.service,
     [HEADER_TYLT_SIGNATURE]: event.signature,
+    [HEADER_PRODUCT]: event.product,
+    [HEADER_FINAL]: event.final,
   }
   put(headers, HEADER_ORDER_ID, event.orderId)
   put(headers, HEADER_MERCHANT_ORDER_ID, event.merchantOrderId)

@@ -1,24 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import { eventId } from '../../src/event/event-id.js'
-import { extractMetadata } from '../../src/event/extract-metadata.js'
+import { extractMetadata, NO_METADATA } from '../../src/event/extract-metadata.js'
 import { fixture } from '../fixtures.js'
+import { FIXTURE_METADATA } from './fixture-metadata.js'
+
+const read = (body: unknown) => extractMetadata(Buffer.from(JSON.stringify(body)))
 
 describe('extractMetadata', () => {
-  it.each([
-    [
-      'cpg-pay-in.json',
-      { orderId: '9b1e4c2a-5d7f-4e8a-b3c6-1f2e3d4c5b6a', merchantOrderId: 'ORD-10042', status: 'Completed' },
-    ],
-    [
-      'cpg-payout.json',
-      { orderId: 'c7d8e9f0-1a2b-4c3d-9e8f-7a6b5c4d3e2f', merchantOrderId: 'PAYOUT-77', status: 'Pending' },
-    ],
-    ['upi-trade.json', { orderId: 'inst_5521', merchantOrderId: 'UPI-3345', status: '4' }],
-    ['eu-open-banking.json', { orderId: 'ob_88f1', merchantOrderId: 'EU-2020', status: '5' }],
-    ['india-payout.json', { orderId: 'inr-payout-991', merchantOrderId: 'INRP-5', status: 'completed' }],
-    ['not-json.txt', { orderId: null, merchantOrderId: null, status: null }],
-  ])('reads %s', (name, expected) => {
+  it.each(Object.entries(FIXTURE_METADATA))('reads %s as documented', (name, expected) => {
     expect(extractMetadata(fixture(name))).toEqual(expected)
+  })
+
+  it('reads the parsed form the JSON fallback hands over exactly as the bytes', () => {
+    for (const name of Object.keys(FIXTURE_METADATA).filter((n) => n.endsWith('.json'))) {
+      const bytes = fixture(name)
+      expect(extractMetadata(bytes, JSON.parse(bytes.toString()))).toEqual(extractMetadata(bytes))
+    }
   })
 
   it('tolerates shapes it does not know, and never throws', () => {
@@ -28,15 +25,67 @@ describe('extractMetadata', () => {
       'null',
       '{"data":null}',
       '{"data":{"status":{"nested":true}}}',
+      '{"data":{"trade":null,"transaction":[]}}',
       '{bad json',
       '"x"',
     ]) {
-      expect(extractMetadata(Buffer.from(text))).toEqual({
-        orderId: null,
-        merchantOrderId: null,
-        status: null,
-      })
+      const metadata = extractMetadata(Buffer.from(text))
+      expect([metadata.orderId, metadata.merchantOrderId, metadata.status]).toEqual([null, null, null])
+      expect(metadata.final).not.toBe('true')
     }
+    expect(extractMetadata(Buffer.from('{"data":null}'))).toEqual(NO_METADATA)
+  })
+
+  it('takes the first place that holds a value: the transaction before data, data before the top level', () => {
+    const body = {
+      merchantOrderId: 'top',
+      data: { merchantOrderId: 'data', transaction: { merchantOrderId: 'tx' }, trade: { event: { id: 1 } } },
+    }
+    expect(read(body).merchantOrderId).toBe('tx')
+    expect(read({ ...body, data: { ...body.data, transaction: {} } }).merchantOrderId).toBe('data')
+    expect(read({ merchantOrderId: 'top', data: { eventId: 2 } }).merchantOrderId).toBe('top')
+  })
+
+  it('reads every Open Banking event id place, data first', () => {
+    expect(read({ data: { eventDetails: { eventId: 5 }, eventId: 8 } }).status).toBe('5')
+    expect(read({ data: { eventId: 8 }, eventDetails: { eventId: 5 } }).status).toBe('8')
+    expect(read({ eventDetails: { eventId: 9 }, eventId: 1 }).status).toBe('9')
+    expect(read({ eventId: 10 })).toMatchObject({ status: '10', product: 'eu-open-banking', final: 'true' })
+  })
+
+  it('tells UPI from PIX by currency, by an id only UPI uses, and otherwise says unknown', () => {
+    const trade = (event: unknown, extra = {}) =>
+      read({ data: { trade: { event: { id: event }, ...extra } } })
+    expect(trade(2, { fiatCurrency: 'inr' }).product).toBe('upi')
+    expect(trade(2, { fiatCurrency: 'BRL' }).product).toBe('pix')
+    expect(trade(5)).toMatchObject({ product: 'upi', final: 'unknown' })
+    expect(trade(0)).toMatchObject({ product: 'upi', final: 'false' })
+    // Where the UPI and PIX pages agree, the finality is known without the product.
+    expect(trade(4)).toMatchObject({ product: 'unknown', status: '4', final: 'true' })
+    expect(trade(2)).toMatchObject({ product: 'unknown', final: 'false' })
+    expect(trade(7)).toMatchObject({ product: 'unknown', final: 'unknown' })
+  })
+
+  it('a manual settlement or a completed transaction is final whatever the trade says', () => {
+    const data = { fiatCurrency: 'INR', trade: { event: { id: 2 } } }
+    expect(read({ data }).final).toBe('false')
+    expect(read({ data: { ...data, manualSettlement: 1 } }).final).toBe('true')
+    expect(read({ data: { ...data, manualSettlement: 0 } }).final).toBe('false')
+    expect(read({ data: { ...data, transaction: { status: 'Completed' } } }).final).toBe('true')
+  })
+
+  it('tells a CPG payout from a pay-in without `type` by the fields only one carries', () => {
+    expect(read({ data: { orderId: 'o', toAddress: '0x1', status: 'Completed' } })).toMatchObject({
+      product: 'cpg-payout',
+      final: 'true',
+    })
+    expect(read({ data: { orderId: 'o', depositAddress: 'T1', status: 'Paid' } }).product).toBe('cpg-pay-in')
+    expect(read({ data: { orderId: 'o', status: 'Completed' } })).toMatchObject({
+      product: 'unknown',
+      final: 'unknown',
+    })
+    expect(read({ type: 'pay-in', data: { orderId: 'o', status: 'Under Payment' } }).final).toBe('unknown')
+    expect(read({ type: 'pay-in', data: { orderId: 'o', status: 'pending' } }).final).toBe('false')
   })
 
   it('keeps only printable ASCII, bounded, since values travel as headers', () => {

@@ -11,14 +11,14 @@ const event: RelayEvent = {
   orderId: 'ord-1',
   merchantOrderId: 'm-1',
   status: 'paid',
-  product: 'unknown',
-  final: 'unknown',
+  product: 'upi',
+  final: 'false',
   recovered: null,
   body: Buffer.from('{}'),
 }
 
 describe('metadataHeaders', () => {
-  it('gives every CONTRACT section 5 field, times in whole seconds', () => {
+  it('gives every documented field, times in whole seconds', () => {
     expect(metadataHeaders(event)).toEqual({
       'webhook-id': 'evt_1',
       'webhook-timestamp': '1700000000',
@@ -28,13 +28,22 @@ describe('metadataHeaders', () => {
       'tylt-order-id': 'ord-1',
       'tylt-merchant-order-id': 'm-1',
       'tylt-status': 'paid',
+      'tylt-product': 'upi',
+      'tylt-final': 'false',
     })
+  })
+
+  it('says an event was recovered from quarantine, and nothing when it was not', () => {
+    expect(metadataHeaders({ ...event, recovered: 'quarantine' })['tylt-recovered']).toBe('quarantine')
+    expect(metadataHeaders(event)).not.toHaveProperty('tylt-recovered')
   })
 
   it('leaves out what the body did not tell', () => {
     const headers = metadataHeaders({ ...event, orderId: null, merchantOrderId: null, status: null })
     expect(Object.keys(headers).sort()).toEqual([
       'tylt-accepted-at',
+      'tylt-final',
+      'tylt-product',
       'tylt-service',
       'tylt-signature',
       'webhook-id',

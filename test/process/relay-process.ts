@@ -1,9 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
-import { eventually } from '../helper.js'
+import { eventually, tempDir } from '../helper.js'
 
 /** The built CLI: process tests run what ships (`npm test` builds first). */
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
@@ -48,6 +50,7 @@ export interface RelayProcess {
 }
 
 export interface StartOptions {
+  /** The working directory; an empty temporary one by default, so no `.env` of the developer is read. */
   readonly cwd?: string
   /** The command and its arguments, e.g. the Dockerfile's CMD; `node FLAGS dist/cli.js serve` by default. */
   readonly command?: readonly string[]
@@ -67,8 +70,12 @@ function collect(stream: NodeJS.ReadableStream | null, into: string[]) {
   })
 }
 
+/** The only variable a child inherits: the developer's other variables (PORT, FORWARD_URL...) never leak in. */
+export const inheritedEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? '' })
+
 /**
- * Runs the relay as a real child process on free loopback ports, with only `env` (plus PATH), and waits
+ * Runs the relay as a real child process on free loopback ports, with only `env` (plus PATH) in its own
+ * working directory, and waits
  * until its readiness endpoint answers. Killed when the test ends, whatever happened.
  */
 export async function startRelay(
@@ -79,7 +86,7 @@ export async function startRelay(
     throw new Error('dist/cli.js is missing: run `npm run build`')
   const [port, opsPort] = [await freePort(), await freePort()]
   const fullEnv: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
+    ...inheritedEnv(),
     HOST: '127.0.0.1',
     OPS_HOST: '127.0.0.1',
     PORT: String(port),
@@ -87,7 +94,8 @@ export async function startRelay(
     ...env,
   }
   const [file, ...args] = options.command ?? [process.execPath, ...RELAY_NODE_FLAGS, CLI, 'serve']
-  const child = spawn(file!, args, { cwd: options.cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  const cwd = options.cwd ?? tempDir('tylt-relay-cwd-')
+  const child = spawn(file!, args, { cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   const stdout: string[] = []
   const stderr: string[] = []
   collect(child.stdout, stdout)
@@ -129,18 +137,26 @@ export async function startRelay(
   return relay
 }
 
-/** Runs a CLI command to completion with only `env` (plus PATH); `input` becomes its stdin. */
+/**
+ * Runs a CLI command to completion with only `env` (plus PATH), in `options.cwd` or an empty temporary
+ * folder of its own; `input` becomes its stdin.
+ */
 export function runCli(
   args: readonly string[],
   env: Record<string, string>,
   input?: Buffer | string,
+  options: { readonly cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  const own = options.cwd === undefined ? mkdtempSync(join(tmpdir(), 'tylt-relay-cli-')) : undefined
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err === null ? 0 : Number(err.code ?? -1), stdout, stderr }),
+      { cwd: options.cwd ?? own, env: { ...inheritedEnv(), ...env }, encoding: 'utf8', timeout: 30_000 },
+      (err, stdout, stderr) => {
+        if (own !== undefined) rmSync(own, { recursive: true, force: true })
+        resolve({ code: err === null ? 0 : Number(err.code ?? -1), stdout, stderr })
+      },
     )
     child.stdin?.end(input ?? '')
   })

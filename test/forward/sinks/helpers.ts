@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer, connect as netConnect } from 'node:net'
+import { tmpdir } from 'node:os'
 import { onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../../src/core/event.js'
 
@@ -71,7 +72,11 @@ export async function startProcess(
   args: readonly string[],
   port: number,
 ): Promise<ChildProcess> {
-  const child = spawn(command, args, { stdio: 'ignore' })
+  const child = spawn(command, args, {
+    cwd: tmpdir(),
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: 'ignore',
+  })
   await waitForPort(port)
   return child
 }

@@ -1,0 +1,77 @@
+import { parseDuration } from '../config/duration.js'
+import { EVENT_STATES, type EventState, PRODUCTS, type StoredEvent } from '../core/event.js'
+import type { EventStore, ListQuery } from '../core/event-store.js'
+import { UsageError } from '../errors.js'
+import { isoTime, textTable } from './text-table.js'
+
+export interface ListArgs {
+  readonly state?: string | undefined
+  readonly service?: string | undefined
+  readonly status?: string | undefined
+  readonly order?: string | undefined
+  readonly since?: string | undefined
+  readonly product?: string | undefined
+  readonly limit?: string | undefined
+  readonly json: boolean
+}
+
+const DEFAULT_LIMIT = 50
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]) {
+  if (value === undefined) return undefined
+  const found = allowed.find((a) => a === value)
+  if (found === undefined) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}`)
+  return found
+}
+
+/** `--since`: an ISO time, or a duration back from now (`2h`, `30m`, `7d`). */
+export function parseSince(text: string | undefined, now: number): number | undefined {
+  if (text === undefined) return undefined
+  const ago = parseDuration(text)
+  if (ago !== undefined) return now - ago
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN
+  if (Number.isNaN(at))
+    throw new UsageError(
+      `--since must be an ISO time (2026-12-01T08:00:00Z) or a duration (2h), not "${text}"`,
+    )
+  return at
+}
+
+export function listQuery(args: ListArgs, now: number): ListQuery {
+  const limit = args.limit === undefined ? DEFAULT_LIMIT : Number(args.limit)
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number')
+  return {
+    limit,
+    state: oneOf<EventState>('state', args.state, EVENT_STATES),
+    product: oneOf('product', args.product, PRODUCTS),
+    service: args.service,
+    status: args.status,
+    order: args.order,
+    since: parseSince(args.since, now),
+  }
+}
+
+/** The listing without bodies: a body holds personal data and `events show --body` prints it. */
+export const withoutBody = ({ body: _body, ...rest }: StoredEvent) => rest
+
+const HEADER = ['ACCEPTED', 'ID', 'SERVICE', 'STATE', 'PRODUCT', 'STATUS', 'FINAL', 'MERCHANT ORDER']
+const row = (e: StoredEvent) => [
+  isoTime(e.acceptedAt),
+  e.id,
+  e.service,
+  e.state,
+  e.product,
+  e.status ?? '-',
+  e.final,
+  e.merchantOrderId ?? '-',
+  String(e.attempts),
+  e.deliveredTo ?? '-',
+]
+
+/** `events list`: newest first, a header row, or JSON. */
+export async function listLines(store: EventStore, args: ListArgs, now = Date.now()): Promise<string[]> {
+  const events = await store.list(listQuery(args, now))
+  if (args.json) return [JSON.stringify(events.map(withoutBody), null, 2)]
+  if (events.length === 0) return ['no events']
+  return textTable([...HEADER, 'ATTEMPTS', 'DELIVERED TO'], events.map(row))
+}

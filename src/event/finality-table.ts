@@ -1,0 +1,71 @@
+import type { Finality, Product } from '../core/event.js'
+
+/**
+ * Whether a state ends its payment, per product, as Tylt's pages describe it (docs/metadata.md is the same
+ * table with the page behind each row; test/event/finality-table.test.ts keeps the two in step). Keys are
+ * the `tylt-status` value, lower-cased. A state missing here is `unknown`.
+ */
+export const FINALITY: Readonly<Partial<Record<Product, Readonly<Record<string, Finality>>>>> = {
+  'cpg-pay-in': {
+    pending: 'false',
+    completed: 'true',
+    'under payment': 'unknown',
+    'over payment': 'unknown',
+    expired: 'true',
+    waiting: 'false',
+    confirming: 'false',
+    paid: 'true',
+    failed: 'true',
+  },
+  'cpg-payout': { pending: 'false', completed: 'true' },
+  upi: {
+    '0': 'false',
+    '1': 'false',
+    '2': 'false',
+    '3': 'false',
+    '4': 'true',
+    '5': 'unknown',
+    '6': 'true',
+    '9': 'true',
+    completed: 'true',
+  },
+  pix: { '1': 'false', '2': 'false', '3': 'false', '4': 'true', '9': 'true', completed: 'true' },
+  'eu-open-banking': {
+    '1': 'false',
+    '2': 'false',
+    '3': 'false',
+    '4': 'unknown',
+    '5': 'true',
+    '6': 'false',
+    '7': 'true',
+    '8': 'true',
+    '9': 'true',
+    '10': 'true',
+    '11': 'false',
+  },
+  'inr-payout': {
+    created: 'false',
+    initiated: 'false',
+    processing: 'false',
+    pending: 'false',
+    completed: 'true',
+    failed: 'true',
+    deleted: 'true',
+  },
+}
+
+/** A state's finality for a product; for a trade body whose product is unknown, where UPI and PIX agree. */
+export function finalityOf(product: Product, status: string | null): Finality {
+  if (status === null) return 'unknown'
+  const key = status.toLowerCase()
+  if (product !== 'unknown') return FINALITY[product]?.[key] ?? 'unknown'
+  return 'unknown'
+}
+
+/** UPI and PIX share their trade event ids where both pages define them. */
+export function tradeFinality(status: string | null): Finality {
+  if (status === null) return 'unknown'
+  const upi = FINALITY.upi?.[status.toLowerCase()]
+  const pix = FINALITY.pix?.[status.toLowerCase()]
+  return upi !== undefined && upi === pix ? upi : 'unknown'
+}

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest'
+import type { RelayEvent } from '../../src/core/event.js'
+import { eventId } from '../../src/event/event-id.js'
+import { extractMetadata } from '../../src/event/extract-metadata.js'
+import { GroupCommitStore } from '../../src/store/group-commit-store.js'
+import { fixture } from '../fixtures.js'
+import { tempDir } from '../helper.js'
+import { runCli } from '../process/relay-process.js'
+
+const T0 = Date.parse('2026-11-20T10:00:00Z')
+const MINUTE = 60_000
+
+/** A store holding three events with known times, states and attempts, as a relay would have left it. */
+async function storeWithHistory() {
+  const dataDir = tempDir()
+  const store = new GroupCommitStore(dataDir)
+  const event = (service: string, name: string, minutes: number): RelayEvent => {
+    const body = fixture(name)
+    return {
+      id: eventId(service, body),
+      service,
+      acceptedAt: T0 + minutes * MINUTE,
+      signature: 'ab'.repeat(32),
+      body,
+      recovered: null,
+      ...extractMetadata(body),
+    }
+  }
+  const cpg = event('cpg', 'cpg-pay-in.json', 0)
+  const upi = event('prime-upi', 'upi-early.json', 30)
+  const eu = event('eu', 'eu-pay-in.json', 60)
+  for (const e of [cpg, upi, eu]) await store.append(e)
+  const seq = async (id: string) => (await store.get(id))!.seq
+  await store.recordFailure(await seq(cpg.id), T0 + 1_000, 'redis://127.0.0.1:6390', 'connect ECONNREFUSED')
+  await store.recordFailure(await seq(cpg.id), T0 + 3_000, 'redis://127.0.0.1:6390', 'connect ECONNREFUSED')
+  await store.markDelivered([await seq(cpg.id)], T0 + 7_000, 'redis://127.0.0.1:6390')
+  await store.markRefused(await seq(eu.id), T0 + 61 * MINUTE, 'http://127.0.0.1:8080/', 'HTTP 400')
+  await store.close()
+  return { env: { DATA_DIR: dataDir }, cpg, upi, eu }
+}
+
+describe('tylt-relay events list', () => {
+  it('prints a header row and a row per event, newest first, with where each was delivered', async () => {
+    const { env, cpg, upi, eu } = await storeWithHistory()
+    const { code, stdout, stderr } = await runCli(['events', 'list'], env)
+    expect([code, stderr]).toEqual([0, ''])
+    expect(stdout.split('\n')).toEqual([
+      'ACCEPTED              ID                                    SERVICE    STATE      PRODUCT          STATUS     FINAL    MERCHANT ORDER  ATTEMPTS  DELIVERED TO',
+      `2026-11-20T11:00:00Z  ${eu.id}  eu         dead       eu-open-banking  4          unknown  EU-9001         1         -`,
+      `2026-11-20T10:30:00Z  ${upi.id}  prime-upi  pending    upi              -          false    UPI-7001        0         -`,
+      `2026-11-20T10:00:00Z  ${cpg.id}  cpg        delivered  cpg-pay-in       Completed  true     ORD-10042       3         redis://127.0.0.1:6390`,
+      '',
+    ])
+  })
+
+  it.each([
+    [['--service', 'prime-upi'], ['upi']],
+    [['--state', 'delivered'], ['cpg']],
+    [['--status', 'Completed'], ['cpg']],
+    [['--order', 'inst_7001'], ['upi']], // Tylt's id
+    [['--order', 'ORD-10042'], ['cpg']], // the merchant's
+    [['--product', 'eu-open-banking'], ['eu']],
+    [
+      ['--since', '2026-11-20T10:15:00Z'],
+      ['eu', 'upi'],
+    ],
+    [
+      ['--limit', '2'],
+      ['eu', 'upi'],
+    ],
+    [['--service', 'cpg', '--state', 'pending'], []],
+  ])('filters %j', async (filters, expected) => {
+    const stored = await storeWithHistory()
+    const { code, stdout } = await runCli(['events', 'list', '--json', ...filters], stored.env)
+    expect(code).toBe(0)
+    const ids = (JSON.parse(stdout) as { id: string }[]).map((e) => e.id)
+    expect(ids).toEqual(expected.map((name) => stored[name as 'cpg' | 'upi' | 'eu'].id))
+  })
+
+  it('--since takes a duration back from now', async () => {
+    const { env } = await storeWithHistory()
+    expect((await runCli(['events', 'list', '--since', '2h'], env)).stdout).toBe('no events\n')
+    const all = await runCli(['events', 'list', '--since', '100000d', '--json'], env)
+    expect(JSON.parse(all.stdout)).toHaveLength(3)
+  })
+
+  it('--json carries every field but the body', async () => {
+    const { env, cpg } = await storeWithHistory()
+    const [first] = JSON.parse(
+      (await runCli(['events', 'list', '--json', '--state', 'delivered'], env)).stdout,
+    )
+    expect(first).toMatchObject({
+      id: cpg.id,
+      product: 'cpg-pay-in',
+      final: 'true',
+      deliveredTo: 'redis://127.0.0.1:6390',
+    })
+    expect(first).not.toHaveProperty('body')
+  })
+})
+
+describe('tylt-relay events show', () => {
+  it('prints the attempt history, and the body only with --body', async () => {
+    const { env, cpg } = await storeWithHistory()
+    const shown = await runCli(['events', 'show', cpg.id], env)
+    expect(shown.code).toBe(0)
+    const lines = shown.stdout.split('\n')
+    expect(lines).toContain('deliveredTo: redis://127.0.0.1:6390')
+    expect(lines).toContain('deliveredAt: 2026-11-20T10:00:07Z')
+    const at = lines.indexOf('attempts:')
+    expect(lines.slice(at, at + 5)).toEqual([
+      'attempts:',
+      '  TIME                  DOWNSTREAM              OUTCOME    ERROR',
+      '  2026-11-20T10:00:01Z  redis://127.0.0.1:6390  failed     connect ECONNREFUSED',
+      '  2026-11-20T10:00:03Z  redis://127.0.0.1:6390  failed     connect ECONNREFUSED',
+      '  2026-11-20T10:00:07Z  redis://127.0.0.1:6390  delivered  -',
+    ])
+    expect(lines.at(-2)).toBe(
+      `body: ${cpg.body.length} bytes, not shown (it may hold personal data); add --body to print it`,
+    )
+    expect(shown.stdout).not.toContain('ORD-10042","baseAmount')
+
+    const withBody = await runCli(['events', 'show', cpg.id, '--body'], env)
+    expect(withBody.stdout.endsWith(`body (utf8):\n${cpg.body.toString()}\n`)).toBe(true)
+  })
+
+  it('says when no attempt failed, and shows a refusal', async () => {
+    const { env, upi, eu } = await storeWithHistory()
+    expect((await runCli(['events', 'show', upi.id], env)).stdout).toContain('\nattempts: none yet\n')
+    expect((await runCli(['events', 'show', eu.id], env)).stdout).toContain(
+      '  2026-11-20T11:01:00Z  http://127.0.0.1:8080/  refused  HTTP 400\n',
+    )
+  })
+
+  it('--json holds the attempt history; the body (personal data) only with --body', async () => {
+    const { env, upi } = await storeWithHistory()
+    const plain = JSON.parse((await runCli(['events', 'show', upi.id, '--json'], env)).stdout)
+    expect(plain).toMatchObject({ id: upi.id, attemptHistory: [] })
+    expect(plain).not.toHaveProperty('body')
+    expect(JSON.stringify(plain)).not.toContain('ravi.menon@example.com')
+    const full = JSON.parse((await runCli(['events', 'show', upi.id, '--json', '--body'], env)).stdout)
+    expect(full).toMatchObject({ encoding: 'utf8', body: upi.body.toString() })
+  })
+})
