@@ -32,6 +32,7 @@ export const ANSWER = {
   tooLarge: 'payload too large',
   unavailable: 'store unavailable, retry later',
   overloaded: 'overloaded, retry later',
+  badUrl: 'bad request: invalid percent-encoding in the path',
 } as const
 
 export const STORE_FILE = 'tylt-relay.sqlite'
@@ -83,3 +84,42 @@ export const FORWARD_BATCH_MAX_BYTES = 16 * 1024 * 1024
 
 /** Response header that tells a new event from a re-send; the body stays `ok`. */
 export const OUTCOME_HEADER = 'tylt-relay-outcome'
+
+/**
+ * The demo service of `.env.example`, whose secret is public. It stays usable on its own for the quick start;
+ * beside any other service it would accept bodies anyone can sign, so the relay refuses to start.
+ */
+export const DEMO_SERVICE = 'demo'
+export const DEMO_SECRET = 'demo-secret-change-me'
+
+/** Shorter secrets are guessable offline from one captured callback; Tylt's dashboard keys are far longer. */
+export const MIN_SECRET_BYTES = 16
+
+/** Longest service name (the URL's path segment); the router refuses longer path parameters. */
+export const MAX_SERVICE_NAME = 100
+
+/**
+ * Largest body the JSON fallback re-serialises. Tylt's callbacks are a few kilobytes; parsing and
+ * re-serialising a large forged body is the most expensive thing a request can make the relay do, so past
+ * this size only the raw bytes are checked (docs/hardening.md, "Verification cost").
+ */
+export const FALLBACK_MAX_BYTES = 65_536
+
+/**
+ * Failed verifications (401) and unknown services (404) each source address may cost in full, as a token
+ * bucket: `burst` at once, refilled at `perSecond`. Past it, a request from that address is still checked
+ * against the raw bytes (a genuine callback from a shared address is accepted), but gets no JSON fallback
+ * and is not handed to the quarantine. Genuine Tylt traffic never fails; a rotation mistake at a busy
+ * merchant stays under 10 callbacks a second per Tylt address. The `global` bucket bounds the same work
+ * across all addresses, so rotating addresses buys nothing; at most `addresses` are tracked (oldest
+ * forgotten first), so the limiter's memory stays bounded whatever the attacker rotates through.
+ */
+export const FAILURE_LIMIT = {
+  burst: 100,
+  perSecond: 10,
+  globalBurst: 1_000,
+  globalPerSecond: 100,
+  addresses: 10_000,
+  /** A source with a failure this recent is a suspect: the overload guard sheds it first. */
+  suspectMs: 60_000,
+} as const
