@@ -52,6 +52,13 @@ export const STORE_MAX_WAITING = 10_000
 export const OVERLOAD = {
   maxEventLoopDelayMs: 200,
   sampleIntervalMs: 500,
+  /**
+   * Sources recently past their failure limit (a flood of forgeries) are shed first, as soon as the event loop is busy 80% of
+   * a sample, which genuine traffic alone reaches only near the relay's capacity; and for 10 s after the
+   * last one shed, since letting them back in is what made the loop busy. docs/hardening.md.
+   */
+  suspectMaxUtilization: 0.8,
+  suspectHoldMs: 10_000,
 } as const
 
 /**
@@ -120,6 +127,6 @@ export const FAILURE_LIMIT = {
   globalBurst: 1_000,
   globalPerSecond: 100,
   addresses: 10_000,
-  /** A source with a failure this recent is a suspect: the overload guard sheds it first. */
+  /** A source past its own limit this recently is a suspect: the overload guard sheds it first. */
   suspectMs: 60_000,
 } as const

@@ -1,28 +1,78 @@
-import underPressure from '@fastify/under-pressure'
-import type { FastifyInstance } from 'fastify'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { OVERLOAD } from '../constants.js'
 import { OverloadedError } from '../errors.js'
+import type { FailureLimiter } from '../verify/failure-limiter.js'
 
 export interface OverloadOptions {
   /** Mean event-loop delay (ms) over one sample past which new requests are refused. */
   readonly maxEventLoopDelayMs: number
   readonly sampleIntervalMs: number
+  /** Event-loop utilisation (0-1) over one sample past which requests from suspect sources are shed. */
+  readonly suspectMaxUtilization?: number
+  /** How long suspects stay shed after the last one was; the cost they would bring back is what tripped it. */
+  readonly suspectHoldMs?: number
 }
+
+/** Histogram resolution (ms) of the event-loop delay monitor; subtracted from its mean, as it is the floor. */
+const RESOLUTION_MS = 10
 
 /**
  * Past capacity, refuse new webhooks at once with `503` and `Retry-After` instead of queueing them until
  * Tylt's client gives up: Tylt does not retry either way, and a fast refusal shows up in its dashboard
  * (where the merchant can re-send) and in our metrics (outcome `overloaded`), while a timeout may leave the
  * callback half-processed and shows up nowhere. A lagging event loop is the signal: every request waits
- * for it. Register inside the webhook scope, after `observeWebhooks`, so refusals are logged and counted.
+ * for it.
+ *
+ * Before that, suspects go first: while the event loop is busy (`suspectMaxUtilization`), a request from a
+ * source refused recently (the failure limiter's suspects) is answered 503 before a byte of its body is
+ * read, and its connection closed, so a flood of forgeries stops costing anything while callbacks from
+ * other sources are served as usual. Register inside the webhook scope, after `observeWebhooks`, so
+ * refusals are logged and counted.
  */
-export async function overloadGuard(scope: FastifyInstance, options: OverloadOptions = OVERLOAD) {
-  await scope.register(underPressure, {
-    maxEventLoopDelay: options.maxEventLoopDelayMs,
-    sampleInterval: options.sampleIntervalMs,
-    pressureHandler: (request) => {
+export async function overloadGuard(
+  scope: FastifyInstance,
+  options: OverloadOptions = OVERLOAD,
+  limiter?: FailureLimiter,
+) {
+  const maxUtilization = options.suspectMaxUtilization ?? OVERLOAD.suspectMaxUtilization
+  const holdMs = options.suspectHoldMs ?? OVERLOAD.suspectHoldMs
+  const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
+  histogram.enable()
+  let lagging = false
+  let busyUntil = 0
+  let shedding = false
+  let lastShedAt = 0
+  let utilization = performance.eventLoopUtilization()
+  const sample = setInterval(() => {
+    const lag = histogram.mean / 1e6 - RESOLUTION_MS
+    histogram.reset()
+    // No sample at all means the loop never got round to the monitor's timer: as lagging as it gets.
+    lagging = Number.isNaN(lag) || lag > options.maxEventLoopDelayMs
+    const now = performance.eventLoopUtilization()
+    const busy = performance.eventLoopUtilization(now, utilization).utilization > maxUtilization
+    utilization = now
+    const at = Date.now()
+    if (busy || lagging) busyUntil = at + options.sampleIntervalMs
+    shedding = limiter !== undefined && (at < busyUntil || at - lastShedAt < holdMs)
+  }, options.sampleIntervalMs)
+  sample.unref()
+  scope.addHook('onClose', (_instance, done) => {
+    clearInterval(sample)
+    histogram.disable()
+    done()
+  })
+  scope.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    if (lagging) {
       request.webhook.outcome = 'overloaded'
-      return Promise.reject(new OverloadedError())
-    },
+      return done(new OverloadedError())
+    }
+    if (shedding && limiter!.suspect(request.ip)) {
+      lastShedAt = Date.now()
+      request.webhook.outcome = 'overloaded'
+      reply.header('connection', 'close')
+      return done(new OverloadedError())
+    }
+    done()
   })
 }
