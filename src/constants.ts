@@ -113,20 +113,33 @@ export const MAX_SERVICE_NAME = 100
 export const FALLBACK_MAX_BYTES = 65_536
 
 /**
- * Failed verifications (401) and unknown services (404) each source address may cost in full, as a token
- * bucket: `burst` at once, refilled at `perSecond`. Past it, a request from that address is still checked
- * against the raw bytes (a genuine callback from a shared address is accepted), but gets no JSON fallback
- * and is not handed to the quarantine. Genuine Tylt traffic never fails; a rotation mistake at a busy
- * merchant stays under 10 callbacks a second per Tylt address. The `global` bucket bounds the same work
- * across all addresses, so rotating addresses buys nothing; at most `addresses` are tracked (oldest
- * forgotten first), so the limiter's memory stays bounded whatever the attacker rotates through.
+ * The work refused requests (401, 404) from one source address may cost in full, as a token bucket counted
+ * in bytes of HMAC input: a failure costs its body size (at least `minCost`) times the secrets tried, the
+ * JSON fallback counting `fallbackWeight` more (parsing and re-serialising costs more than hashing), so a
+ * 256 KB forgery against 40 keys spends what a thousand small ones would. `burst` at once, refilled at
+ * `perSecond`; the bucket may go into debt by one request, never more. Past it, a request from that address
+ * is still checked against the raw bytes (a genuine callback from a shared address is accepted), but gets
+ * no JSON fallback and is not handed to the quarantine. Genuine Tylt traffic never fails; a rotation
+ * mistake (a few KB per callback, every one refused) stays under the limit up to about a hundred callbacks a
+ * second per Tylt address. The `global` bucket bounds the same work across all addresses, so rotating
+ * addresses buys nothing; at most `addresses` are tracked (the stalest forgotten first), so the limiter's
+ * memory stays bounded whatever the attacker rotates through.
  */
 export const FAILURE_LIMIT = {
-  burst: 100,
-  perSecond: 10,
-  globalBurst: 1_000,
-  globalPerSecond: 100,
+  burst: 8 * 1024 * 1024,
+  perSecond: 1024 * 1024,
+  globalBurst: 64 * 1024 * 1024,
+  globalPerSecond: 8 * 1024 * 1024,
   addresses: 10_000,
   /** A source past its own limit this recently is a suspect: the overload guard sheds it first. */
   suspectMs: 60_000,
 } as const
+
+/** What one refused request costs at least, and how much more the JSON fallback weighs than one HMAC. */
+export const FAILURE_COST = { minCost: 1024, fallbackWeight: 16 } as const
+
+/**
+ * A suspect's request declaring a larger body (or none) is shed at once, whether or not the relay is busy:
+ * no callback is that large, and reading and hashing it is what a flood of big forgeries costs.
+ */
+export const SUSPECT_MAX_BODY = 65_536

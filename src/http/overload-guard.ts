@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { OVERLOAD } from '../constants.js'
+import { OVERLOAD, SUSPECT_MAX_BODY } from '../constants.js'
 import { OverloadedError } from '../errors.js'
 import type { FailureLimiter } from '../verify/failure-limiter.js'
 
@@ -14,6 +14,26 @@ export interface OverloadOptions {
   readonly suspectHoldMs?: number
 }
 
+/** A body declared larger than any callback, or not declared at all (chunked). */
+const largeBody = (request: FastifyRequest) => {
+  const declared = request.headers['content-length']
+  return declared === undefined || Number(declared) > SUSPECT_MAX_BODY
+}
+
+/**
+ * Answers a suspect's request 503 and closes its connection as soon as the answer is out, the rest of its
+ * body unread: draining it would cost the reads. Returns the error to hand to Fastify.
+ */
+export function shedSuspect(request: FastifyRequest, reply: FastifyReply): Error {
+  request.webhook.outcome = 'overloaded'
+  reply.header('connection', 'close')
+  reply.raw.once('finish', () => request.raw.socket?.destroy())
+  return SHED
+}
+
+/** One error for every shed request: a flood would otherwise pay for a stack trace per request. */
+const SHED = new OverloadedError()
+
 /** Histogram resolution (ms) of the event-loop delay monitor; subtracted from its mean, as it is the floor. */
 const RESOLUTION_MS = 10
 
@@ -24,10 +44,12 @@ const RESOLUTION_MS = 10
  * callback half-processed and shows up nowhere. A lagging event loop is the signal: every request waits
  * for it.
  *
- * Before that, suspects go first: while the event loop is busy (`suspectMaxUtilization`), a request from a
- * source refused recently (the failure limiter's suspects) is answered 503 before a byte of its body is
- * read, and its connection closed, so a flood of forgeries stops costing anything while callbacks from
- * other sources are served as usual. Register inside the webhook scope, after `observeWebhooks`, so
+ * Before that, suspects go first: a request from a source recently past its failure limit (the limiter's
+ * suspects) is answered 503 before a byte of its body is read, and its connection closed, when its body
+ * is larger than any callback (SUSPECT_MAX_BODY), or whatever its size while the event loop is busy
+ * (`suspectMaxUtilization`). A flood of forgeries then stops costing anything while callbacks from other
+ * sources are served as usual; a small genuine callback from a suspect's address (a shared NAT) is still
+ * verified while the relay has time for it. Register inside the webhook scope, after `observeWebhooks`, so
  * refusals are logged and counted.
  */
 export async function overloadGuard(
@@ -67,11 +89,9 @@ export async function overloadGuard(
       request.webhook.outcome = 'overloaded'
       return done(new OverloadedError())
     }
-    if (shedding && limiter!.suspect(request.ip)) {
+    if (limiter?.anySuspect() && (shedding || largeBody(request)) && limiter.suspect(request.ip)) {
       lastShedAt = Date.now()
-      request.webhook.outcome = 'overloaded'
-      reply.header('connection', 'close')
-      return done(new OverloadedError())
+      return done(shedSuspect(request, reply))
     }
     done()
   })

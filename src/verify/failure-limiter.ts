@@ -1,4 +1,4 @@
-import { FAILURE_LIMIT } from '../constants.js'
+import { FAILURE_COST, FAILURE_LIMIT } from '../constants.js'
 
 export type FailureLimitOptions = { readonly [K in keyof typeof FAILURE_LIMIT]: number }
 
@@ -30,16 +30,27 @@ export function addressKey(ip: string): string {
 }
 
 /**
- * Counts refused requests (failed verifications, unknown services) per source address, as token buckets,
- * and says when one more may cost in full. Memory is bounded: at most `addresses` are tracked, the one
- * refused least recently forgotten first; a global bucket caps the total however many addresses there are.
- * Nothing here runs for a request that verifies.
+ * What a refused request cost, in bytes of HMAC input: `hmacs` passes over the body (none for a missing or
+ * malformed signature), plus the JSON fallback's parse and re-serialisation when it ran.
+ */
+export function failureCost(bytes: number, hmacs: number, fellBack: boolean): number {
+  const weight = Math.max(1, hmacs * (fellBack ? 2 : 1) + (fellBack ? FAILURE_COST.fallbackWeight : 0))
+  return Math.max(bytes, FAILURE_COST.minCost) * weight
+}
+
+/**
+ * Counts the work refused requests (failed verifications, unknown services) cost, per source address, as
+ * token buckets (FAILURE_LIMIT), and says when one more may cost in full. Memory is bounded: at most
+ * `addresses` are tracked, the one refused least recently forgotten first; a global bucket caps the total
+ * however many addresses there are. Nothing here runs for a request that verifies.
  */
 export class FailureLimiter {
   readonly #options: FailureLimitOptions
   readonly #now: () => number
   readonly #buckets = new Map<string, Bucket>()
   readonly #global: Bucket
+  /** When any source last went past its limit: while none has for `suspectMs`, nobody is a suspect. */
+  #lastOverLimitAt = 0
 
   constructor(options: FailureLimitOptions = FAILURE_LIMIT, now: () => number = Date.now) {
     this.#options = options
@@ -50,16 +61,17 @@ export class FailureLimiter {
   /** Whether a refusal from `ip` may still cost in full (JSON fallback, quarantine). Records nothing. */
   allows(ip: string): boolean {
     const now = this.#now()
-    if (this.#refill(this.#global, now, this.#options.globalBurst, this.#options.globalPerSecond) < 1)
+    if (this.#refill(this.#global, now, this.#options.globalBurst, this.#options.globalPerSecond) <= 0)
       return false
     const bucket = this.#buckets.get(addressKey(ip))
-    return (
-      bucket === undefined || this.#refill(bucket, now, this.#options.burst, this.#options.perSecond) >= 1
-    )
+    return bucket === undefined || this.#refill(bucket, now, this.#options.burst, this.#options.perSecond) > 0
   }
 
-  /** Records a refusal from `ip`; true when it was within the limit (and so was allowed to cost in full). */
-  fail(ip: string): boolean {
+  /**
+   * Records a refusal from `ip` that cost `cost` (see failureCost); true when it was within the limit, and
+   * so was allowed to cost in full. A bucket with anything left takes the whole cost, going into debt.
+   */
+  fail(ip: string, cost = 1): boolean {
     const now = this.#now()
     const key = addressKey(ip)
     let bucket = this.#buckets.get(key)
@@ -76,11 +88,19 @@ export class FailureLimiter {
     this.#buckets.set(key, bucket)
     const own = this.#refill(bucket, now, this.#options.burst, this.#options.perSecond)
     const global = this.#refill(this.#global, now, this.#options.globalBurst, this.#options.globalPerSecond)
-    if (own < 1) bucket.overLimitAt = now
-    if (own < 1 || global < 1) return false
-    bucket.tokens--
-    this.#global.tokens--
+    if (own <= 0) {
+      bucket.overLimitAt = now
+      this.#lastOverLimitAt = now
+    }
+    if (own <= 0 || global <= 0) return false
+    bucket.tokens -= cost
+    this.#global.tokens -= cost
     return true
+  }
+
+  /** False while no source has gone past its limit for `suspectMs`: the guard then looks nobody up. */
+  anySuspect(): boolean {
+    return this.#lastOverLimitAt > 0 && this.#now() - this.#lastOverLimitAt < this.#options.suspectMs
   }
 
   /**

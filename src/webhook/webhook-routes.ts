@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SecretRegistry } from '../config/secret-registry.js'
-import { ANSWER, OUTCOME_HEADER, SIGNATURE_HEADER } from '../constants.js'
+import { ANSWER, OUTCOME_HEADER, SIGNATURE_HEADER, SUSPECT_MAX_BODY } from '../constants.js'
 import type { EventStore } from '../core/event-store.js'
 import type { QuarantineReason, RefusalObserver } from '../core/quarantine-store.js'
 import { InvalidSignatureError } from '../errors.js'
 import { eventId } from '../event/event-id.js'
 import { extractMetadata } from '../event/extract-metadata.js'
+import { shedSuspect } from '../http/overload-guard.js'
 import type { Metrics } from '../ops/metrics.js'
-import { FailureLimiter } from '../verify/failure-limiter.js'
+import { FailureLimiter, failureCost } from '../verify/failure-limiter.js'
 import { type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
 import type { WebhookContext } from './webhook-context.js'
 
@@ -77,14 +78,19 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     const header = request.headers[SIGNATURE_HEADER]
     const signature = typeof header === 'string' ? header : undefined
     const body = Buffer.isBuffer(request.body) ? request.body : EMPTY
+    // A large body whose source went past its limit while it was being sent (a flood's first wave, all of it
+    // admitted before the first forgery was refused) is shed as the guard would have shed it.
+    if (body.length > SUSPECT_MAX_BODY && limiter.suspect(request.ip)) throw shedSuspect(request, reply)
     // Past its failure limit a source still has its raw bytes checked (a genuine callback may share its
     // address with a flood), but gets no fallback: the one costly step a forgery can ask for.
-    const fallback = jsonFallback && (() => limiter.allows(request.ip))
+    let fellBack = false
+    const fallback = jsonFallback && (() => (fellBack = limiter.allows(request.ip)))
     const verified = verifySignature(candidates, body, signature, fallback)
     if (!verified.ok) {
       metrics.verificationFailures.labels(context.service, verified.reason).inc()
       context.reason = verified.reason
-      context.overLimit = !limiter.fail(request.ip)
+      const hmacs = verified.reason === 'mismatch' ? candidates.reduce((n, c) => n + c.secrets.length, 0) : 0
+      context.overLimit = !limiter.fail(request.ip, failureCost(body.length, hmacs, fellBack))
       if (!context.overLimit)
         refuse(request, verified.reason, body, context.service === '*' ? null : context.service)
       throw new InvalidSignatureError()
@@ -143,7 +149,8 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
       }
       request.webhook.outcome = 'unknown_service'
       request.webhook.reason = 'unknown_service'
-      request.webhook.overLimit = !limiter.fail(request.ip)
+      const declared = Number(request.headers['content-length'] ?? 0) || 0
+      request.webhook.overLimit = !limiter.fail(request.ip, failureCost(declared, 0, false))
       // With a quarantine, the body is read so that a callback sent before its service was configured can
       // be accepted later; without one, or past the source's failure limit, nothing of it is read.
       if (quarantine !== undefined && !request.webhook.overLimit) return done()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { addressKey, FailureLimiter } from '../../src/verify/failure-limiter.js'
+import { addressKey, FailureLimiter, failureCost } from '../../src/verify/failure-limiter.js'
 
 const LIMIT = {
   burst: 3,
@@ -30,6 +30,31 @@ describe('FailureLimiter', () => {
     advance(1_000)
     expect(instance.allows('10.0.0.1')).toBe(true)
     expect([instance.fail('10.0.0.1'), instance.fail('10.0.0.1')]).toEqual([true, false])
+  })
+
+  it('counts cost, not requests: one costly refusal spends the burst, going into debt, and makes the next one a suspect’s', () => {
+    const { instance, advance } = limiter({
+      ...LIMIT,
+      burst: 8 * 1024 * 1024,
+      perSecond: 1024 * 1024,
+      globalBurst: 1e12,
+    })
+    const forgery = failureCost(262_144, 40, false)
+    expect(forgery).toBe(10 * 1024 * 1024)
+    expect(instance.anySuspect()).toBe(false)
+    expect(instance.fail('10.0.0.1', forgery)).toBe(true)
+    expect(instance.allows('10.0.0.1')).toBe(false)
+    expect(instance.fail('10.0.0.1', forgery)).toBe(false)
+    expect([instance.anySuspect(), instance.suspect('10.0.0.1'), instance.suspect('10.0.0.2')]).toEqual([
+      true,
+      true,
+      false,
+    ])
+    // Small refusals (a rotation mistake: 3 KB, 2 keys and the fallback) fit the limit at over a hundred a second.
+    const small = failureCost(3_000, 2, true)
+    expect(Math.floor((8 * 1024 * 1024) / small)).toBeGreaterThan(100)
+    advance(3_000)
+    expect(instance.allows('10.0.0.1')).toBe(true)
   })
 
   it('bounds the total across addresses: rotating addresses buys nothing past the global bucket', () => {

@@ -1,17 +1,20 @@
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { FALLBACK_MAX_BYTES } from '../../src/constants.js'
 import type { RefusedRequest } from '../../src/core/quarantine-store.js'
+import { failureCost } from '../../src/verify/failure-limiter.js'
 import { buildTestApp, sample, sign } from '../helper.js'
 
 /** 20 services of 2 keys each, as the forged-flood bench runs `POST /webhooks`. */
 const MANY: Record<string, string> = {}
 for (let i = 0; i < 20; i++) MANY[`TYLT_SECRET_SVC${i}`] = `svc-${i}-current-secret,svc-${i}-older-secret`
 
+/** What one small forgery against a 2-key service costs with the fallback tried: three of them fit the limit. */
+const ONE = failureCost(100, 2, true)
 const LIMIT = {
-  burst: 3,
-  perSecond: 0.001,
-  globalBurst: 1_000,
-  globalPerSecond: 1,
+  burst: 3 * ONE,
+  perSecond: 0,
+  globalBurst: 1e12,
+  globalPerSecond: 0,
   addresses: 100,
   suspectMs: 60_000,
 }
@@ -129,9 +132,26 @@ describe('refusals past a source address’s failure limit', () => {
     expect(seen).toHaveLength(3)
   })
 
+  it('past the limit, a request declaring a body larger than any callback is shed at once, unread', async () => {
+    const { app } = await buildTestApp(MANY, undefined, { failureLimit: LIMIT })
+    await app.ready()
+    for (let i = 0; i < 4; i++) await post(app, forged, sign('forged', forged))
+    const big = compact(70_000)
+    const res = await post(app, big, sign('svc-3-current-secret', big))
+    expect([res.statusCode, res.body, res.headers.connection]).toEqual([
+      503,
+      'overloaded, retry later',
+      'close',
+    ])
+    // From an address that is no suspect, the same body is verified as usual.
+    expect((await post(app, big, sign('svc-3-current-secret', big), '198.51.100.7')).statusCode).toBe(200)
+  })
+
   it('unknown services count too: past the limit the 404 comes before the body is read', async () => {
     const { seen, quarantine } = recorder()
-    const { app } = await buildTestApp(MANY, undefined, { quarantine, failureLimit: LIMIT })
+    // Nothing is hashed for an unknown service: each costs its body size, at least 1 KiB.
+    const failureLimit = { ...LIMIT, burst: 3 * failureCost(forged.length, 0, false) }
+    const { app } = await buildTestApp(MANY, undefined, { quarantine, failureLimit })
     const answers = []
     for (let i = 0; i < 6; i++) {
       const res = await app.inject({ method: 'POST', url: '/webhooks/nope', payload: forged, remoteAddress })
@@ -143,10 +163,10 @@ describe('refusals past a source address’s failure limit', () => {
 })
 
 describe('the overload guard sheds suspects first', () => {
-  /** Keeps the event loop busy 30 ms of every 40, without the lag that makes the guard refuse everyone. */
+  /** Keeps the event loop busy 15 ms of every 25, without the lag that makes the guard refuse everyone. */
   function keepBusy(): () => void {
     const timer = setInterval(() => {
-      const until = performance.now() + 30
+      const until = performance.now() + 15
       while (performance.now() < until) {
         // busy
       }
@@ -163,7 +183,7 @@ describe('the overload guard sheds suspects first', () => {
       failureLimit: LIMIT,
       overload: {
         maxEventLoopDelayMs: 10_000,
-        sampleIntervalMs: 50,
+        sampleIntervalMs: 100,
         suspectMaxUtilization: 0.3,
         suspectHoldMs: 300,
       },
@@ -207,7 +227,7 @@ describe('the overload guard sheds suspects first', () => {
     stop()
     // Shedding lasts while suspects keep coming; once idle and past the hold since the last one shed, the
     // suspect is verified again (and refused for its signature).
-    await sleep(600)
+    await sleep(800)
     const again = await forgedFrom(attacker)
     expect(again.statusCode).toBe(401)
     expect(stored().map((e) => e.service)).toEqual(['svc1'])
