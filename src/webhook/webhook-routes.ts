@@ -133,39 +133,56 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
   app.post('/webhooks', anyService, handleAny)
   app.post('/webhooks/', anyService, handleAny)
 
+  /** A service nobody configured: refused before a byte of the body is read, unless the quarantine wants it. */
+  function unknownService(request: FastifyRequest, reply: FastifyReply, done: () => void) {
+    request.webhook.outcome = 'unknown_service'
+    request.webhook.reason = 'unknown_service'
+    const declared = Number(request.headers['content-length'] ?? 0) || 0
+    request.webhook.overLimit = !limiter.fail(request.ip, failureCost(declared, 0, false))
+    // With a quarantine, the body is read so that a callback sent before its service was configured can be
+    // accepted later; without one, or past the source's failure limit, nothing of it is read.
+    if (quarantine !== undefined && !request.webhook.overLimit) return done()
+    reply.code(404).type(TEXT).send(ANSWER.notFound)
+  }
+  const refuseUnknown = (request: FastifyRequest, reply: FastifyReply, asked: string) => {
+    const body = Buffer.isBuffer(request.body) ? request.body : EMPTY
+    refuse(request, 'unknown_service', body, asked.slice(0, MAX_PATH))
+    return reply.code(404).type(TEXT).send(ANSWER.notFound)
+  }
+
   type Named = FastifyRequest<{ Params: { service: string } }>
   const namedService = {
-    // Refuse unknown services before reading a byte of the body. A known one is named now, so that a
-    // refusal before the handler (413) is still logged and counted under its service, and its keys (those
-    // in effect when the request arrived) are kept for the handler.
+    // A known service is named now, so that a refusal before the handler (413) is still logged and counted
+    // under its service, and its keys (those in effect when the request arrived) are kept for the handler.
     onRequest: (request: Named, reply: FastifyReply, done: () => void) => {
       takeContentType(request)
       const asked = request.params.service
       const service = secrets.get(asked) ?? secrets.get(asked.toLowerCase())
-      if (service !== undefined) {
-        request.webhook.service = service.name
-        request.webhook.keys = service
-        return done()
-      }
-      request.webhook.outcome = 'unknown_service'
-      request.webhook.reason = 'unknown_service'
-      const declared = Number(request.headers['content-length'] ?? 0) || 0
-      request.webhook.overLimit = !limiter.fail(request.ip, failureCost(declared, 0, false))
-      // With a quarantine, the body is read so that a callback sent before its service was configured can
-      // be accepted later; without one, or past the source's failure limit, nothing of it is read.
-      if (quarantine !== undefined && !request.webhook.overLimit) return done()
-      reply.code(404).type(TEXT).send(ANSWER.notFound)
+      if (service === undefined) return unknownService(request, reply, done)
+      request.webhook.service = service.name
+      request.webhook.keys = service
+      done()
     },
   }
   const handleNamed = (request: Named, reply: FastifyReply) => {
     const keys = request.webhook.keys
     if (keys !== undefined) return accept(request, reply, [keys])
-    const body = Buffer.isBuffer(request.body) ? request.body : EMPTY
-    refuse(request, 'unknown_service', body, request.params.service.slice(0, MAX_PATH))
-    return reply.code(404).type(TEXT).send(ANSWER.notFound)
+    return refuseUnknown(request, reply, request.params.service)
   }
   app.post('/webhooks/:service', namedService, handleNamed)
   app.post('/webhooks/:service/', namedService, handleNamed)
+
+  // Deeper paths (`/webhooks/cpg/extra`, a URL pasted twice) name no service either: the same 404.
+  type Deeper = FastifyRequest<{ Params: { '*': string } }>
+  const deeper = {
+    onRequest: (request: Deeper, reply: FastifyReply, done: () => void) => {
+      takeContentType(request)
+      unknownService(request, reply, done)
+    },
+  }
+  app.post('/webhooks/*', deeper, (request: Deeper, reply) =>
+    refuseUnknown(request, reply, request.params['*']),
+  )
 }
 
 export type { WebhookContext }

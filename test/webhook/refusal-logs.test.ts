@@ -97,6 +97,22 @@ describe('every refused request on a webhook path is logged with what was asked 
     expect(await metrics.registry.metrics()).not.toContain('cpg-typo')
   })
 
+  it('a deeper path under /webhooks/ is an unknown service too, logged and handed to the quarantine', async () => {
+    const seen: string[] = []
+    const { post, webhookLines } = await logged({ quarantine: { refused: (r) => void seen.push(r.path) } })
+    const res = await post('/webhooks/cpg/webhooks/cpg', sign(SECRETS.cpg, body))
+    expect([res.statusCode, res.body]).toEqual([404, 'not found'])
+    expect(webhookLines()).toEqual([
+      expect.objectContaining({
+        path: '/webhooks/cpg/webhooks/cpg',
+        asked: 'cpg',
+        reason: 'unknown_service',
+        statusCode: 404,
+      }),
+    ])
+    expect(seen).toEqual(['/webhooks/cpg/webhooks/cpg'])
+  })
+
   it('a kilobytes-long path is logged bounded, and 404 even past the router’s parameter limit', async () => {
     const { post, webhookLines } = await logged()
     const res = await post(`/webhooks/${'x'.repeat(5_000)}`, sign(SECRETS.cpg, body))
