@@ -9,7 +9,7 @@ import { extractMetadata } from '../event/extract-metadata.js'
 import { shedSuspect } from '../http/overload-guard.js'
 import type { Metrics } from '../ops/metrics.js'
 import { FailureLimiter, failureCost } from '../verify/failure-limiter.js'
-import { type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
+import { type FailureReason, type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
 import type { WebhookContext } from './webhook-context.js'
 
 export interface WebhookRoutesOptions {
@@ -73,6 +73,26 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 
+  /**
+   * Counts a refused signature, charges its source what it cost, and hands it to the quarantine while the
+   * source is within its limit. Returns the error that answers 401.
+   */
+  function refuseSignature(
+    request: FastifyRequest,
+    reason: FailureReason,
+    body: Buffer,
+    candidates: readonly ServiceKeys[],
+    fellBack: boolean,
+  ) {
+    const context = request.webhook
+    metrics.verificationFailures.labels(context.service, reason).inc()
+    context.reason = reason
+    const hmacs = reason === 'mismatch' ? candidates.reduce((n, c) => n + c.secrets.length, 0) : 0
+    context.overLimit = !limiter.fail(request.ip, failureCost(body.length, hmacs, fellBack))
+    if (!context.overLimit) refuse(request, reason, body, context.service === '*' ? null : context.service)
+    return new InvalidSignatureError()
+  }
+
   async function accept(request: FastifyRequest, reply: FastifyReply, candidates: readonly ServiceKeys[]) {
     const context = request.webhook
     const header = request.headers[SIGNATURE_HEADER]
@@ -86,15 +106,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     let fellBack = false
     const fallback = jsonFallback && (() => (fellBack = limiter.allows(request.ip)))
     const verified = verifySignature(candidates, body, signature, fallback)
-    if (!verified.ok) {
-      metrics.verificationFailures.labels(context.service, verified.reason).inc()
-      context.reason = verified.reason
-      const hmacs = verified.reason === 'mismatch' ? candidates.reduce((n, c) => n + c.secrets.length, 0) : 0
-      context.overLimit = !limiter.fail(request.ip, failureCost(body.length, hmacs, fellBack))
-      if (!context.overLimit)
-        refuse(request, verified.reason, body, context.service === '*' ? null : context.service)
-      throw new InvalidSignatureError()
-    }
+    if (!verified.ok) throw refuseSignature(request, verified.reason, body, candidates, fellBack)
     context.service = verified.service
     metrics.secretMatches
       .labels(
