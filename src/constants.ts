@@ -59,6 +59,13 @@ export const OVERLOAD = {
    */
   suspectMaxUtilization: 0.8,
   suspectHoldMs: 10_000,
+  /**
+   * A shed suspect's 503 waits a second: a flood's connections then cost one request a second each instead
+   * of as many as they can send. At most 64 wait at once (each holds up to about 128 KB of unread body in
+   * buffers); past that they are answered at once.
+   */
+  suspectDelayMs: 1_000,
+  maxHeld: 64,
 } as const
 
 /**

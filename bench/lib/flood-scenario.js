@@ -39,6 +39,9 @@ function flood(url, durationS) {
     connections: FLOOD.floodConnections,
     bytes: FLOOD.bytes,
     localAddress: FLOOD.attacker,
+    // BENCH_FLOOD_ABORT_MS: an attacker that drops every request unanswered after that long, instead of
+    // waiting for the relay's answers (which it holds back a second for a shed suspect).
+    abortMs: Number(process.env.BENCH_FLOOD_ABORT_MS ?? 0),
   }
   return run(process.execPath, [join(here, 'flood.js'), JSON.stringify(options)], { core: LOAD_CORE }).then(
     (output) => {

@@ -2,7 +2,8 @@
 // connections bound to `localAddress` (another loopback address than the genuine load's, so the relay can
 // tell the two sources apart, as it would tell an attacker from Tylt). Runs as its own process on the load
 // core and prints one `BENCH_FLOOD {json}` line: the answers by status ("reset" when the relay closed the
-// connection under a request) and the rate. Argument: {url, connections, durationS, bytes, localAddress}.
+// connection under a request, "held" when `abortMs` passed without an answer and the request was dropped)
+// and the rate. Argument: {url, connections, durationS, bytes, localAddress, abortMs?}.
 import { request } from 'node:http'
 
 /** A JSON body of exactly `bytes` bytes made of many small objects, the costliest kind to parse. */
@@ -42,6 +43,12 @@ async function main(options) {
         },
       )
       req.on('error', () => settle('reset'))
+      // An attacker that does not wait for answers the relay holds back.
+      if (options.abortMs)
+        req.setTimeout(options.abortMs, () => {
+          settle('held')
+          req.destroy()
+        })
       req.end(body)
     })
   const startedAt = performance.now()

@@ -12,6 +12,9 @@ export interface OverloadOptions {
   readonly suspectMaxUtilization?: number
   /** How long suspects stay shed after the last one was; the cost they would bring back is what tripped it. */
   readonly suspectHoldMs?: number
+  /** How long a shed suspect's answer is held back, and for how many requests at once at most. */
+  readonly suspectDelayMs?: number
+  readonly maxHeld?: number
 }
 
 /** A body declared larger than any callback, or not declared at all (chunked). */
@@ -59,6 +62,9 @@ export async function overloadGuard(
 ) {
   const maxUtilization = options.suspectMaxUtilization ?? OVERLOAD.suspectMaxUtilization
   const holdMs = options.suspectHoldMs ?? OVERLOAD.suspectHoldMs
+  const delayMs = options.suspectDelayMs ?? OVERLOAD.suspectDelayMs
+  const maxHeld = options.maxHeld ?? OVERLOAD.maxHeld
+  let held = 0
   const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   histogram.enable()
   let lagging = false
@@ -91,7 +97,16 @@ export async function overloadGuard(
     }
     if (limiter?.anySuspect() && (shedding || largeBody(request)) && limiter.suspect(request.ip)) {
       lastShedAt = Date.now()
-      return done(shedSuspect(request, reply))
+      const error = shedSuspect(request, reply)
+      if (held >= maxHeld || delayMs === 0) return done(error)
+      // Held back before the answer (its body unread, so the sender soon blocks on a full socket): each of
+      // a flood's connections then costs one request a `delayMs` instead of one as fast as it can send.
+      held++
+      setTimeout(() => {
+        held--
+        done(error)
+      }, delayMs)
+      return
     }
     done()
   })
