@@ -150,3 +150,6 @@ export const FAILURE_COST = { minCost: 1024, fallbackWeight: 16 } as const
  * no callback is that large, and reading and hashing it is what a flood of big forgeries costs.
  */
 export const SUSPECT_MAX_BODY = 65_536
+
+/** Requests with a body over SUSPECT_MAX_BODY one source address may have in flight; more get 503 at once. */
+export const MAX_LARGE_IN_FLIGHT = 4

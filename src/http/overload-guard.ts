@@ -1,8 +1,8 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { OVERLOAD, SUSPECT_MAX_BODY } from '../constants.js'
+import { MAX_LARGE_IN_FLIGHT, OVERLOAD, SUSPECT_MAX_BODY } from '../constants.js'
 import { OverloadedError } from '../errors.js'
-import type { FailureLimiter } from '../verify/failure-limiter.js'
+import { addressKey, type FailureLimiter } from '../verify/failure-limiter.js'
 
 export interface OverloadOptions {
   /** Mean event-loop delay (ms) over one sample past which new requests are refused. */
@@ -37,6 +37,24 @@ export function shedSuspect(request: FastifyRequest, reply: FastifyReply): Error
 /** One error for every shed request: a flood would otherwise pay for a stack trace per request. */
 const SHED = new OverloadedError()
 
+/**
+ * Admits a request with a body larger than any callback unless its source already has MAX_LARGE_IN_FLIGHT
+ * of them in flight. No genuine callback is that large; a flood's first wave is, and arrives before any of
+ * it was refused, so this bounds what the wave costs before the failure limiter knows the source.
+ */
+function admitLarge(inFlight: Map<string, number>, request: FastifyRequest, reply: FastifyReply): boolean {
+  const key = addressKey(request.ip)
+  const count = inFlight.get(key) ?? 0
+  if (count >= MAX_LARGE_IN_FLIGHT) return false
+  inFlight.set(key, count + 1)
+  reply.raw.once('close', () => {
+    const left = (inFlight.get(key) ?? 1) - 1
+    if (left <= 0) inFlight.delete(key)
+    else inFlight.set(key, left)
+  })
+  return true
+}
+
 /** Histogram resolution (ms) of the event-loop delay monitor; subtracted from its mean, as it is the floor. */
 const RESOLUTION_MS = 10
 
@@ -65,6 +83,8 @@ export async function overloadGuard(
   const delayMs = options.suspectDelayMs ?? OVERLOAD.suspectDelayMs
   const maxHeld = options.maxHeld ?? OVERLOAD.maxHeld
   let held = 0
+  /** Requests with a large body in flight, per source address. */
+  const largeInFlight = new Map<string, number>()
   const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   histogram.enable()
   let lagging = false
@@ -95,19 +115,20 @@ export async function overloadGuard(
       request.webhook.outcome = 'overloaded'
       return done(new OverloadedError())
     }
-    if (limiter?.anySuspect() && (shedding || largeBody(request)) && limiter.suspect(request.ip)) {
-      lastShedAt = Date.now()
-      const error = shedSuspect(request, reply)
-      if (held >= maxHeld || delayMs === 0) return done(error)
-      // Held back before the answer (its body unread, so the sender soon blocks on a full socket): each of
-      // a flood's connections then costs one request a `delayMs` instead of one as fast as it can send.
-      held++
-      setTimeout(() => {
-        held--
-        done(error)
-      }, delayMs)
-      return
-    }
-    done()
+    const large = largeBody(request)
+    const crowded = large && !admitLarge(largeInFlight, request, reply)
+    const suspect =
+      !crowded && limiter?.anySuspect() === true && (shedding || large) && limiter.suspect(request.ip)
+    if (!crowded && !suspect) return done()
+    if (suspect) lastShedAt = Date.now()
+    const error = shedSuspect(request, reply)
+    if (held >= maxHeld || delayMs === 0) return done(error)
+    // Held back before the answer (its body unread, so the sender soon blocks on a full socket): each of a
+    // flood's connections then costs one request a `delayMs` instead of one as fast as it can send.
+    held++
+    setTimeout(() => {
+      held--
+      done(error)
+    }, delayMs)
   })
 }

@@ -147,6 +147,19 @@ describe('refusals past a source address’s failure limit', () => {
     expect((await post(app, big, sign('svc-3-current-secret', big), '198.51.100.7')).statusCode).toBe(200)
   })
 
+  it('a source may have at most 4 requests larger than any callback in flight; one after another, any number', async () => {
+    const { app, stored } = await buildTestApp(MANY)
+    await app.ready()
+    const bodies = Array.from({ length: 6 }, (_, i) => compact(70_000 + i))
+    const one = (b: Buffer) => post(app, b, sign('svc-3-current-secret', b), '198.51.100.20')
+    const together = await Promise.all(bodies.map(one))
+    expect(together.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 200, 503, 503])
+    const afterwards = []
+    for (const b of bodies) afterwards.push((await one(b)).statusCode)
+    expect(afterwards.every((status) => status === 200)).toBe(true)
+    expect(stored()).toHaveLength(6)
+  })
+
   it('unknown services count too: past the limit the 404 comes before the body is read', async () => {
     const { seen, quarantine } = recorder()
     // Nothing is hashed for an unknown service: each costs its body size, at least 1 KiB.
