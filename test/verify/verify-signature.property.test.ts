@@ -135,8 +135,8 @@ describe('verifySignature (property-based)', () => {
 
 describe('the webhook route (property-based)', () => {
   it('stores a body exactly when its signature is genuine, whatever is changed', async () => {
-    // Well over 100 forgeries from one address: past the failure limit the busy test process would shed the
-    // address (test/webhook/verification-cost.test.ts); this property is about signatures only.
+    // Over a hundred forgeries from one address: this property is about signatures, not the failure limit
+    // that would make the address a suspect (test/webhook/verification-cost.test.ts).
     const failureLimit = { ...FAILURE_LIMIT, burst: 1e12 }
     const { app, stored } = await buildTestApp({}, undefined, { failureLimit })
     const attempt = fc.record({
