@@ -17,11 +17,9 @@ export interface OverloadOptions {
   readonly maxHeld?: number
 }
 
-/** A body declared larger than any callback, or not declared at all (chunked). */
-const largeBody = (request: FastifyRequest) => {
-  const declared = request.headers['content-length']
-  return declared === undefined || Number(declared) > SUSPECT_MAX_BODY
-}
+/** A body declared larger than any callback. */
+const declaredLarge = (declared: string | undefined) =>
+  declared !== undefined && Number(declared) > SUSPECT_MAX_BODY
 
 /**
  * Answers a suspect's request 503 and closes its connection as soon as the answer is out, the rest of its
@@ -115,8 +113,11 @@ export async function overloadGuard(
       request.webhook.outcome = 'overloaded'
       return done(new OverloadedError())
     }
-    const large = largeBody(request)
-    const crowded = large && !admitLarge(largeInFlight, request, reply)
+    const declared = request.headers['content-length']
+    // A body of unknown length (chunked) counts as large from a suspect, not from anyone else: nothing says
+    // how Tylt frames its bodies, so only a declared length bounds a first wave.
+    const large = declared === undefined || declaredLarge(declared)
+    const crowded = declaredLarge(declared) && !admitLarge(largeInFlight, request, reply)
     const suspect =
       !crowded && limiter?.anySuspect() === true && (shedding || large) && limiter.suspect(request.ip)
     if (!crowded && !suspect) return done()
