@@ -132,7 +132,7 @@ describe('refusals past a source address’s failure limit', () => {
     expect(seen).toHaveLength(3)
   })
 
-  it('past the limit, a request declaring a body larger than any callback is shed at once, unread', async () => {
+  it('past the limit, a request declaring a body larger than any callback is shed unread', async () => {
     const { app } = await buildTestApp(MANY, undefined, { failureLimit: LIMIT })
     await app.ready()
     for (let i = 0; i < 4; i++) await post(app, forged, sign('forged', forged))
