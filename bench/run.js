@@ -2,6 +2,7 @@
 // core 1. See docs/benchmarks.md for what is measured and why; `--smoke` is the few-second CI variant,
 // which fails on a server that does not start or on a lost event, and never on a timing.
 import { parseArgs } from 'node:util'
+import { forgedFlood } from './lib/flood-scenario.js'
 import { hasWrk } from './lib/load.js'
 import { hasTaskset, sleep } from './lib/proc.js'
 import { printAndWrite } from './lib/report.js'
@@ -29,6 +30,8 @@ const ROUND_SCENARIOS = [
   ['ref-sqlite', (p) => reference(p, 'sqlite')],
   ['pg', relayPostgres],
   ['ref-postgres', (p) => reference(p, 'postgres')],
+  ['flood-named', (p) => forgedFlood(p, 'named')],
+  ['flood-any', (p) => forgedFlood(p, 'any')],
 ]
 
 const { values } = parseArgs({
@@ -76,7 +79,9 @@ async function main() {
       const result = await scenario(plan)
       results[key] = result
       failures.push(...result.failures.map((f) => `round ${round} (${key}): ${f}`))
-      process.stdout.write(`  round ${round} ${result.label}: ${summary(result)}\n`)
+      process.stdout.write(
+        `  round ${round} ${result.label}: ${result.quiet ? floodSummary(result) : summary(result)}\n`,
+      )
       await sleep(500)
     }
     rounds.push(results)
@@ -98,6 +103,12 @@ async function main() {
 function summary(r) {
   const ms = (us) => (us / 1000).toFixed(2)
   return `${r.rps.toFixed(0)} req/s, p50 ${ms(r.p50Us)} ms, p99 ${ms(r.p99Us)} ms, max ${ms(r.maxUs)} ms, peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB`
+}
+
+function floodSummary(r) {
+  const ms = (us) => (us / 1000).toFixed(2)
+  const cpu = (share) => `${(share * 100).toFixed(0)}%`
+  return `genuine p99 ${ms(r.quiet.p99Us)} ms alone, ${ms(r.loud.p99Us)} ms during the flood (${r.loud.ok}/${r.loud.requests} ok); relay CPU ${cpu(r.quiet.cpuShare)} / ${cpu(r.loud.cpuShare)}; forged ${r.forged.rps.toFixed(0)} req/s answered ${JSON.stringify(r.forged.answers)}`
 }
 
 main().catch((err) => {

@@ -5,9 +5,10 @@ import type { SecretRegistry } from './config/secret-registry.js'
 import { HTTP_SERVER_OPTIONS, SERVER_TIMEOUTS } from './constants.js'
 import type { EventStore } from './core/event-store.js'
 import type { RefusalObserver } from './core/quarantine-store.js'
-import { errorHandler, notFoundHandler } from './http/error-handler.js'
+import { errorHandler, frameworkErrorHandler, notFoundHandler } from './http/error-handler.js'
 import { type OverloadOptions, overloadGuard } from './http/overload-guard.js'
 import type { Metrics } from './ops/metrics.js'
+import { FailureLimiter, type FailureLimitOptions } from './verify/failure-limiter.js'
 import { observeWebhooks } from './webhook/observe-webhooks.js'
 import type { WebhookContext } from './webhook/webhook-context.js'
 import { webhookRoutes } from './webhook/webhook-routes.js'
@@ -22,6 +23,8 @@ export interface AppDeps {
   readonly quarantine?: RefusalObserver
   /** Defaults to OVERLOAD in constants.ts; tests pass tiny thresholds. */
   readonly overload?: OverloadOptions
+  /** Defaults to FAILURE_LIMIT in constants.ts; tests pass tiny limits. */
+  readonly failureLimit?: FailureLimitOptions
 }
 
 /** Fastify takes a hop count at run time but not in its types; a function says the same. */
@@ -44,13 +47,15 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     http: { ...HTTP_SERVER_OPTIONS },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    frameworkErrors: frameworkErrorHandler(deps.metrics),
   })
   app.decorateRequest('webhook', null as unknown as WebhookContext)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
   app.register(async (scope) => {
     observeWebhooks(scope, deps.metrics)
-    await overloadGuard(scope, deps.overload)
+    const limiter = new FailureLimiter(deps.failureLimit)
+    await overloadGuard(scope, deps.overload, limiter)
     await webhookRoutes(scope, {
       secrets: deps.secrets,
       store: deps.store,
@@ -58,6 +63,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       jsonFallback: config.signatureJsonFallback,
       onAccepted: deps.onAccepted ?? (() => {}),
       quarantine: deps.quarantine,
+      limiter,
     })
   })
   return app

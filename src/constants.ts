@@ -34,6 +34,7 @@ export const ANSWER = {
   tooLarge: 'payload too large',
   unavailable: 'store unavailable, retry later',
   overloaded: 'overloaded, retry later',
+  badUrl: 'bad request: invalid percent-encoding in the path',
 } as const
 
 export const STORE_FILE = 'tylt-relay.sqlite'
@@ -55,6 +56,20 @@ export const STORE_MAX_WAITING = 10_000
 export const OVERLOAD = {
   maxEventLoopDelayMs: 200,
   sampleIntervalMs: 500,
+  /**
+   * Sources recently past their failure limit (a flood of forgeries) are shed first, as soon as the event loop is busy 80% of
+   * a sample, which genuine traffic alone reaches only near the relay's capacity; and for 10 s after the
+   * last one shed, since letting them back in is what made the loop busy. docs/hardening.md.
+   */
+  suspectMaxUtilization: 0.8,
+  suspectHoldMs: 10_000,
+  /**
+   * A shed suspect's 503 waits a second: a flood's connections then cost one request a second each instead
+   * of as many as they can send. At most 64 wait at once (each holds up to about 128 KB of unread body in
+   * buffers); past that they are answered at once.
+   */
+  suspectDelayMs: 1_000,
+  maxHeld: 64,
 } as const
 
 /**
@@ -171,3 +186,58 @@ export const SHUTDOWN_TAIL_MS = 500
  * progress shows often.
  */
 export const DRAIN = { stallMs: 2_000, batchSize: 100 } as const
+
+/**
+ * The demo service of `.env.example`, whose secret is public. It stays usable on its own for the quick start;
+ * beside any other service it would accept bodies anyone can sign, so the relay refuses to start.
+ */
+export const DEMO_SERVICE = 'demo'
+export const DEMO_SECRET = 'demo-secret-change-me'
+
+/** Shorter secrets are guessable offline from one captured callback; Tylt's dashboard keys are far longer. */
+export const MIN_SECRET_BYTES = 16
+
+/** Longest service name (the URL's path segment); the router refuses longer path parameters. */
+export const MAX_SERVICE_NAME = 100
+
+/**
+ * Largest body the JSON fallback re-serialises. Tylt's callbacks are a few kilobytes; parsing and
+ * re-serialising a large forged body is the most expensive thing a request can make the relay do, so past
+ * this size only the raw bytes are checked (docs/hardening.md, "Verification cost").
+ */
+export const FALLBACK_MAX_BYTES = 65_536
+
+/**
+ * The work refused requests (401, 404) from one source address may cost in full, as a token bucket counted
+ * in bytes of HMAC input: a failure costs its body size (at least `minCost`) times the secrets tried, the
+ * JSON fallback counting `fallbackWeight` more (parsing and re-serialising costs more than hashing), so a
+ * 256 KB forgery against 40 keys spends what a thousand small ones would. `burst` at once, refilled at
+ * `perSecond`; the bucket may go into debt by one request, never more. Past it, a request from that address
+ * is still checked against the raw bytes (a genuine callback from a shared address is accepted), but gets
+ * no JSON fallback and is not handed to the quarantine. Genuine Tylt traffic never fails; a rotation
+ * mistake (a few KB per callback, every one refused) stays under the limit up to about a hundred callbacks a
+ * second per Tylt address. The `global` bucket bounds the same work across all addresses, so rotating
+ * addresses buys nothing; at most `addresses` are tracked (the stalest forgotten first), so the limiter's
+ * memory stays bounded whatever the attacker rotates through.
+ */
+export const FAILURE_LIMIT = {
+  burst: 8 * 1024 * 1024,
+  perSecond: 1024 * 1024,
+  globalBurst: 64 * 1024 * 1024,
+  globalPerSecond: 8 * 1024 * 1024,
+  addresses: 10_000,
+  /** A source past its own limit this recently is a suspect: the overload guard sheds it first. */
+  suspectMs: 60_000,
+} as const
+
+/** What one refused request costs at least, and how much more the JSON fallback weighs than one HMAC. */
+export const FAILURE_COST = { minCost: 1024, fallbackWeight: 16 } as const
+
+/**
+ * A suspect's request declaring a larger body (or none) is shed at once, whether or not the relay is busy:
+ * no callback is that large, and reading and hashing it is what a flood of big forgeries costs.
+ */
+export const SUSPECT_MAX_BODY = 65_536
+
+/** Requests with a body over SUSPECT_MAX_BODY one source address may have in flight; more get 503 at once. */
+export const MAX_LARGE_IN_FLIGHT = 4

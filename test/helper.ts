@@ -58,7 +58,10 @@ export interface TestApp {
 export async function buildTestApp(
   overrides: Record<string, string | undefined> = {},
   logger: Logger = pino({ level: 'silent' }),
-  { sync, ...deps }: Pick<AppDeps, 'overload' | 'quarantine'> & { readonly sync?: SyncFile } = {},
+  {
+    sync,
+    ...deps
+  }: Pick<AppDeps, 'overload' | 'quarantine' | 'failureLimit'> & { readonly sync?: SyncFile } = {},
 ): Promise<TestApp> {
   const config = loadConfig(testEnv(overrides))
   const store = new GroupCommitStore(config.dataDir, { sync })

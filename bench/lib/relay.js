@@ -36,9 +36,10 @@ const RELAY_NODE_FLAGS = readFileSync(join(root, 'src', 'cli.ts'), 'utf8')
 
 /**
  * tylt-relay as users run it: `node FLAGS dist/cli.js serve`, logging at info to a file, its store in a fresh
- * temporary DATA_DIR, the working directory there too so that no project `.env` leaks in.
+ * temporary DATA_DIR, the working directory there too so that no project `.env` leaks in. `env` adds or
+ * replaces variables for one scenario.
  */
-export async function startRelay(port, opsPort, { forwardUrl, storeUrl } = {}) {
+export async function startRelay(port, opsPort, { forwardUrl, storeUrl, env: extra = {} } = {}) {
   const dir = tempFolder()
   const logFile = join(dir, 'relay.log')
   const env = {
@@ -52,6 +53,8 @@ export async function startRelay(port, opsPort, { forwardUrl, storeUrl } = {}) {
     SHUTDOWN_GRACE: '5s',
     ...(forwardUrl ? { FORWARD_URL: forwardUrl } : {}),
     ...(storeUrl ? { STORE_URL: storeUrl } : {}),
+    // Scenario settings (more services, other limits), applied after the defaults above.
+    ...extra,
     // BENCH_RELAY_ENV: extra settings as JSON, e.g. '{"LOG_LEVEL":"warn"}', for profiling sessions.
     ...(process.env.BENCH_RELAY_ENV ? JSON.parse(process.env.BENCH_RELAY_ENV) : {}),
   }

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { floodSection } from './flood-report.js'
 import { REFERENCES } from './scenarios.js'
 
 const DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url))
@@ -132,6 +133,7 @@ export function render({ plan, generator, rounds, drained, soaked, failures }) {
     ...targets,
     ...postgresRatio(rounds),
     ...refusals(rounds),
+    ...floodSection(rounds),
     ...(failures.length > 0 ? ['', 'Failures:', ...failures.map((f) => `- ${f}`)] : []),
   ]
   return lines.join('\n')

@@ -2,7 +2,7 @@ import { type FSWatcher, realpathSync, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import type { ServiceKeys } from '../verify/verify-signature.js'
-import { readSecretFile, type ServiceDefinition } from './service-secrets.js'
+import { readSecretFile, type ServiceDefinition, sharedSecrets } from './service-secrets.js'
 
 const DEBOUNCE_MS = 250
 
@@ -39,7 +39,12 @@ export class SecretRegistry {
     for (const d of this.#definitions) {
       if (d.file === null) continue
       try {
-        const secrets = readSecretFile(d.file)
+        const secrets = readSecretFile(d.file, d.name)
+        const others = this.#definitions
+          .filter((o) => o !== d)
+          .map((o) => ({ env: o.env, secrets: this.#services.get(o.name)?.secrets ?? o.secrets }))
+        const clash = sharedSecrets([...others, { env: d.env, secrets }])
+        if (clash.length > 0) throw new Error(clash[0])
         const current = this.#services.get(d.name)?.secrets ?? []
         const same = current.length === secrets.length && current.every((key, i) => key.equals(secrets[i]!))
         if (same) continue
@@ -47,8 +52,9 @@ export class SecretRegistry {
         changed++
         this.#logger.info({ service: d.name, secrets: secrets.length }, 'secrets reloaded')
       } catch (err) {
+        // The file was read at start, so the variable holds a path: naming it here reveals no secret.
         this.#logger.error(
-          { service: d.name, err },
+          { service: d.name, file: d.file, err },
           'secret file not reloaded; the previous secrets stay active',
         )
       }

@@ -1,6 +1,13 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { SECRET_FILE_SUFFIX, SECRET_PREFIX } from '../constants.js'
+import {
+  DEMO_SECRET,
+  DEMO_SERVICE,
+  MAX_SERVICE_NAME,
+  MIN_SECRET_BYTES,
+  SECRET_FILE_SUFFIX,
+  SECRET_PREFIX,
+} from '../constants.js'
 
 /**
  * A Tylt service the relay receives callbacks for. Secrets are KeyObjects: they print as
@@ -21,28 +28,56 @@ const NAME = /^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$/
 
 export const urlName = (envName: string): string => envName.toLowerCase().replaceAll('_', '-')
 
-/** Splits a secret list: comma-separated inline, one per line in a file; blanks dropped. */
-export function splitSecrets(text: string, separator: RegExp): KeyObject[] {
-  return text
-    .split(separator)
-    .map((part) => part.trim())
-    .filter((part) => part !== '')
-    .map((part) => createSecretKey(Buffer.from(part, 'utf8')))
+/** The service a `TYLT_SECRET_*` variable configures (`TYLT_SECRET_CPG_FILE` -> `cpg`), or undefined. */
+export function serviceOfKey(key: string): string | undefined {
+  if (!key.startsWith(SECRET_PREFIX)) return undefined
+  const isFile = key.endsWith(SECRET_FILE_SUFFIX)
+  const envName = key.slice(SECRET_PREFIX.length, isFile ? -SECRET_FILE_SUFFIX.length : undefined)
+  return NAME.test(envName) ? urlName(envName) : undefined
 }
 
-/** Reads a secret file; the error names the file, never its content. */
-export function readSecretFile(file: string): KeyObject[] {
+/**
+ * Splits a secret list into keys: comma-separated inline, one per line in a file (where blank lines and
+ * lines starting with `#` are comments). Throws when a secret is too short or is the public demo secret
+ * outside the demo service; the message gives the secret's position, never the secret.
+ */
+export function splitSecrets(text: string, form: 'inline' | 'file', service?: string): KeyObject[] {
+  const parts = text
+    .split(form === 'inline' ? ',' : /\r?\n/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '' && !(form === 'file' && part.startsWith('#')))
+  return parts.map((part, index) => {
+    const which = parts.length === 1 ? 'the secret' : `secret ${index + 1} of ${parts.length}`
+    if (Buffer.byteLength(part, 'utf8') < MIN_SECRET_BYTES)
+      throw new Error(
+        `${which} is shorter than ${MIN_SECRET_BYTES} bytes; use the secret key from the Tylt dashboard`,
+      )
+    if (part === DEMO_SECRET && service !== undefined && service !== DEMO_SERVICE)
+      throw new Error(
+        `${which} is the public demo secret of .env.example; use the secret key from the Tylt dashboard`,
+      )
+    return createSecretKey(Buffer.from(part, 'utf8'))
+  })
+}
+
+/**
+ * Reads a secret file. Errors name neither the file nor its content: the variable may hold a secret pasted
+ * where a path belongs.
+ */
+export function readSecretFile(file: string, service?: string): KeyObject[] {
   let content: string
   try {
     content = readFileSync(file, 'utf8')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unknown error'
-    throw new Error(`cannot read secret file ${file} (${code})`)
+    throw new Error(`cannot read the secret file it names (${code}); it must hold a path, not a secret`)
   }
-  const secrets = splitSecrets(content, /\r?\n/)
-  if (secrets.length === 0) throw new Error(`secret file ${file} holds no secret`)
+  const secrets = splitSecrets(content, 'file', service)
+  if (secrets.length === 0) throw new Error('the secret file holds no secret')
   return secrets
 }
+
+const isDemo = (key: KeyObject) => key.export().toString('utf8') === DEMO_SECRET
 
 /** Collects every `TYLT_SECRET_*` variable into services, pushing each problem onto `problems`. */
 export function loadServices(env: Readonly<Record<string, string | undefined>>, problems: string[]) {
@@ -52,25 +87,57 @@ export function loadServices(env: Readonly<Record<string, string | undefined>>, 
     .sort()
   for (const key of keys) {
     const isFile = key.endsWith(SECRET_FILE_SUFFIX)
-    const envName = key.slice(SECRET_PREFIX.length, isFile ? -SECRET_FILE_SUFFIX.length : undefined)
     const raw = env[key] ?? ''
-    if (!NAME.test(envName)) {
+    const name = serviceOfKey(key)
+    if (name === undefined) {
       problems.push(`${key}: the service name must be letters, digits and single underscores`)
       continue
     }
-    const name = urlName(envName)
+    if (name.length > MAX_SERVICE_NAME) {
+      problems.push(`${key}: the service name is longer than ${MAX_SERVICE_NAME} characters`)
+      continue
+    }
     const existing = services.get(name)
     if (existing !== undefined) {
       problems.push(`${key}: service "${name}" is already configured by ${existing.env}; set only one`)
       continue
     }
     try {
-      const secrets = isFile ? readSecretFile(raw.trim()) : splitSecrets(raw, /,/)
+      const secrets = isFile ? readSecretFile(raw.trim(), name) : splitSecrets(raw, 'inline', name)
       if (secrets.length === 0) throw new Error(`${key} is empty`)
       services.set(name, { name, env: key, file: isFile ? raw.trim() : null, secrets })
     } catch (err) {
       problems.push(`${key}: ${(err as Error).message}`)
     }
   }
-  return [...services.values()]
+  const list = [...services.values()]
+  problems.push(...sharedSecrets(list), ...demoBesideOthers(list))
+  return list
+}
+
+/**
+ * Two services with one secret are refused: a callback signed for one would verify on the other's URL, and
+ * `POST /webhooks` could not tell which service it came from.
+ */
+export function sharedSecrets(services: readonly Pick<ServiceDefinition, 'env' | 'secrets'>[]): string[] {
+  const problems: string[] = []
+  for (let i = 0; i < services.length; i++) {
+    for (const other of services.slice(i + 1)) {
+      const a = services[i]!
+      if (a.secrets.some((key) => other.secrets.some((k) => k.equals(key))))
+        problems.push(
+          `${other.env}: holds a secret that ${a.env} holds too; each Tylt service has its own secret key`,
+        )
+    }
+  }
+  return problems
+}
+
+function demoBesideOthers(services: readonly ServiceDefinition[]): string[] {
+  const demo = services.find((s) => s.name === DEMO_SERVICE)
+  if (demo === undefined || services.length === 1 || !demo.secrets.some(isDemo)) return []
+  const others = services.filter((s) => s !== demo).map((s) => s.name)
+  return [
+    `${demo.env}: holds the public demo secret of .env.example while other services are configured (${others.join(', ')}); remove it or use the secret key from the Tylt dashboard`,
+  ]
 }

@@ -1,28 +1,135 @@
-import underPressure from '@fastify/under-pressure'
-import type { FastifyInstance } from 'fastify'
-import { OVERLOAD } from '../constants.js'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { MAX_LARGE_IN_FLIGHT, OVERLOAD, SUSPECT_MAX_BODY } from '../constants.js'
 import { OverloadedError } from '../errors.js'
+import { addressKey, type FailureLimiter } from '../verify/failure-limiter.js'
 
 export interface OverloadOptions {
   /** Mean event-loop delay (ms) over one sample past which new requests are refused. */
   readonly maxEventLoopDelayMs: number
   readonly sampleIntervalMs: number
+  /** Event-loop utilisation (0-1) over one sample past which requests from suspect sources are shed. */
+  readonly suspectMaxUtilization?: number
+  /** How long suspects stay shed after the last one was; the cost they would bring back is what tripped it. */
+  readonly suspectHoldMs?: number
+  /** How long a shed suspect's answer is held back, and for how many requests at once at most. */
+  readonly suspectDelayMs?: number
+  readonly maxHeld?: number
 }
+
+/** A body declared larger than any callback. */
+const declaredLarge = (declared: string | undefined) =>
+  declared !== undefined && Number(declared) > SUSPECT_MAX_BODY
+
+/**
+ * Answers a suspect's request 503 and closes its connection as soon as the answer is out, the rest of its
+ * body unread: draining it would cost the reads. Returns the error to hand to Fastify.
+ */
+export function shedSuspect(request: FastifyRequest, reply: FastifyReply): Error {
+  request.webhook.outcome = 'overloaded'
+  reply.header('connection', 'close')
+  reply.raw.once('finish', () => request.raw.socket?.destroy())
+  return SHED
+}
+
+/** One error for every shed request: a flood would otherwise pay for a stack trace per request. */
+const SHED = new OverloadedError()
+
+/**
+ * Admits a request with a body larger than any callback unless its source already has MAX_LARGE_IN_FLIGHT
+ * of them in flight. No genuine callback is that large; a flood's first wave is, and arrives before any of
+ * it was refused, so this bounds what the wave costs before the failure limiter knows the source.
+ */
+function admitLarge(inFlight: Map<string, number>, request: FastifyRequest, reply: FastifyReply): boolean {
+  const key = addressKey(request.ip)
+  const count = inFlight.get(key) ?? 0
+  if (count >= MAX_LARGE_IN_FLIGHT) return false
+  inFlight.set(key, count + 1)
+  reply.raw.once('close', () => {
+    const left = (inFlight.get(key) ?? 1) - 1
+    if (left <= 0) inFlight.delete(key)
+    else inFlight.set(key, left)
+  })
+  return true
+}
+
+/** Histogram resolution (ms) of the event-loop delay monitor; subtracted from its mean, as it is the floor. */
+const RESOLUTION_MS = 10
 
 /**
  * Past capacity, refuse new webhooks at once with `503` and `Retry-After` instead of queueing them until
  * Tylt's client gives up: Tylt does not retry either way, and a fast refusal shows up in its dashboard
  * (where the merchant can re-send) and in our metrics (outcome `overloaded`), while a timeout may leave the
  * callback half-processed and shows up nowhere. A lagging event loop is the signal: every request waits
- * for it. Register inside the webhook scope, after `observeWebhooks`, so refusals are logged and counted.
+ * for it.
+ *
+ * Before that, suspects go first: a request from a source recently past its failure limit (the limiter's
+ * suspects) is answered 503 before a byte of its body is read, and its connection closed, when its body
+ * is larger than any callback (SUSPECT_MAX_BODY), or whatever its size while the event loop is busy
+ * (`suspectMaxUtilization`). A flood of forgeries then stops costing anything while callbacks from other
+ * sources are served as usual; a small genuine callback from a suspect's address (a shared NAT) is still
+ * verified while the relay has time for it. Register inside the webhook scope, after `observeWebhooks`, so
+ * refusals are logged and counted.
  */
-export async function overloadGuard(scope: FastifyInstance, options: OverloadOptions = OVERLOAD) {
-  await scope.register(underPressure, {
-    maxEventLoopDelay: options.maxEventLoopDelayMs,
-    sampleInterval: options.sampleIntervalMs,
-    pressureHandler: (request) => {
+export async function overloadGuard(
+  scope: FastifyInstance,
+  options: OverloadOptions = OVERLOAD,
+  limiter?: FailureLimiter,
+) {
+  const maxUtilization = options.suspectMaxUtilization ?? OVERLOAD.suspectMaxUtilization
+  const holdMs = options.suspectHoldMs ?? OVERLOAD.suspectHoldMs
+  const delayMs = options.suspectDelayMs ?? OVERLOAD.suspectDelayMs
+  const maxHeld = options.maxHeld ?? OVERLOAD.maxHeld
+  let held = 0
+  /** Requests with a large body in flight, per source address. */
+  const largeInFlight = new Map<string, number>()
+  const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
+  histogram.enable()
+  let lagging = false
+  let busyUntil = 0
+  let shedding = false
+  let lastShedAt = 0
+  let utilization = performance.eventLoopUtilization()
+  const sample = setInterval(() => {
+    const lag = histogram.mean / 1e6 - RESOLUTION_MS
+    histogram.reset()
+    // No sample at all means the loop never got round to the monitor's timer: as lagging as it gets.
+    lagging = Number.isNaN(lag) || lag > options.maxEventLoopDelayMs
+    const now = performance.eventLoopUtilization()
+    const busy = performance.eventLoopUtilization(now, utilization).utilization > maxUtilization
+    utilization = now
+    const at = Date.now()
+    if (busy || lagging) busyUntil = at + options.sampleIntervalMs
+    shedding = limiter !== undefined && (at < busyUntil || at - lastShedAt < holdMs)
+  }, options.sampleIntervalMs)
+  sample.unref()
+  scope.addHook('onClose', (_instance, done) => {
+    clearInterval(sample)
+    histogram.disable()
+    done()
+  })
+  scope.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    if (lagging) {
       request.webhook.outcome = 'overloaded'
-      return Promise.reject(new OverloadedError())
-    },
+      return done(new OverloadedError())
+    }
+    const declared = request.headers['content-length']
+    // A body of unknown length (chunked) counts as large from a suspect, not from anyone else: nothing says
+    // how Tylt frames its bodies, so only a declared length bounds a first wave.
+    const large = declared === undefined || declaredLarge(declared)
+    const crowded = declaredLarge(declared) && !admitLarge(largeInFlight, request, reply)
+    const suspect =
+      !crowded && limiter?.anySuspect() === true && (shedding || large) && limiter.suspect(request.ip)
+    if (!crowded && !suspect) return done()
+    if (suspect) lastShedAt = Date.now()
+    const error = shedSuspect(request, reply)
+    if (held >= maxHeld || delayMs === 0) return done(error)
+    // Held back before the answer (its body unread, so the sender soon blocks on a full socket): each of a
+    // flood's connections then costs one request a `delayMs` instead of one as fast as it can send.
+    held++
+    setTimeout(() => {
+      held--
+      done(error)
+    }, delayMs)
   })
 }

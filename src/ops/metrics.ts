@@ -38,6 +38,12 @@ export function createMetrics(store: EventStore) {
       labelNames: ['service', 'reason'] as const,
       registers,
     }),
+    refusals: new Counter({
+      name: `${PREFIX}webhook_refusals_total`,
+      help: 'Requests refused on a webhook path by reason (missing, malformed, mismatch, unknown_service, bad_url); over_limit="true": past the source\'s failure limit, so no JSON fallback and not quarantined',
+      labelNames: ['reason', 'over_limit'] as const,
+      registers,
+    }),
     secretMatches: new Counter({
       name: `${PREFIX}secret_matches_total`,
       help: 'Verified callbacks by the secret that matched (current or older) and the bytes it matched (raw or json_fallback)',

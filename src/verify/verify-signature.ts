@@ -1,4 +1,5 @@
 import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto'
+import { FALLBACK_MAX_BYTES } from '../constants.js'
 
 /** The keys to try for one service, current first. */
 export interface ServiceKeys {
@@ -63,13 +64,16 @@ function reserialise(body: Buffer): { bytes: Buffer; parsed: unknown } | undefin
 
 /**
  * Checks Tylt's HMAC-SHA256 over the raw body against every secret of every candidate service; the raw
- * bytes are tried for all of them before the JSON fallback, so a raw match always wins. Pure: no I/O.
+ * bytes are tried for all of them before the JSON fallback, so a raw match always wins. The fallback parses
+ * and re-serialises the body at most once, however many secrets are tried, and only for bodies of at most
+ * FALLBACK_MAX_BYTES; `jsonFallback` may be a function, asked only once the raw bytes matched nothing (the
+ * webhook route asks its failure limiter there). Pure: no I/O.
  */
 export function verifySignature(
   services: readonly ServiceKeys[],
   body: Buffer,
   header: string | undefined,
-  jsonFallback: boolean,
+  jsonFallback: boolean | (() => boolean),
 ): Verification {
   const expected = decodeSignature(header)
   if (typeof expected === 'string') return { ok: false, reason: expected }
@@ -77,7 +81,9 @@ export function verifySignature(
     const slot = matchingSlot(service.secrets, body, expected)
     if (slot >= 0) return { ok: true, service: service.name, slot, bytes: body }
   }
-  const fallback = jsonFallback ? reserialise(body) : undefined
+  const tryFallback =
+    body.length <= FALLBACK_MAX_BYTES && (typeof jsonFallback === 'boolean' ? jsonFallback : jsonFallback())
+  const fallback = tryFallback ? reserialise(body) : undefined
   if (fallback !== undefined) {
     for (const service of services) {
       const slot = matchingSlot(service.secrets, fallback.bytes, expected)

@@ -1,11 +1,34 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { FLAT_LINE_REDACT } from '../logger.js'
 import type { Metrics } from '../ops/metrics.js'
-import { newWebhookContext } from './webhook-context.js'
+import { newWebhookContext, type RefusalReason } from './webhook-context.js'
+
+/** Paths and service names are logged bounded: a request line can be kilobytes long. */
+const LOGGED_PATH = 256
+const LOGGED_SERVICE = 128
+
+/** The service a webhook path asks for: `*` for `POST /webhooks`, null when the path names none. */
+export function serviceAsked(path: string): string | null {
+  const match = /^\/webhooks(?:\/([^/?]*))?/.exec(path)
+  if (match === null) return null
+  return match[1] === undefined || match[1] === '' ? '*' : match[1].slice(0, LOGGED_SERVICE)
+}
+
+/** The extra fields of a refused request's line: what an operator needs to see which URL was wrong. */
+export function refusalFields(request: FastifyRequest, reason: RefusalReason) {
+  return {
+    method: request.method,
+    path: request.url.slice(0, LOGGED_PATH),
+    asked: serviceAsked(request.url),
+    reason,
+  }
+}
 
 /**
  * One log line and one set of metrics per webhook request, whatever its outcome. The line carries ids and
- * outcome only: never the signature, a secret or the body (it holds `userDetails`).
+ * outcome only: never the signature, a secret or the body (it holds `userDetails`). A refused request
+ * (bad signature, unknown service) also carries its method, path, the service it asked for and the reason,
+ * and is counted by reason (never by path: that label would be unbounded).
  */
 export function observeWebhooks(app: FastifyInstance, metrics: Metrics) {
   // Every value of the line is a string, number or null (see FLAT_LINE_REDACT); reqId is what request.log adds.
@@ -20,20 +43,25 @@ export function observeWebhooks(app: FastifyInstance, metrics: Metrics) {
     const ms = reply.elapsedTime
     metrics.requests.labels(context.service, outcome).inc()
     metrics.ackDuration.labels(outcome).observe(ms / 1000)
-    log.info(
-      {
-        reqId: request.id,
-        service: context.service,
-        outcome,
-        eventId: context.eventId,
-        status: context.status,
-        merchantOrderId: context.merchantOrderId,
-        statusCode: reply.statusCode,
-        ms: Math.round(ms * 100) / 100,
-        ip: request.ip,
-      },
-      'webhook',
-    )
+    const line = {
+      reqId: request.id,
+      service: context.service,
+      outcome,
+      eventId: context.eventId,
+      status: context.status,
+      merchantOrderId: context.merchantOrderId,
+      statusCode: reply.statusCode,
+      ms: Math.round(ms * 100) / 100,
+      ip: request.ip,
+    }
+    if (context.reason === undefined) log.info(line, 'webhook')
+    else {
+      metrics.refusals.labels(context.reason, String(context.overLimit)).inc()
+      log.info(
+        { ...line, ...refusalFields(request, context.reason), overLimit: context.overLimit },
+        'webhook',
+      )
+    }
     done()
   })
 }

@@ -1,5 +1,9 @@
+import type { QuarantineReason } from '../core/quarantine-store.js'
 import type { Outcome } from '../ops/metrics.js'
 import type { ServiceKeys } from '../verify/verify-signature.js'
+
+/** Why a request on a webhook path was refused: a signature problem, a service not configured, a bad path. */
+export type RefusalReason = QuarantineReason | 'bad_url'
 
 /** What one webhook request learned, for its log line and metrics. */
 export interface WebhookContext {
@@ -10,6 +14,12 @@ export interface WebhookContext {
   eventId: string | undefined
   status: string | null
   merchantOrderId: string | null
+  /** The request's Content-Type, taken off the headers so that no media type can make Fastify refuse it. */
+  contentType: string | null
+  /** Set when the request was refused for its signature or its service. */
+  reason: RefusalReason | undefined
+  /** The refusal came past its source's failure limit: no JSON fallback, not handed to the quarantine. */
+  overLimit: boolean
 }
 
 export const newWebhookContext = (): WebhookContext => ({
@@ -19,6 +29,9 @@ export const newWebhookContext = (): WebhookContext => ({
   eventId: undefined,
   status: null,
   merchantOrderId: null,
+  contentType: null,
+  reason: undefined,
+  overLimit: false,
 })
 
 declare module 'fastify' {

@@ -1,13 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SecretRegistry } from '../config/secret-registry.js'
-import { ANSWER, SIGNATURE_HEADER } from '../constants.js'
+import { ANSWER, OUTCOME_HEADER, SIGNATURE_HEADER, SUSPECT_MAX_BODY } from '../constants.js'
 import type { EventStore } from '../core/event-store.js'
 import type { QuarantineReason, RefusalObserver } from '../core/quarantine-store.js'
 import { InvalidSignatureError } from '../errors.js'
 import { eventId } from '../event/event-id.js'
 import { extractMetadata } from '../event/extract-metadata.js'
+import { shedSuspect } from '../http/overload-guard.js'
 import type { Metrics } from '../ops/metrics.js'
-import { type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
+import { FailureLimiter, failureCost } from '../verify/failure-limiter.js'
+import { type FailureReason, type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
 import type { WebhookContext } from './webhook-context.js'
 
 export interface WebhookRoutesOptions {
@@ -19,23 +21,39 @@ export interface WebhookRoutesOptions {
   readonly onAccepted: () => void
   /** Told of each refused request (bad signature, unknown service), with its bytes; absent: nothing kept. */
   readonly quarantine?: RefusalObserver | undefined
+  /** Refusals per source address; the overload guard shares it to shed suspects first. */
+  readonly limiter?: FailureLimiter | undefined
 }
 
 /** Paths are kept and logged bounded: a request line can be kilobytes long. */
-const MAX_PATH = 256
+export const MAX_PATH = 256
 
 const headerText = (value: string | string[] | undefined): string | null =>
   typeof value === 'string' ? value : null
 
 const EMPTY = Buffer.alloc(0)
+const TEXT = 'text/plain; charset=utf-8'
 
 /**
- * `POST /webhooks/:service` and `POST /webhooks`. The plugin replaces every body parser of its scope with one
- * that keeps the raw bytes, whatever the Content-Type: the signature covers bytes, and a JSON parser would
- * hand us a re-serialised object instead.
+ * Takes the Content-Type off the request before Fastify reads it: the signature covers bytes, whatever the
+ * media type, and Fastify refuses with 415 a header it cannot parse (empty, or a list such as
+ * `application/json, text/plain`). The value is kept for the quarantine.
+ */
+function takeContentType(request: FastifyRequest) {
+  const type = request.headers['content-type']
+  if (type === undefined) return
+  request.webhook.contentType = type
+  request.headers['content-type'] = undefined
+}
+
+/**
+ * `POST /webhooks/:service` and `POST /webhooks` (a trailing slash and the service's case do not matter).
+ * The plugin replaces every body parser of its scope with one that keeps the raw bytes: the signature covers
+ * bytes, and a JSON parser would hand us a re-serialised object instead.
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions) {
   const { secrets, store, metrics, jsonFallback, onAccepted, quarantine } = options
+  const limiter = options.limiter ?? new FailureLimiter()
 
   /** Hands a refused request to the quarantine; the answer to the sender does not change. */
   function refuse(request: FastifyRequest, reason: QuarantineReason, body: Buffer, service: string | null) {
@@ -46,7 +64,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
       service,
       sourceAddress: request.ip,
       signature: headerText(request.headers[SIGNATURE_HEADER]),
-      contentType: headerText(request.headers['content-type']),
+      contentType: request.webhook.contentType,
       userAgent: headerText(request.headers['user-agent']),
       body,
     })
@@ -55,17 +73,40 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 
+  /**
+   * Counts a refused signature, charges its source what it cost, and hands it to the quarantine while the
+   * source is within its limit. Returns the error that answers 401.
+   */
+  function refuseSignature(
+    request: FastifyRequest,
+    reason: FailureReason,
+    body: Buffer,
+    candidates: readonly ServiceKeys[],
+    fellBack: boolean,
+  ) {
+    const context = request.webhook
+    metrics.verificationFailures.labels(context.service, reason).inc()
+    context.reason = reason
+    const hmacs = reason === 'mismatch' ? candidates.reduce((n, c) => n + c.secrets.length, 0) : 0
+    context.overLimit = !limiter.fail(request.ip, failureCost(body.length, hmacs, fellBack))
+    if (!context.overLimit) refuse(request, reason, body, context.service === '*' ? null : context.service)
+    return new InvalidSignatureError()
+  }
+
   async function accept(request: FastifyRequest, reply: FastifyReply, candidates: readonly ServiceKeys[]) {
     const context = request.webhook
     const header = request.headers[SIGNATURE_HEADER]
     const signature = typeof header === 'string' ? header : undefined
     const body = Buffer.isBuffer(request.body) ? request.body : EMPTY
-    const verified = verifySignature(candidates, body, signature, jsonFallback)
-    if (!verified.ok) {
-      metrics.verificationFailures.labels(context.service, verified.reason).inc()
-      refuse(request, verified.reason, body, context.service === '*' ? null : context.service)
-      throw new InvalidSignatureError()
-    }
+    // A large body whose source went past its limit while it was being sent (a flood's first wave, all of it
+    // admitted before the first forgery was refused) is shed as the guard would have shed it.
+    if (body.length > SUSPECT_MAX_BODY && limiter.suspect(request.ip)) throw shedSuspect(request, reply)
+    // Past its failure limit a source still has its raw bytes checked (a genuine callback may share its
+    // address with a flood), but gets no fallback: the one costly step a forgery can ask for.
+    let fellBack = false
+    const fallback = jsonFallback && (() => (fellBack = limiter.allows(request.ip)))
+    const verified = verifySignature(candidates, body, signature, fallback)
+    if (!verified.ok) throw refuseSignature(request, verified.reason, body, candidates, fellBack)
     context.service = verified.service
     metrics.secretMatches
       .labels(
@@ -90,41 +131,69 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     })
     context.outcome = inserted ? 'accepted' : 'duplicate'
     if (inserted) onAccepted()
-    return reply.type('text/plain; charset=utf-8').send(ANSWER.ok)
+    return reply.type(TEXT).header(OUTCOME_HEADER, context.outcome).send(ANSWER.ok)
   }
 
-  app.post('/webhooks', (request, reply) => {
-    request.webhook.service = '*'
-    return accept(request, reply, secrets.all())
-  })
+  const anyService = {
+    onRequest: (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+      request.webhook.service = '*'
+      takeContentType(request)
+      done()
+    },
+  }
+  const handleAny = (request: FastifyRequest, reply: FastifyReply) => accept(request, reply, secrets.all())
+  app.post('/webhooks', anyService, handleAny)
+  app.post('/webhooks/', anyService, handleAny)
 
-  app.post<{ Params: { service: string } }>(
-    '/webhooks/:service',
-    {
-      // Refuse unknown services before reading a byte of the body. A known one is named now, so that a
-      // refusal before the handler (413) is still logged and counted under its service, and its keys (those
-      // in effect when the request arrived) are kept for the handler.
-      onRequest: (request, reply, done) => {
-        const service = secrets.get(request.params.service)
-        if (service !== undefined) {
-          request.webhook.service = service.name
-          request.webhook.keys = service
-          return done()
-        }
-        request.webhook.outcome = 'unknown_service'
-        // With a quarantine, the body is read so that a callback sent before its service was configured can
-        // be accepted later; without one, nothing of it is read.
-        if (quarantine !== undefined) return done()
-        reply.code(404).type('text/plain; charset=utf-8').send(ANSWER.notFound)
-      },
+  /** A service nobody configured: refused before a byte of the body is read, unless the quarantine wants it. */
+  function unknownService(request: FastifyRequest, reply: FastifyReply, done: () => void) {
+    request.webhook.outcome = 'unknown_service'
+    request.webhook.reason = 'unknown_service'
+    const declared = Number(request.headers['content-length'] ?? 0) || 0
+    request.webhook.overLimit = !limiter.fail(request.ip, failureCost(declared, 0, false))
+    // With a quarantine, the body is read so that a callback sent before its service was configured can be
+    // accepted later; without one, or past the source's failure limit, nothing of it is read.
+    if (quarantine !== undefined && !request.webhook.overLimit) return done()
+    reply.code(404).type(TEXT).send(ANSWER.notFound)
+  }
+  const refuseUnknown = (request: FastifyRequest, reply: FastifyReply, asked: string) => {
+    const body = Buffer.isBuffer(request.body) ? request.body : EMPTY
+    refuse(request, 'unknown_service', body, asked.slice(0, MAX_PATH))
+    return reply.code(404).type(TEXT).send(ANSWER.notFound)
+  }
+
+  type Named = FastifyRequest<{ Params: { service: string } }>
+  const namedService = {
+    // A known service is named now, so that a refusal before the handler (413) is still logged and counted
+    // under its service, and its keys (those in effect when the request arrived) are kept for the handler.
+    onRequest: (request: Named, reply: FastifyReply, done: () => void) => {
+      takeContentType(request)
+      const asked = request.params.service
+      const service = secrets.get(asked) ?? secrets.get(asked.toLowerCase())
+      if (service === undefined) return unknownService(request, reply, done)
+      request.webhook.service = service.name
+      request.webhook.keys = service
+      done()
     },
-    (request, reply) => {
-      const keys = request.webhook.keys
-      if (keys !== undefined) return accept(request, reply, [keys])
-      const body = Buffer.isBuffer(request.body) ? request.body : EMPTY
-      refuse(request, 'unknown_service', body, request.params.service.slice(0, MAX_PATH))
-      return reply.code(404).type('text/plain; charset=utf-8').send(ANSWER.notFound)
+  }
+  const handleNamed = (request: Named, reply: FastifyReply) => {
+    const keys = request.webhook.keys
+    if (keys !== undefined) return accept(request, reply, [keys])
+    return refuseUnknown(request, reply, request.params.service)
+  }
+  app.post('/webhooks/:service', namedService, handleNamed)
+  app.post('/webhooks/:service/', namedService, handleNamed)
+
+  // Deeper paths (`/webhooks/cpg/extra`, a URL pasted twice) name no service either: the same 404.
+  type Deeper = FastifyRequest<{ Params: { '*': string } }>
+  const deeper = {
+    onRequest: (request: Deeper, reply: FastifyReply, done: () => void) => {
+      takeContentType(request)
+      unknownService(request, reply, done)
     },
+  }
+  app.post('/webhooks/*', deeper, (request: Deeper, reply) =>
+    refuseUnknown(request, reply, request.params['*']),
   )
 }
 

@@ -135,15 +135,23 @@ describe('configuration errors', () => {
     [
       'an unreadable secret file',
       { TYLT_SECRET_CPG_FILE: '/nonexistent/secret' },
-      'cannot read secret file /nonexistent/secret',
+      'TYLT_SECRET_CPG_FILE: cannot read the secret file it names (ENOENT)',
     ],
-    ['a malformed number', { TYLT_SECRET_CPG: 'x', PORT: '80a' }, 'PORT must be a whole number'],
+    [
+      'a malformed number',
+      { TYLT_SECRET_CPG: 'cli-test-secret-0b1c', PORT: '80a' },
+      'PORT must be a whole number',
+    ],
     [
       'a malformed duration',
-      { TYLT_SECRET_CPG: 'x', DEDUP_WINDOW: '3 days' },
+      { TYLT_SECRET_CPG: 'cli-test-secret-0b1c', DEDUP_WINDOW: '3 days' },
       'DEDUP_WINDOW must be a duration',
     ],
-    ['a bad FORWARD_URL', { TYLT_SECRET_CPG: 'x', FORWARD_URL: 'redis://127.0.0.1:6379' }, 'FORWARD_URL'],
+    [
+      'a bad FORWARD_URL',
+      { TYLT_SECRET_CPG: 'cli-test-secret-0b1c', FORWARD_URL: 'redis://127.0.0.1:6379' },
+      'FORWARD_URL',
+    ],
   ])('%s: one clear message, no stack trace, non-zero exit', async (_name, variables, message) => {
     const result = await runCli(['serve'], { DATA_DIR: tempDir(), ...variables })
     expect(result.code).toBe(1)

@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
 import { tempDir } from '../helper.js'
 
+/** A secret long enough to be accepted. */
+const SECRET = 'cpg-secret-2f9c1d0a'
+
 const problemsOf = (env: Record<string, string>): string => {
   try {
     loadConfig(env)
@@ -16,7 +19,7 @@ const problemsOf = (env: Record<string, string>): string => {
 
 describe('loadConfig', () => {
   it('applies the documented defaults and freezes the result', () => {
-    const config = loadConfig({ TYLT_SECRET_CPG: 'x' })
+    const config = loadConfig({ TYLT_SECRET_CPG: SECRET })
     expect(config).toMatchObject({
       host: '0.0.0.0',
       port: 3000,
@@ -36,17 +39,20 @@ describe('loadConfig', () => {
   })
 
   it('maps TYLT_SECRET_PRIME_UPI to the service prime-upi, secrets comma-separated, current first', () => {
-    const config = loadConfig({ TYLT_SECRET_PRIME_UPI: ' new , old ,' })
+    const config = loadConfig({ TYLT_SECRET_PRIME_UPI: ' new-secret-0123456 , old-secret-0123456 ,' })
     expect(config.services.map((s) => [s.name, s.secrets.length])).toEqual([['prime-upi', 2]])
-    expect(config.services[0]!.secrets[0]!.export().toString()).toBe('new')
+    expect(config.services[0]!.secrets[0]!.export().toString()).toBe('new-secret-0123456')
   })
 
   it('reads TYLT_SECRET_<NAME>_FILE, one secret per line', () => {
     const file = join(tempDir(), 'cpg')
-    writeFileSync(file, 'first\r\nsecond\n\n')
+    writeFileSync(file, 'first-secret-0123456\r\nsecond-secret-0123456\n\n')
     const [service] = loadConfig({ TYLT_SECRET_CPG_FILE: file }).services
     expect(service).toMatchObject({ name: 'cpg', file })
-    expect(service!.secrets.map((k) => k.export().toString())).toEqual(['first', 'second'])
+    expect(service!.secrets.map((k) => k.export().toString())).toEqual([
+      'first-secret-0123456',
+      'second-secret-0123456',
+    ])
   })
 
   it('needs at least one service', () => {
@@ -56,7 +62,7 @@ describe('loadConfig', () => {
   it('names an unreadable secret file without printing any secret', () => {
     const message = problemsOf({ TYLT_SECRET_CPG_FILE: '/nonexistent/cpg-secret' })
     expect(message).toContain(
-      'TYLT_SECRET_CPG_FILE: cannot read secret file /nonexistent/cpg-secret (ENOENT)',
+      'TYLT_SECRET_CPG_FILE: cannot read the secret file it names (ENOENT); it must hold a path, not a secret',
     )
   })
 
@@ -87,7 +93,7 @@ describe('loadConfig', () => {
   })
 
   it('refuses a bare number as a duration, saying which unit to use', () => {
-    expect(problemsOf({ TYLT_SECRET_CPG: 'x', SHUTDOWN_GRACE: '30' })).toContain(
+    expect(problemsOf({ TYLT_SECRET_CPG: SECRET, SHUTDOWN_GRACE: '30' })).toContain(
       'SHUTDOWN_GRACE must be a duration with a unit such as 30s',
     )
   })
@@ -95,13 +101,15 @@ describe('loadConfig', () => {
   it('refuses an empty secret and a service configured twice', () => {
     expect(problemsOf({ TYLT_SECRET_CPG: ' , ' })).toContain('TYLT_SECRET_CPG is empty')
     const file = join(tempDir(), 'cpg')
-    writeFileSync(file, 'a\n')
-    expect(problemsOf({ TYLT_SECRET_CPG: 'x', TYLT_SECRET_CPG_FILE: file })).toContain('already configured')
+    writeFileSync(file, `${SECRET}\n`)
+    expect(problemsOf({ TYLT_SECRET_CPG: SECRET, TYLT_SECRET_CPG_FILE: file })).toContain(
+      'already configured',
+    )
   })
 
   it('never quotes a signing secret or a URL password in its messages', () => {
     const message = problemsOf({
-      TYLT_SECRET_CPG: 'x',
+      TYLT_SECRET_CPG: SECRET,
       FORWARD_URL: 'redis://user:hunter2-password@127.0.0.1:6379',
       FORWARD_SIGNING_SECRET: 'whsec_not*base64*hunter3',
     })
@@ -111,9 +119,9 @@ describe('loadConfig', () => {
   })
 
   it('takes TRUST_PROXY as a boolean, a hop count or a list', () => {
-    expect(loadConfig({ TYLT_SECRET_CPG: 'x', TRUST_PROXY: 'true' }).trustProxy).toBe(true)
-    expect(loadConfig({ TYLT_SECRET_CPG: 'x', TRUST_PROXY: '2' }).trustProxy).toBe(2)
-    expect(loadConfig({ TYLT_SECRET_CPG: 'x', TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toEqual([
+    expect(loadConfig({ TYLT_SECRET_CPG: SECRET, TRUST_PROXY: 'true' }).trustProxy).toBe(true)
+    expect(loadConfig({ TYLT_SECRET_CPG: SECRET, TRUST_PROXY: '2' }).trustProxy).toBe(2)
+    expect(loadConfig({ TYLT_SECRET_CPG: SECRET, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toEqual([
       '10.0.0.0/8',
       '127.0.0.1',
     ])

@@ -136,7 +136,7 @@ describe('reload()', () => {
       service: 'x',
       msg: expect.stringMatching(/previous secrets stay active/),
     })
-    expect(JSON.stringify(errors[0]!.err)).toContain(file)
+    expect(errors[0]!.file).toBe(file)
     expectNoSecretIn(raw)
   })
 })

@@ -92,7 +92,7 @@ step "smoke run: serve, send, events list, SIGTERM"
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 PORT=$(free_port)
 OPS_PORT=$(free_port)
-export TYLT_SECRET_DEMO=demo DATA_DIR="$WORK/data" HOST=127.0.0.1 OPS_HOST=127.0.0.1 PORT OPS_PORT
+export TYLT_SECRET_DEMO=node24-smoke-secret-3b7e DATA_DIR="$WORK/data" HOST=127.0.0.1 OPS_HOST=127.0.0.1 PORT OPS_PORT
 # Through the CLI's own first line (`#!/usr/bin/env -S node FLAGS`), as an installed `tylt-relay` runs, so
 # Node 24 is shown to accept the relay's node flags.
 chmod +x dist/cli.js

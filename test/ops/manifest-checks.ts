@@ -51,7 +51,7 @@ export function expectValidConfig(env: Record<string, string>) {
   for (const [name, value] of Object.entries(env)) {
     if (name.endsWith('_FILE')) {
       const file = join(dir, basename(value))
-      writeFileSync(file, 'stand-in-secret\n')
+      writeFileSync(file, `stand-in-secret-for-${name}\n`)
       local[name] = file
     } else local[name] = value
   }
