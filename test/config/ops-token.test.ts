@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/load-config.js'
 import { tempDir } from '../helper.js'
 
 const TOKEN = 'ops-token-for-the-console-77c1'
-const base = { TYLT_SECRET_CPG: 'x' }
+const base = { TYLT_SECRET_CPG: 'cpg-secret-for-the-console-tests' }
 
 const problemsOf = (env: Record<string, string>): string => {
   try {

@@ -7,7 +7,12 @@ const OTHER_SIGNING = `whsec_${Buffer.alloc(32, 9).toString('base64')}`
 
 const plan = (env: Record<string, string>) =>
   planDownstreams(
-    loadConfig({ TYLT_SECRET_CPG: 'a', TYLT_SECRET_DEMO: 'b', TYLT_SECRET_PRIME_UPI: 'c', ...env }),
+    loadConfig({
+      TYLT_SECRET_CPG: 'cpg-secret-of-sixteen-bytes+',
+      TYLT_SECRET_DEMO: 'demo-secret-of-sixteen-bytes+',
+      TYLT_SECRET_PRIME_UPI: 'upi-secret-of-sixteen-bytes+',
+      ...env,
+    }),
   ).map(({ kind, target, services, reads }) => ({ kind, target, services, reads }))
 
 describe('planDownstreams', () => {
@@ -64,8 +69,8 @@ describe('planDownstreams', () => {
 describe('downstreamOf', () => {
   it('names the downstream an event of a service goes to, or null', () => {
     const config = loadConfig({
-      TYLT_SECRET_CPG: 'a',
-      TYLT_SECRET_DEMO: 'b',
+      TYLT_SECRET_CPG: 'cpg-secret-of-sixteen-bytes+',
+      TYLT_SECRET_DEMO: 'demo-secret-of-sixteen-bytes+',
       FORWARD_URL: 'redis://127.0.0.1:6379?stream=prod',
       FORWARD_URL_DEMO: 'redis://127.0.0.1:6379?stream=staging',
     })
@@ -74,16 +79,20 @@ describe('downstreamOf', () => {
     expect(downstreamOf(downstreams, 'cpg')).toBe('redis://127.0.0.1:6379?stream=prod')
     // A service no longer configured, beside a downstream per service: nothing reads its leftovers.
     expect(downstreamOf(downstreams, 'gone')).toBeNull()
-    const single = planDownstreams(loadConfig({ TYLT_SECRET_CPG: 'a', FORWARD_URL: 'http://127.0.0.1:9/' }))
+    const single = planDownstreams(
+      loadConfig({ TYLT_SECRET_CPG: 'cpg-secret-of-sixteen-bytes+', FORWARD_URL: 'http://127.0.0.1:9/' }),
+    )
     expect(downstreamOf(single, 'gone')).toBe('http://127.0.0.1:9/')
-    expect(downstreamOf(planDownstreams(loadConfig({ TYLT_SECRET_CPG: 'a' })), 'cpg')).toBeNull()
+    expect(
+      downstreamOf(planDownstreams(loadConfig({ TYLT_SECRET_CPG: 'cpg-secret-of-sixteen-bytes+' })), 'cpg'),
+    ).toBeNull()
   })
 })
 
 describe('FORWARD_URL_<NAME> configuration', () => {
   const problems = (env: Record<string, string>) => {
     try {
-      loadConfig({ TYLT_SECRET_CPG: 'a', ...env })
+      loadConfig({ TYLT_SECRET_CPG: 'cpg-secret-of-sixteen-bytes+', ...env })
     } catch (err) {
       return (err as Error).message
     }

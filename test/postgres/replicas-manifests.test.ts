@@ -19,7 +19,10 @@ function expectValid(env: Record<string, string>) {
       continue
     }
     const file = join(dir, name)
-    writeFileSync(file, name === 'STORE_URL_FILE' ? 'postgres://u:p@db:5432/payments\n' : 'stand-in-secret\n')
+    writeFileSync(
+      file,
+      name === 'STORE_URL_FILE' ? 'postgres://u:p@db:5432/payments\n' : `stand-in-secret-for-${name}\n`,
+    )
     local[name] = file
   }
   return loadConfig(local)
