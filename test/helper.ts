@@ -7,7 +7,7 @@ import { onTestFinished } from 'vitest'
 import { type AppDeps, buildApp } from '../src/app.js'
 import { type Config, loadConfig } from '../src/config/load-config.js'
 import { SecretRegistry } from '../src/config/secret-registry.js'
-import type { StoredEvent } from '../src/core/event.js'
+import type { RelayEvent, StoredEvent } from '../src/core/event.js'
 import { createMetrics, type Metrics } from '../src/ops/metrics.js'
 import { GroupCommitStore, type SyncFile } from '../src/store/group-commit-store.js'
 import { SqliteStore } from '../src/store/sqlite-store.js'
@@ -124,4 +124,24 @@ export function sample(
       return Number(match[3])
   }
   return undefined
+}
+
+/**
+ * An accepted event as the stores and sinks take it: nothing read from the body, not recovered; the test
+ * names what matters to it.
+ */
+export function relayEvent(fields: Pick<RelayEvent, 'id'> & Partial<RelayEvent>): RelayEvent {
+  return {
+    service: 'cpg',
+    acceptedAt: 1_700_000_000_000,
+    signature: 'f'.repeat(64),
+    orderId: null,
+    merchantOrderId: null,
+    status: null,
+    product: 'unknown',
+    final: 'unknown',
+    recovered: null,
+    body: Buffer.from('{}'),
+    ...fields,
+  }
 }

@@ -2,26 +2,22 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { tempDir } from '../helper.js'
+import { relayEvent, tempDir } from '../helper.js'
 import { runCli } from '../process/relay-process.js'
 
 describe('tylt-relay store', () => {
   it('backs up a store and prints what the copy holds', async () => {
     const dataDir = tempDir()
     const store = new GroupCommitStore(dataDir)
-    await store.append({
-      id: 'evt_cli_1',
-      service: 'cpg',
-      acceptedAt: 1_700_000_000_000,
-      signature: 'd'.repeat(64),
-      orderId: null,
-      merchantOrderId: null,
-      status: null,
-      product: 'unknown',
-      final: 'unknown',
-      recovered: null,
-      body: Buffer.from('{}'),
-    })
+    await store.append(
+      relayEvent({
+        id: 'evt_cli_1',
+        service: 'cpg',
+        acceptedAt: 1_700_000_000_000,
+        signature: 'd'.repeat(64),
+        body: Buffer.from('{}'),
+      }),
+    )
     await store.close()
     const target = join(tempDir(), 'b.sqlite')
     const { code, stdout, stderr } = await runCli(['store', 'backup', target], { DATA_DIR: dataDir })

@@ -7,7 +7,7 @@ import type { SendResult, Sink } from '../../src/core/sink.js'
 import { Forwarder, type ForwarderOptions } from '../../src/forward/forwarder.js'
 import { createMetrics } from '../../src/ops/metrics.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { sample, tempDir } from '../helper.js'
+import { relayEvent, sample, tempDir } from '../helper.js'
 
 /** The real store, whose writes (or reads) fail while `failing` says so, with SQLite's own error. */
 function flaky(store: GroupCommitStore, failing: (operation: string) => boolean): EventStore {
@@ -81,19 +81,7 @@ async function setup(
   })
   const accept = async (count: number, from = 0, service = 'cpg', acceptedAt = Date.now()) => {
     for (let i = from; i < from + count; i++) {
-      await real.append({
-        id: `evt_${i}`,
-        service,
-        acceptedAt,
-        signature: 'f'.repeat(64),
-        orderId: null,
-        merchantOrderId: null,
-        status: null,
-        product: 'unknown',
-        final: 'unknown',
-        recovered: null,
-        body: Buffer.from(`{"n":${i}}`),
-      })
+      await real.append(relayEvent({ id: `evt_${i}`, service, acceptedAt, body: Buffer.from(`{"n":${i}}`) }))
     }
   }
   return { store: real, forwarder, accept, lines, metrics }

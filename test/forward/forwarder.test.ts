@@ -6,7 +6,7 @@ import { backoffDelay } from '../../src/forward/backoff.js'
 import { Forwarder } from '../../src/forward/forwarder.js'
 import { createMetrics } from '../../src/ops/metrics.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { tempDir } from '../helper.js'
+import { relayEvent, tempDir } from '../helper.js'
 
 /**
  * A downstream whose answers the test scripts: it records every batch it was offered, and takes the
@@ -54,19 +54,9 @@ async function setup(
   })
   const accept = async (count: number, acceptedAt = Date.now(), from = 0) => {
     for (let i = from; i < from + count; i++) {
-      await store.append({
-        id: `evt_${i}`,
-        service: 'cpg',
-        acceptedAt,
-        signature: 'f'.repeat(64),
-        orderId: null,
-        merchantOrderId: null,
-        status: null,
-        product: 'unknown',
-        final: 'unknown',
-        recovered: null,
-        body: Buffer.from(`{"n":${i}}`),
-      })
+      await store.append(
+        relayEvent({ id: `evt_${i}`, service: 'cpg', acceptedAt, body: Buffer.from(`{"n":${i}}`) }),
+      )
     }
   }
   return { store, forwarder, accept }

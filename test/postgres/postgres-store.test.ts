@@ -5,23 +5,18 @@ import type { RelayEvent } from '../../src/core/event.js'
 import { openPostgresStore } from '../../src/store/postgres/open-postgres.js'
 import { PostgresLease } from '../../src/store/postgres/postgres-lease.js'
 import { LOCK, MIGRATIONS } from '../../src/store/postgres/schema.js'
-import { eventually, SECRETS, sleep, tempDir } from '../helper.js'
+import { eventually, relayEvent, SECRETS, sleep, tempDir } from '../helper.js'
 import { runCli } from '../process/relay-process.js'
 import { sql, testSchema } from './postgres-helper.js'
 
-const event = (i: number, tag = 'a'): RelayEvent => ({
-  id: `evt_${tag}_${i}`,
-  service: 'cpg',
-  acceptedAt: 1_700_000_000_000 + i,
-  signature: 'ab'.repeat(32),
-  orderId: null,
-  merchantOrderId: null,
-  status: null,
-  product: 'unknown',
-  final: 'unknown',
-  recovered: null,
-  body: Buffer.from(`{"i":${i}}`),
-})
+const event = (i: number, tag = 'a'): RelayEvent =>
+  relayEvent({
+    id: `evt_${tag}_${i}`,
+    service: 'cpg',
+    acceptedAt: 1_700_000_000_000 + i,
+    signature: 'ab'.repeat(32),
+    body: Buffer.from(`{"i":${i}}`),
+  })
 
 async function openStore(url: Awaited<ReturnType<typeof testSchema>>['storeUrl']) {
   const store = await openPostgresStore(url)

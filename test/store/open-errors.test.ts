@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { STORE_FILE } from '../../src/constants.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import { tempDir } from '../helper.js'
+import { relayEvent, tempDir } from '../helper.js'
 import { CLI, runCli } from '../process/relay-process.js'
 
 /** A store holding `count` events of about 2 KB each, closed. */
@@ -13,19 +13,15 @@ async function filledStore(dir: string, count: number): Promise<void> {
   const store = new GroupCommitStore(dir)
   await Promise.all(
     Array.from({ length: count }, (_, i) =>
-      store.append({
-        id: `evt_${i}`,
-        service: 'cpg',
-        acceptedAt: 1_700_000_000_000 + i,
-        signature: 'a'.repeat(64),
-        orderId: null,
-        merchantOrderId: null,
-        status: null,
-        product: 'unknown',
-        final: 'unknown',
-        recovered: null,
-        body: Buffer.from(`{"i":${i},"pad":"${'x'.repeat(2_000)}"}`),
-      }),
+      store.append(
+        relayEvent({
+          id: `evt_${i}`,
+          service: 'cpg',
+          acceptedAt: 1_700_000_000_000 + i,
+          signature: 'a'.repeat(64),
+          body: Buffer.from(`{"i":${i},"pad":"${'x'.repeat(2_000)}"}`),
+        }),
+      ),
     ),
   )
   await store.close()

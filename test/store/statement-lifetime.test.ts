@@ -1,21 +1,15 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../src/core/event.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import { tempDir } from '../helper.js'
+import { relayEvent, tempDir } from '../helper.js'
 
-const EVENT: RelayEvent = {
+const EVENT: RelayEvent = relayEvent({
   id: 'evt_1',
   service: 's',
   acceptedAt: 1,
   signature: 'f',
-  orderId: null,
-  merchantOrderId: null,
-  status: null,
-  product: 'unknown',
-  final: 'unknown',
-  recovered: null,
   body: Buffer.from('{}'),
-}
+})
 
 describe('SqliteStore statements', () => {
   // On Node 24, better-sqlite3 12 aborts the whole process when the garbage collector frees a statement
