@@ -20,7 +20,11 @@ import { MemoryQuarantineStore } from './memory-quarantine-store.js'
 
 const TOKEN = 'screenshot-token-0123456789'
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url))
-const SECRETS = { cpg: 'cpg-secret', upiNew: 'upi-secret-new', upiOld: 'upi-secret-old' }
+const SECRETS = {
+  cpg: 'cpg-secret-for-screenshots',
+  upiNew: 'upi-secret-new-for-screenshots',
+  upiOld: 'upi-secret-old-for-screenshots',
+}
 const TARGET = 'redis://redis.payments.svc:6379?stream=tylt-events'
 
 const payIn = (order: string, status: string, extra: Record<string, unknown> = {}) =>
