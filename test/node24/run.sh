@@ -25,6 +25,8 @@ esac
 PKG_NAME=node-linux-$arch
 NODE24=${NODE24:-$PKG_NAME@24}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tylt-node24.XXXXXX")
+# Readable by other users: one test runs the relay as nobody (a bind mount owned by another user).
+chmod 755 "$WORK"
 APP=$WORK/app
 SERVE_PID=
 
