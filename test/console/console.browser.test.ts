@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import { Redis } from 'ioredis'
 import type { Page } from 'playwright-core'
 import { describe, expect, onTestFinished, test } from 'vitest'
-import { startProcess, stopProcess, uniqueName } from '../forward/sinks/helpers.js'
+import { redisServerArgs, startProcess, stopProcess, uniqueName } from '../forward/sinks/helpers.js'
 import { eventually, SECRETS, sample, sign, sleep, tempDir } from '../helper.js'
 import { freePort, post, startRelay } from '../process/relay-process.js'
 import { useBrowser } from './browser.js'
@@ -36,18 +36,7 @@ async function newPage() {
 /** A Redis of this test's own, on a free port, which it may stop and start again. */
 async function ownRedis() {
   const port = await freePort()
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    tempDir(),
-  ]
+  const args = redisServerArgs(port, tempDir())
   let server = await startProcess('redis-server', args, port)
   onTestFinished(() => stopProcess(server))
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 })

@@ -7,7 +7,7 @@ import { Webhook } from 'standardwebhooks'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { eventually, SECRETS, sign, sleep, tempDir } from '../helper.js'
 import { post, type RelayProcess, runCli, startRelay } from '../process/relay-process.js'
-import { freePort, startProcess, stopProcess, uniqueName } from './sinks/helpers.js'
+import { freePort, redisServerArgs, startProcess, stopProcess, uniqueName } from './sinks/helpers.js'
 
 /** Distinct CPG-like callbacks, one per index, with non-ASCII text so that byte-exactness shows. */
 const callback = (tag: string, i: number) =>
@@ -222,7 +222,7 @@ describe('forwarding through a running relay', () => {
 describe('outages, crashes and dead letters', () => {
   it('keeps answering ok while its own Redis is down, and delivers everything once it is back', async () => {
     const port = await freePort()
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+    const args = redisServerArgs(port)
     let redis = await startProcess('redis-server', args, port)
     onTestFinished(() => stopProcess(redis))
     const stream = uniqueName('tylt-outage')
@@ -255,11 +255,7 @@ describe('outages, crashes and dead letters', () => {
     ) as unknown[]
     expect(pending).toHaveLength(20)
 
-    const redis = await startProcess(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      port,
-    )
+    const redis = await startProcess('redis-server', redisServerArgs(port), port)
     onTestFinished(() => stopProcess(redis))
     const read = await redisStream(`redis://127.0.0.1:${port}`, stream)
     const restarted = await startRelay(env)

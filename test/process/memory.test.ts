@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { DEFAULTS } from '../../src/constants.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { freePort, startProcess, stopProcess } from '../forward/sinks/helpers.js'
+import { freePort, redisServerArgs, startProcess, stopProcess } from '../forward/sinks/helpers.js'
 import { eventually, SECRETS, sample, tempDir } from '../helper.js'
 import { startConsumer } from './http-consumer.js'
 import { type RelayProcess, startRelay } from './relay-process.js'
@@ -74,11 +74,7 @@ describe('memory while draining a backlog of the largest bodies', () => {
     const source = await backlog()
 
     const port = await freePort()
-    const redisServer = await startProcess(
-      'redis-server',
-      ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'],
-      port,
-    )
+    const redisServer = await startProcess('redis-server', redisServerArgs(port), port)
     onTestFinished(() => stopProcess(redisServer))
     const redis = new Redis(port, '127.0.0.1')
     onTestFinished(() => {

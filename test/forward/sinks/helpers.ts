@@ -7,6 +7,20 @@ import { tmpdir } from 'node:os'
 import { onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../../src/core/event.js'
 
+/** The command line of a Redis of a test's own: loopback only, nothing kept on disk, `dir` for its files. */
+export const redisServerArgs = (port: number, dir = tmpdir()): string[] => [
+  '--port',
+  String(port),
+  '--bind',
+  '127.0.0.1',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--dir',
+  dir,
+]
+
 /** A unique suffix so parallel test files never share a stream, exchange, queue or subject. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(6).toString('hex')}`

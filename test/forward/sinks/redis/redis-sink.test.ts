@@ -6,7 +6,16 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../../../src/core/event.js'
 import { RedisSink } from '../../../../src/forward/sinks/redis/redis-sink.js'
 import { tempDir } from '../../../helper.js'
-import { freePort, freeze, makeEvents, sleep, startProcess, stopProcess, uniqueName } from '../helpers.js'
+import {
+  freePort,
+  freeze,
+  makeEvents,
+  redisServerArgs,
+  sleep,
+  startProcess,
+  stopProcess,
+  uniqueName,
+} from '../helpers.js'
 
 const SHARED = 'redis://127.0.0.1:6379'
 
@@ -96,18 +105,7 @@ describe('RedisSink', () => {
     const port = await freePort()
     const dir = mkdtempSync(join(tmpdir(), 'tylt-redis-'))
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
-    const args = [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ]
+    const args = redisServerArgs(port, dir)
     let server = await startProcess('redis-server', args, port)
     onTestFinished(() => stopProcess(server))
     const url = `redis://127.0.0.1:${port}`
@@ -143,18 +141,7 @@ describe('RedisSink', () => {
 async function privateRedis(extra: readonly string[] = []) {
   const port = await freePort()
   const dir = tempDir('tylt-redis-')
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-  ]
+  const args = redisServerArgs(port, dir)
   const server = await startProcess('redis-server', [...args, ...extra], port)
   onTestFinished(() => stopProcess(server))
   return { server, url: `redis://127.0.0.1:${port}` }
