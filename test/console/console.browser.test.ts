@@ -1,13 +1,16 @@
 import { createServer } from 'node:http'
 import { Redis } from 'ioredis'
 import type { Page } from 'playwright-core'
-import { describe, expect, onTestFinished, test } from 'vitest'
+import { describe, expect, onTestFinished, test, vi } from 'vitest'
 import { redisServerArgs, startProcess, stopProcess, uniqueName } from '../forward/sinks/helpers.js'
 import { eventually, SECRETS, sample, sign, sleep, tempDir } from '../helper.js'
 import { freePort, post, startRelay } from '../process/relay-process.js'
 import { useBrowser } from './browser.js'
 import { logIn } from './chromium.js'
 import { payIn, TOKEN } from './console-test-app.js'
+
+// Each test starts a relay process and a browser; on a busy two-core machine that alone can take seconds.
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 60_000 })
 
 const browser = useBrowser()
 
@@ -97,7 +100,8 @@ describe('logging in', () => {
     const { opsUrl } = await relay({ OPS_TOKEN: TOKEN })
     const page = await newPage()
     await page.goto(`${opsUrl}/console/login`)
-    // The token field has the focus on arrival; Enter submits the form.
+    // The token field has the focus on arrival (once the page applied its autofocus); Enter submits the form.
+    await page.waitForFunction("document.activeElement?.tagName === 'INPUT'")
     await page.keyboard.type(TOKEN)
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Overview' }).waitFor()
