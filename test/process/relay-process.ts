@@ -1,11 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
 import { eventually, tempDir } from '../helper.js'
+import { freePort } from '../ports.js'
 
 /** The built CLI: process tests run what ships (`npm test` builds first). */
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
@@ -20,14 +20,7 @@ export const RELAY_NODE_FLAGS: readonly string[] = readFileSync(
   .split(' ')
   .filter(Boolean)
 
-/** A port nobody listens on right now: the kernel picks it, the test hands it to the relay. */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+export { freePort } from '../ports.js'
 
 export interface RelayProcess {
   readonly child: ChildProcess
