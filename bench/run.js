@@ -10,6 +10,7 @@ import {
   baseline,
   baselineRate,
   drain,
+  durableLimit,
   fixedRate,
   forwarding,
   reference,
@@ -22,6 +23,7 @@ import {
 const ROUND_SCENARIOS = [
   ['a', baseline],
   ['b', relayEmbedded],
+  ['limit', durableLimit],
   ['c', forwarding],
   ['a-rate', baselineRate],
   ['rate', fixedRate],
@@ -102,7 +104,7 @@ async function main() {
 
 function summary(r) {
   const ms = (us) => (us / 1000).toFixed(2)
-  return `${r.rps.toFixed(0)} req/s, p50 ${ms(r.p50Us)} ms, p99 ${ms(r.p99Us)} ms, max ${ms(r.maxUs)} ms, peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB`
+  return `${r.rps.toFixed(0)} req/s, p50 ${ms(r.p50Us)} ms, p99 ${ms(r.p99Us)} ms, max ${ms(r.maxUs)} ms, peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB, CPU ${r.cpuUsPerRequest?.toFixed(0)} µs/req`
 }
 
 function floodSummary(r) {

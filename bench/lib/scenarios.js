@@ -50,7 +50,7 @@ async function stopChecked(server, failures) {
   if (exit !== 0) failures.push(`server exited with ${exit} on SIGTERM`)
   let stored
   if (server.dataDir !== undefined) {
-    const db = new Database(join(server.dataDir, 'tylt-relay.sqlite'), { readonly: true })
+    const db = new Database(join(server.dataDir, server.storeFile ?? 'tylt-relay.sqlite'), { readonly: true })
     const count = db.prepare('SELECT count(*) AS n FROM events')
     stored = count.get().n
     db.close()
@@ -69,6 +69,24 @@ export async function baseline(plan, options = {}) {
   await stopChecked(server, failures)
   return {
     label: options.rate ? `(a) at ${options.rate} req/s offered` : '(a) baseline',
+    ...result,
+    failures,
+  }
+}
+
+/**
+ * The durable limit (bench/durable-limit.js): verify, insert (id, body) into SQLite once per turn, fdatasync,
+ * `ok`. Every `200` must be in its table afterwards.
+ */
+export async function durableLimit(plan, options = {}) {
+  const started = await startBaseline(PORT, join(benchFolder, 'durable-limit.js'))
+  const server = { ...started, dataDir: started.dir, storeFile: 'limit.sqlite' }
+  const result = await measure(server, plan, options)
+  const failures = loadFailures(result)
+  const stored = await stopChecked(server, failures)
+  if (stored < result.ok) failures.push(`${result.ok} answered 200 but ${stored} stored`)
+  return {
+    label: options.rate ? `durable limit at ${options.rate} req/s offered` : 'durable limit',
     ...result,
     failures,
   }
