@@ -2,7 +2,6 @@ import { loadConfig } from '../config/load-config.js'
 import { parseStoreUrl } from '../config/store-url.js'
 import { UsageError } from '../errors.js'
 import { GroupCommitStore } from '../store/group-commit-store.js'
-import { copyIntoPostgres } from '../store/postgres/copy-into-postgres.js'
 import { type Command, stringOption } from './command.js'
 
 /**
@@ -28,6 +27,7 @@ export const storeMigrateCommand: Command = {
       throw new Error(`no event store in DATA_DIR (${config.dataDir}) to migrate`)
     }
     try {
+      const { copyIntoPostgres } = await import('../store/postgres/copy-into-postgres.js')
       const report = await copyIntoPostgres(source, target)
       input.stdout.write(
         `copied ${report.events} event(s) (${report.pending} pending, ${report.dead} dead) and ` +

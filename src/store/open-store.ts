@@ -4,11 +4,9 @@ import type { EventStore } from '../core/event-store.js'
 import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
 import type { QuarantineStore } from '../core/quarantine-store.js'
 import { GroupCommitStore } from './group-commit-store.js'
-import {
-  openExistingPostgresStore,
-  openPostgresQuarantineStore,
-  openPostgresReplica,
-} from './postgres/open-postgres.js'
+
+/** The PostgreSQL adapter and its client, loaded only when STORE_URL asks for them. */
+const postgres = () => import('./postgres/open-postgres.js')
 
 export interface OpenedStore {
   readonly store: EventStore
@@ -31,6 +29,7 @@ export interface ServeStoreOptions {
 export async function openStore(config: Config, options: ServeStoreOptions): Promise<OpenedStore> {
   if (config.storeUrl !== undefined) {
     const onCommit = options.onCommit === undefined ? {} : { onCommit: options.onCommit }
+    const { openPostgresReplica } = await postgres()
     const opened = await openPostgresReplica(config.storeUrl, options.logger, onCommit)
     options.logger.info({ store: config.storeUrl.redacted }, 'events are kept in PostgreSQL')
     return opened
@@ -43,7 +42,7 @@ export async function openStore(config: Config, options: ServeStoreOptions): Pro
 
 /** The store for a command (`events`, `store`): it must exist already; nothing is created in DATA_DIR. */
 export async function openExistingStore(config: Config): Promise<EventStore> {
-  if (config.storeUrl !== undefined) return openExistingPostgresStore(config.storeUrl)
+  if (config.storeUrl !== undefined) return (await postgres()).openExistingPostgresStore(config.storeUrl)
   // Its errors tell a missing store from a damaged one or a folder this user may not write.
   return new GroupCommitStore(config.dataDir, { mustExist: true })
 }
@@ -53,5 +52,6 @@ export async function openExistingStore(config: Config): Promise<EventStore> {
  * whose quarantine lives in DATA_DIR.
  */
 export async function openSharedQuarantineStore(config: Config): Promise<QuarantineStore | undefined> {
-  return config.storeUrl === undefined ? undefined : openPostgresQuarantineStore(config.storeUrl)
+  if (config.storeUrl === undefined) return undefined
+  return (await postgres()).openPostgresQuarantineStore(config.storeUrl)
 }

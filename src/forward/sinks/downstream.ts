@@ -10,7 +10,9 @@ export interface CreateSinkOptions {
 
 /**
  * One row of the downstream table (sink-table.ts): the URL schemes it answers to, its URL parser and its
- * adapter's factory. Each downstream is a folder beside this file that exports one of these.
+ * adapter's factory. Each downstream is a folder beside this file that exports one of these. The factory
+ * loads its client library (ioredis, amqplib, the NATS client) only when called, so a relay pays in memory
+ * and start-up time for the one downstream it is configured with, not for all of them.
  */
 export interface Downstream<Target extends { readonly kind: SinkKind; readonly redacted: string }> {
   readonly kind: Target['kind']
@@ -18,5 +20,5 @@ export interface Downstream<Target extends { readonly kind: SinkKind; readonly r
   readonly schemes: readonly string[]
   /** Validates the URL; throws an Error that never repeats a password. */
   parse(url: URL): Target
-  create(target: Target, options: CreateSinkOptions): Sink
+  create(target: Target, options: CreateSinkOptions): Promise<Sink>
 }

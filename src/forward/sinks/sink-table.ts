@@ -27,8 +27,11 @@ export const FORWARD_SCHEMES: readonly string[] = DOWNSTREAMS.flatMap((row) =>
   row.schemes.map((scheme) => scheme.slice(0, -1)),
 )
 
-/** The downstream adapter for a parsed FORWARD_URL. Brokers connect lazily or in the background. */
-export function createSink(target: ForwardTarget, options: CreateSinkOptions = {}): Sink {
+/**
+ * The downstream adapter for a parsed FORWARD_URL, its client library loaded now. Brokers connect lazily or
+ * in the background.
+ */
+export function createSink(target: ForwardTarget, options: CreateSinkOptions = {}): Promise<Sink> {
   // A target only comes from its own row's parser, so the row found by its kind takes it.
   const row = DOWNSTREAMS.find((candidate) => candidate.kind === target.kind) as unknown as AnyDownstream
   return row.create(target, options)

@@ -13,7 +13,7 @@ describe('createSink', () => {
     ['amqp://guest:pw@127.0.0.1:5672?exchange=x', 'amqp', 'amqp://guest:***@127.0.0.1:5672?exchange=x'],
     ['nats://user:pw@127.0.0.1:4222?subject=a.b', 'nats', 'nats://user:***@127.0.0.1:4222?subject=a.b'],
   ])('builds the %s adapter with a password-free target', async (url, kind, target) => {
-    const sink = createSink(parseForwardUrl(url), { timeoutMs: 1_000 })
+    const sink = await createSink(parseForwardUrl(url), { timeoutMs: 1_000 })
     onTestFinished(() => sink.close())
     expect(sink.kind).toBe(kind)
     expect(sink.target).toBe(target)
@@ -30,7 +30,7 @@ describe('createSink', () => {
       silent.closeAllConnections()
     })
     const { port } = silent.address() as AddressInfo
-    const sink = createSink(parseForwardUrl(`http://127.0.0.1:${port}/`), { timeoutMs: 200 })
+    const sink = await createSink(parseForwardUrl(`http://127.0.0.1:${port}/`), { timeoutMs: 200 })
     const started = Date.now()
     const result = await sink.send([
       relayEvent({

@@ -1,6 +1,5 @@
 import type { Downstream } from '../downstream.js'
 import { redactUrl, requiredParam, withoutParams } from '../target-url.js'
-import { AmqpSink } from './amqp-sink.js'
 
 /** `amqp(s)://...?exchange=NAME[&routingKey=KEY]`. */
 export interface AmqpTarget {
@@ -29,6 +28,8 @@ export const amqpDownstream: Downstream<AmqpTarget> = {
   kind: 'amqp',
   schemes: ['amqp:', 'amqps:'],
   parse: parseAmqpUrl,
-  create: ({ url, exchange, routingKey, redacted }, { timeoutMs }) =>
-    new AmqpSink({ url, exchange, routingKey, redacted, timeoutMs }),
+  create: async ({ url, exchange, routingKey, redacted }, { timeoutMs }) => {
+    const { AmqpSink } = await import('./amqp-sink.js')
+    return new AmqpSink({ url, exchange, routingKey, redacted, timeoutMs })
+  },
 }

@@ -1,6 +1,5 @@
 import type { Downstream } from '../downstream.js'
 import { redactUrl } from '../target-url.js'
-import { HttpSink } from './http-sink.js'
 
 /** `http(s)://...`: the URL is kept whole, query included; credentials become Basic auth. */
 export interface HttpTarget {
@@ -13,5 +12,8 @@ export const httpDownstream: Downstream<HttpTarget> = {
   kind: 'http',
   schemes: ['http:', 'https:'],
   parse: (url) => ({ kind: 'http', url, redacted: redactUrl(url) }),
-  create: (target, { signingSecret, timeoutMs }) => new HttpSink(target.url, { signingSecret, timeoutMs }),
+  create: async (target, { signingSecret, timeoutMs }) => {
+    const { HttpSink } = await import('./http-sink.js')
+    return new HttpSink(target.url, { signingSecret, timeoutMs })
+  },
 }

@@ -1,6 +1,5 @@
 import type { Downstream } from '../downstream.js'
 import { redactUrl, requiredParam } from '../target-url.js'
-import { NatsSink } from './nats-sink.js'
 
 /** `nats://[user:pass@ | token@]host[:port]?subject=SUBJECT`, published to JetStream. */
 export interface NatsTarget {
@@ -36,5 +35,8 @@ export const natsDownstream: Downstream<NatsTarget> = {
   kind: 'nats',
   schemes: ['nats:'],
   parse: parseNatsUrl,
-  create: ({ kind: _kind, ...target }, { timeoutMs }) => new NatsSink({ ...target, timeoutMs }),
+  create: async ({ kind: _kind, ...target }, { timeoutMs }) => {
+    const { NatsSink } = await import('./nats-sink.js')
+    return new NatsSink({ ...target, timeoutMs })
+  },
 }

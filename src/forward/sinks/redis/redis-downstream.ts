@@ -1,6 +1,5 @@
 import type { Downstream } from '../downstream.js'
 import { redactUrl, requiredParam, withoutParams } from '../target-url.js'
-import { RedisSink } from './redis-sink.js'
 
 /** `redis(s)://...?stream=NAME`. */
 export interface RedisTarget {
@@ -20,5 +19,8 @@ export const redisDownstream: Downstream<RedisTarget> = {
   kind: 'redis',
   schemes: ['redis:', 'rediss:'],
   parse: parseRedisUrl,
-  create: ({ url, stream, redacted }, { timeoutMs }) => new RedisSink({ url, stream, redacted, timeoutMs }),
+  create: async ({ url, stream, redacted }, { timeoutMs }) => {
+    const { RedisSink } = await import('./redis-sink.js')
+    return new RedisSink({ url, stream, redacted, timeoutMs })
+  },
 }
