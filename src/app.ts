@@ -7,6 +7,7 @@ import type { EventStore } from './core/event-store.js'
 import type { RefusalObserver } from './core/quarantine-store.js'
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './http/error-handler.js'
 import { type OverloadOptions, overloadGuard } from './http/overload-guard.js'
+import { NO_SCHEMA_COMPILERS } from './http/schema-compilers.js'
 import type { Metrics } from './ops/metrics.js'
 import { FailureLimiter, type FailureLimitOptions } from './verify/failure-limiter.js'
 import { observeWebhooks } from './webhook/observe-webhooks.js'
@@ -48,6 +49,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: frameworkErrorHandler(deps.metrics),
+    schemaController: NO_SCHEMA_COMPILERS,
   })
   app.decorateRequest('webhook', null as unknown as WebhookContext)
   app.setErrorHandler(errorHandler)

@@ -41,9 +41,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   const metrics = createMetrics(store)
   const plan = planDownstreams(config)
   const maxBytes = forwardByteBudget(plan.length)
-  const sinks = await Promise.all(
-    plan.map((d) => createSink(d.forward, { signingSecret: d.signingSecret })),
-  )
+  const sinks = await Promise.all(plan.map((d) => createSink(d.forward, { signingSecret: d.signingSecret })))
   const forwarders = plan.map(
     (downstream, index) =>
       new Forwarder({

@@ -1,10 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
 import type { ConsoleDeps } from '../console/console-deps.js'
-import { consolePlugin } from '../console/console-plugin.js'
 import type { EventStore } from '../core/event-store.js'
 import { describeFailure } from '../forward/describe-failure.js'
 import { notFoundHandler } from '../http/error-handler.js'
+import { NO_SCHEMA_COMPILERS } from '../http/schema-compilers.js'
 import type { Metrics } from './metrics.js'
 
 /** What readiness asks of a forwarder (src/forward/forwarder.ts). */
@@ -31,6 +31,7 @@ export function buildOpsApp(deps: {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    schemaController: NO_SCHEMA_COMPILERS,
   })
   app.setNotFoundHandler(notFoundHandler)
   app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'))
@@ -55,6 +56,10 @@ export function buildOpsApp(deps: {
     return reply.type(deps.metrics.registry.contentType).send(body)
   })
   const console = deps.console
-  if (console !== undefined) app.register(async (scope) => consolePlugin(scope, console))
+  // Loaded only with OPS_TOKEN set: a relay without the console does not carry its pages in memory.
+  if (console !== undefined)
+    app.register(async (scope) =>
+      (await import('../console/console-plugin.js')).consolePlugin(scope, console),
+    )
   return app
 }
