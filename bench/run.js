@@ -1,32 +1,43 @@
-// `npm run bench`: tylt-relay against a bare node:http baseline, on loopback, server on core 0 and load on
-// core 1. See docs/benchmarks.md for what is measured and why; `--smoke` is the few-second CI variant,
-// which fails on a server that does not start or on a lost event, and never on a timing.
+// `npm run bench`: tylt-relay against the durable limit (bench/durable-limit.js), a bare node:http baseline
+// and reference servers, on loopback, server on core 0 and load on core 1: at full load, at fixed offered
+// rates, and (once per run) their footprint. See docs/benchmarks.md for what is measured and why; `--smoke`
+// is the short CI variant, which fails on a server that does not start, a lost event or a wrong answer, and
+// never on a timing.
 import { parseArgs } from 'node:util'
 import { forgedFlood } from './lib/flood-scenario.js'
+import { footprint } from './lib/footprint.js'
 import { hasWrk } from './lib/load.js'
 import { hasTaskset, sleep } from './lib/proc.js'
 import { printAndWrite } from './lib/report.js'
 import {
   baseline,
-  baselineRate,
   drain,
   durableLimit,
   fixedRate,
   forwarding,
+  limitLowRate,
+  limitRate,
+  lowRate,
   reference,
   relayEmbedded,
   relayPostgres,
   soak,
 } from './lib/scenarios.js'
 
-/** What each round runs, in this order; `--only` picks among these keys and `drain`, `soak`. */
+/**
+ * What each round runs, in this order; `--only` picks among these keys and `footprint` (once, before the
+ * rounds), `drain`, `soak` (once, after them). `limit` is the durable limit (bench/durable-limit.js) at full
+ * load; `rate` / `limit-rate` are (b) and the limit at 2,000 req/s offered, `rate-200` / `limit-200` at 200.
+ */
 const ROUND_SCENARIOS = [
   ['a', baseline],
   ['b', relayEmbedded],
   ['limit', durableLimit],
   ['c', forwarding],
-  ['a-rate', baselineRate],
   ['rate', fixedRate],
+  ['limit-rate', limitRate],
+  ['rate-200', lowRate],
+  ['limit-200', limitLowRate],
   ['ref-fastify', (p) => reference(p, 'fastify')],
   ['ref-journal', (p) => reference(p, 'journal')],
   ['ref-sqlite', (p) => reference(p, 'sqlite')],
@@ -36,7 +47,24 @@ const ROUND_SCENARIOS = [
   ['flood-any', (p) => forgedFlood(p, 'any')],
 ]
 
+/** Accepts `--write false`, `--write=false` (and `true`) besides the bare `--write` and `--no-write`. */
+function normalizeArgs(args) {
+  const out = []
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--write(?:=(true|false))?$/.exec(args[i])
+    if (!match) {
+      out.push(args[i])
+      continue
+    }
+    let value = match[1]
+    if (value === undefined && /^(true|false)$/.test(args[i + 1] ?? '')) value = args[++i]
+    out.push(value === 'false' ? '--no-write' : '--write')
+  }
+  return out
+}
+
 const { values } = parseArgs({
+  args: normalizeArgs(process.argv.slice(2)),
   options: {
     smoke: { type: 'boolean', default: false },
     rounds: { type: 'string' },
@@ -45,7 +73,9 @@ const { values } = parseArgs({
     soak: { type: 'string' },
     autocannon: { type: 'boolean', default: false },
     write: { type: 'boolean' },
-    // For investigating one scenario: e.g. --only drain (nothing is written to docs/benchmarks.md).
+    'no-write': { type: 'boolean', default: false },
+    // For investigating single scenarios: e.g. --only limit,b or --only footprint (the keys above and
+    // footprint, drain, soak). The report shows what was measured and is never written to docs/benchmarks.md.
     only: { type: 'string' },
   },
 })
@@ -58,8 +88,18 @@ const plan = {
   drainEvents: Number(values['drain-events'] ?? (smoke ? 2_000 : 50_000)),
   soakS: Number(values.soak ?? (smoke ? 0 : 120)),
   forceAutocannon: values.autocannon,
-  write: values.only === undefined && (values.write ?? !smoke),
-  only: values.only?.split(',') ?? [...ROUND_SCENARIOS.map(([key]) => key), 'drain', 'soak'],
+  footprintStarts: smoke ? 1 : 3,
+  onlyGiven: values.only !== undefined,
+  write: values.only === undefined && !values['no-write'] && (values.write ?? !smoke),
+  only: values.only?.split(',') ?? ['footprint', ...ROUND_SCENARIOS.map(([key]) => key), 'drain', 'soak'],
+}
+const KNOWN = new Set(['footprint', ...ROUND_SCENARIOS.map(([key]) => key), 'drain', 'soak'])
+const unknown = plan.only.filter((key) => !KNOWN.has(key))
+if (unknown.length > 0) {
+  process.stderr.write(
+    `bench: unknown --only key(s) ${unknown.join(', ')}; known: ${[...KNOWN].join(', ')}\n`,
+  )
+  process.exit(2)
 }
 
 async function main() {
@@ -73,11 +113,18 @@ async function main() {
   if (!hasTaskset)
     process.stderr.write('bench: taskset not found; server and load generator are not pinned\n')
   process.stdout.write(`bench: ${plan.rounds} round(s) of ${plan.durationS}s runs, load by ${generator}\n`)
-  const rounds = []
   const failures = []
-  for (let round = 1; round <= plan.rounds; round++) {
+  const footprinted = plan.only.includes('footprint')
+    ? await footprint(plan, (server, one) =>
+        process.stdout.write(`  footprint ${server.label}: ${footprintSummary(one)}\n`),
+      )
+    : undefined
+  if (footprinted) failures.push(...footprinted.failures.map((f) => `footprint: ${f}`))
+  const rounds = []
+  const selected = ROUND_SCENARIOS.filter(([key]) => plan.only.includes(key))
+  for (let round = 1; selected.length > 0 && round <= plan.rounds; round++) {
     const results = {}
-    for (const [key, scenario] of ROUND_SCENARIOS.filter(([key]) => plan.only.includes(key))) {
+    for (const [key, scenario] of selected) {
       const result = await scenario(plan)
       results[key] = result
       failures.push(...result.failures.map((f) => `round ${round} (${key}): ${f}`))
@@ -95,7 +142,8 @@ async function main() {
   }
   const soaked = plan.soakS > 0 && plan.only.includes('soak') ? await soak(plan) : undefined
   if (soaked) failures.push(...soaked.failures.map((f) => `soak: ${f}`))
-  if (values.only === undefined) printAndWrite({ plan, generator, rounds, drained, soaked, failures })
+  // With --only the report shows what was measured and is never written.
+  printAndWrite({ plan, generator, rounds, footprinted, drained, soaked, failures })
   if (failures.length > 0) {
     process.stderr.write(`\nbench FAILED:\n  ${failures.join('\n  ')}\n`)
     process.exitCode = 1
@@ -105,6 +153,11 @@ async function main() {
 function summary(r) {
   const ms = (us) => (us / 1000).toFixed(2)
   return `${r.rps.toFixed(0)} req/s, p50 ${ms(r.p50Us)} ms, p99 ${ms(r.p99Us)} ms, max ${ms(r.maxUs)} ms, peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB, CPU ${r.cpuUsPerRequest?.toFixed(0)} µs/req`
+}
+
+function footprintSummary(one) {
+  if (one.listenMs === undefined) return one.failures.join('; ')
+  return `start to listen ${one.listenMs.toFixed(0)} ms, idle RSS ${(one.idleRss / 2 ** 20).toFixed(0)} MB`
 }
 
 function floodSummary(r) {

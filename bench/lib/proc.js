@@ -2,6 +2,7 @@
 // is killed (by its own pid) and every folder removed on a normal exit, an error, or Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -113,6 +114,27 @@ export async function waitUntil(what, probe, { child, timeoutMs = 15_000, logFil
     await sleep(50)
   }
   throw new Error(`${what}: not ready after ${timeoutMs} ms${tail(logFile)}`)
+}
+
+/** Whether something accepts a TCP connection on 127.0.0.1:`port` right now. */
+export const portOpen = (port) =>
+  new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+
+/**
+ * Fails when a port the bench is about to give a server is taken: otherwise its readiness probe (or the
+ * footprint's connect) would be answered by whatever holds it, and the run would measure that instead.
+ */
+export async function assertPortsFree(...ports) {
+  for (const port of ports)
+    if (await portOpen(port))
+      throw new Error(`port ${port} is already in use (another bench run?); choose others with BENCH_PORT`)
 }
 
 function tail(logFile) {

@@ -1,20 +1,10 @@
 // A private redis-server for the forwarding and drain runs (never the machine's shared one on 6379).
-import { connect } from 'node:net'
 import { Redis } from 'ioredis'
 import { LOAD_CORE } from './load.js'
-import { start, stop, waitUntil } from './proc.js'
-
-const portOpen = (port) =>
-  new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
+import { assertPortsFree, portOpen, start, stop, waitUntil } from './proc.js'
 
 export async function startRedis(port, logFile) {
+  await assertPortsFree(port)
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
   // Redis shares the load core: the relay's core is the one being measured.
   const child = start('redis-server', args, { core: LOAD_CORE, logFile })

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { start, stop, tempFolder, waitUntil } from './proc.js'
+import { assertPortsFree, start, stop, tempFolder, waitUntil } from './proc.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 export const SERVER_CORE = 0
@@ -11,15 +11,26 @@ export const SERVICE = 'bench'
 
 const get = (url) => fetch(url, { signal: AbortSignal.timeout(2_000) })
 
-/** The bare node:http server of baseline.js, or a reference server (reference.js) with its `env`. */
-export async function startBaseline(port, script = join(root, 'bench', 'baseline.js'), env = {}) {
+/**
+ * How the bare node:http server of baseline.js, or a reference server (reference.js, durable-limit.js) with
+ * its `env`, is started: a fresh temporary folder (its DATA_DIR), the command line and its environment.
+ */
+export function baselineCommand(port, script = join(root, 'bench', 'baseline.js'), env = {}) {
   const dir = tempFolder()
-  const logFile = join(dir, 'baseline.log')
-  const child = start(process.execPath, [script], {
-    core: SERVER_CORE,
+  return {
+    dir,
+    logFile: join(dir, 'baseline.log'),
+    command: process.execPath,
+    args: [script],
     env: { PORT: String(port), BENCH_SECRET: SECRET, DATA_DIR: dir, ...env },
-    logFile,
-  })
+  }
+}
+
+/** The bare node:http server of baseline.js, or a reference server, started and answering. */
+export async function startBaseline(port, script, env) {
+  await assertPortsFree(port)
+  const { dir, logFile, command, args, env: childEnv } = baselineCommand(port, script, env)
+  const child = start(command, args, { core: SERVER_CORE, env: childEnv, logFile })
   await waitUntil('baseline', async () => (await get(`http://127.0.0.1:${port}/`)).status > 0, {
     child,
     logFile,
@@ -35,13 +46,12 @@ const RELAY_NODE_FLAGS = readFileSync(join(root, 'src', 'cli.ts'), 'utf8')
   .filter(Boolean)
 
 /**
- * tylt-relay as users run it: `node FLAGS dist/cli.js serve`, logging at info to a file, its store in a fresh
- * temporary DATA_DIR, the working directory there too so that no project `.env` leaks in. `env` adds or
- * replaces variables for one scenario.
+ * How tylt-relay is started as users run it: `node FLAGS dist/cli.js serve`, logging at info to a file, its
+ * store in a fresh temporary DATA_DIR, the working directory there too so that no project `.env` leaks in.
+ * `env` adds or replaces variables for one scenario. Returns the folder, the command line and environment.
  */
-export async function startRelay(port, opsPort, { forwardUrl, storeUrl, env: extra = {} } = {}) {
+export function relayCommand(port, opsPort, { forwardUrl, storeUrl, env: extra = {} } = {}) {
   const dir = tempFolder()
-  const logFile = join(dir, 'relay.log')
   const env = {
     [`TYLT_SECRET_${SERVICE.toUpperCase()}`]: SECRET,
     DATA_DIR: join(dir, 'data'),
@@ -63,14 +73,27 @@ export async function startRelay(port, opsPort, { forwardUrl, storeUrl, env: ext
   // profiling sessions; `npm run bench` uses neither.
   const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
   const cli = process.env.BENCH_RELAY_CLI ?? join(root, 'dist', 'cli.js')
-  const args = [...RELAY_NODE_FLAGS, ...flags, cli, 'serve']
-  const child = start(process.execPath, args, { core: SERVER_CORE, env, cwd: dir, logFile })
+  return {
+    dir,
+    logFile: join(dir, 'relay.log'),
+    command: process.execPath,
+    args: [...RELAY_NODE_FLAGS, ...flags, cli, 'serve'],
+    env,
+    cwd: dir,
+  }
+}
+
+/** tylt-relay (see relayCommand) started and ready: its ops port answers `/readyz` with 200. */
+export async function startRelay(port, opsPort, options = {}) {
+  await assertPortsFree(port, opsPort)
+  const { dir, logFile, command, args, env, cwd } = relayCommand(port, opsPort, options)
+  const child = start(command, args, { core: SERVER_CORE, env, cwd, logFile })
   const ops = `http://127.0.0.1:${opsPort}`
   await waitUntil('tylt-relay', async () => (await get(`${ops}/readyz`)).status === 200, { child, logFile })
   return {
     child,
     dir,
-    dataDir: storeUrl ? undefined : env.DATA_DIR,
+    dataDir: options.storeUrl ? undefined : env.DATA_DIR,
     logFile,
     url: `http://127.0.0.1:${port}/webhooks/${SERVICE}`,
     metrics: () => readMetrics(ops),

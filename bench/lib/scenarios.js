@@ -13,7 +13,9 @@ import { SECRET, startBaseline, startRelay } from './relay.js'
 const PORT = Number(process.env.BENCH_PORT ?? 18301)
 const OPS_PORT = PORT + 1
 const REDIS_PORT = PORT + 100
-const FIXED_RATE = 2_000
+/** The offered rates of the "at a realistic rate" runs: a busy merchant's peak, and a quiet hour. */
+export const FIXED_RATE = 2_000
+export const LOW_RATE = 200
 const benchFolder = fileURLToPath(new URL('..', import.meta.url))
 
 /** Warm-up, then the measured run with the server's memory sampled. */
@@ -164,11 +166,14 @@ export async function relayPostgres(plan) {
   return { label: '(p) tylt-relay on PostgreSQL', ...result, metrics, failures }
 }
 
-/** (b) at a fixed offered rate, for its latency. */
+/**
+ * The relay and the durable limit at fixed offered rates, for what a callback costs (server CPU per answered
+ * request) and its latency when the server is not saturated: at 2,000 and at 200 req/s.
+ */
 export const fixedRate = (plan) => relayEmbedded(plan, { rate: FIXED_RATE })
-
-/** (a) at the same fixed rate: what this machine's latency is without the relay, for the p99 target. */
-export const baselineRate = (plan) => baseline(plan, { rate: FIXED_RATE })
+export const limitRate = (plan) => durableLimit(plan, { rate: FIXED_RATE })
+export const lowRate = (plan) => relayEmbedded(plan, { rate: LOW_RATE })
+export const limitLowRate = (plan) => durableLimit(plan, { rate: LOW_RATE })
 
 /** (c) tylt-relay forwarding to a private Redis; afterwards every accepted event must be in the stream. */
 export async function forwarding(plan) {
