@@ -1,7 +1,8 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { EventStore, StoreStats } from '../core/event-store.js'
 import type { QuarantineObserver } from '../core/quarantine-store.js'
 import type { DownstreamStatus } from '../core/sink.js'
+import { registerProcessMetrics } from './process-metrics.js'
+import { Registry } from './prometheus.js'
 
 const PREFIX = 'tylt_relay_'
 
@@ -22,59 +23,50 @@ export type Outcome =
  */
 export function createMetrics(store: EventStore) {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: PREFIX })
-  const registers = [registry]
+  const stopProcessMetrics = registerProcessMetrics(registry, PREFIX)
   const metrics = {
     registry,
-    requests: new Counter({
+    requests: registry.counter({
       name: `${PREFIX}webhook_requests_total`,
       help: 'Webhook requests by service and outcome',
-      labelNames: ['service', 'outcome'] as const,
-      registers,
+      labelNames: ['service', 'outcome'],
     }),
-    verificationFailures: new Counter({
+    verificationFailures: registry.counter({
       name: `${PREFIX}verification_failures_total`,
       help: 'Refused signatures by reason: missing, malformed or mismatch',
-      labelNames: ['service', 'reason'] as const,
-      registers,
+      labelNames: ['service', 'reason'],
     }),
-    refusals: new Counter({
+    refusals: registry.counter({
       name: `${PREFIX}webhook_refusals_total`,
       help: 'Requests refused on a webhook path by reason (missing, malformed, mismatch, unknown_service, bad_url); over_limit="true": past the source\'s failure limit, so no JSON fallback and not quarantined',
-      labelNames: ['reason', 'over_limit'] as const,
-      registers,
+      labelNames: ['reason', 'over_limit'],
     }),
-    secretMatches: new Counter({
+    secretMatches: registry.counter({
       name: `${PREFIX}secret_matches_total`,
       help: 'Verified callbacks by the secret that matched (current or older) and the bytes it matched (raw or json_fallback)',
-      labelNames: ['service', 'slot', 'bytes'] as const,
-      registers,
+      labelNames: ['service', 'slot', 'bytes'],
     }),
-    ackDuration: new Histogram({
+    ackDuration: registry.histogram({
       name: `${PREFIX}ack_duration_seconds`,
       help: 'Time from a webhook request to its answer, by outcome',
-      labelNames: ['outcome'] as const,
+      labelNames: ['outcome'],
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers,
     }),
-    forwarded: new Counter({
+    forwarded: registry.counter({
       name: `${PREFIX}events_forwarded_total`,
       help: 'Forwarding results by sink, downstream and outcome: delivered, failed (will retry), refused (dead letter at once) or dead (retries ran out)',
-      labelNames: ['sink', 'downstream', 'outcome'] as const,
-      registers,
+      labelNames: ['sink', 'downstream', 'outcome'],
     }),
-    forwardDuration: new Histogram({
+    forwardDuration: registry.histogram({
       name: `${PREFIX}forward_duration_seconds`,
       help: 'Time to deliver one batch to the downstream',
-      labelNames: ['sink', 'downstream'] as const,
+      labelNames: ['sink', 'downstream'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-      registers,
     }),
-    commitBatch: new Histogram({
+    commitBatch: registry.histogram({
       name: `${PREFIX}store_commit_batch_size`,
       help: 'Events made durable by one fsync of the store log (group commit)',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-      registers,
     }),
   }
   // Store gauges are read at scrape time: one store query per scrape, nothing on the webhook path. Scrapes
@@ -88,12 +80,11 @@ export function createMetrics(store: EventStore) {
     return reading
   }
   const storeGauge = (name: string, help: string, value: (stats: StoreStats | undefined) => number) =>
-    new Gauge({
+    registry.gauge({
       name: `${PREFIX}${name}`,
       help,
-      registers,
-      async collect() {
-        this.set(value(await read()))
+      async collect(gauge) {
+        gauge.set(value(await read()))
       },
     })
   storeGauge('pending_events', 'Events not yet delivered downstream', (s) => s?.pending ?? 0)
@@ -108,15 +99,14 @@ export function createMetrics(store: EventStore) {
   // Each forwarder's status, read at scrape time; `downstream` is its safe target (no credentials).
   const downstreams: (() => DownstreamStatus)[] = []
   const downstreamGauge = (name: string, help: string, value: (status: DownstreamStatus) => number) =>
-    new Gauge({
+    registry.gauge({
       name: `${PREFIX}${name}`,
       help,
-      labelNames: ['downstream'] as const,
-      registers,
-      collect() {
+      labelNames: ['downstream'],
+      collect(gauge) {
         for (const read of downstreams) {
           const status = read()
-          this.labels({ downstream: status.target }).set(value(status))
+          gauge.labels(status.target).set(value(status))
         }
       },
     })
@@ -133,37 +123,35 @@ export function createMetrics(store: EventStore) {
   storeGauge('store_up', '1 when the store answered the last scrape', (s) => (s === undefined ? 0 : 1))
   return {
     ...metrics,
-    quarantine: quarantineMetrics(registers),
+    quarantine: quarantineMetrics(registry),
     /** Reports a forwarder's status in `tylt_relay_forwarder_*{downstream}`. */
     addDownstream: (status: () => DownstreamStatus) => {
       downstreams.push(status)
     },
+    /** Stops the event loop delay monitor behind `tylt_relay_nodejs_eventloop_lag_p99_seconds`. */
+    close: stopProcessMetrics,
   }
 }
 
 /** The quarantine's metrics (docs/quarantine.md), as the observer the quarantine receiver calls. */
-function quarantineMetrics(registers: Registry[]): QuarantineObserver {
-  const quarantined = new Counter({
+function quarantineMetrics(registry: Registry): QuarantineObserver {
+  const quarantined = registry.counter({
     name: `${PREFIX}quarantined_total`,
     help: 'Refused webhook requests kept in quarantine, by service and reason: missing, malformed, mismatch, unknown_service',
-    labelNames: ['service', 'reason'] as const,
-    registers,
+    labelNames: ['service', 'reason'],
   })
-  const dropped = new Counter({
+  const dropped = registry.counter({
     name: `${PREFIX}quarantine_dropped_total`,
     help: 'Refused requests not kept (rate_limited, queue_full, too_large, write_failed) or no longer kept (expired, evicted)',
-    labelNames: ['cause'] as const,
-    registers,
+    labelNames: ['cause'],
   })
-  const requests = new Gauge({
+  const requests = registry.gauge({
     name: `${PREFIX}quarantine_requests`,
     help: 'Requests in quarantine',
-    registers,
   })
-  const bytes = new Gauge({
+  const bytes = registry.gauge({
     name: `${PREFIX}quarantine_bytes`,
     help: 'Bytes in quarantine, as counted against QUARANTINE_MAX_BYTES',
-    registers,
   })
   return {
     onQuarantined: (reason, service) => quarantined.labels(service, reason).inc(),
