@@ -41,7 +41,7 @@ async function withBuild(cli, scenario) {
   }
 }
 
-/** Milliseconds from spawn to a listening webhook port, and VmRSS 3 s later, for one start of a build. */
+/** Milliseconds from spawn to a listening webhook port, and VmRSS 3 s and 20 s later, for one start. */
 async function footprintOnce(cli) {
   return withBuild(cli, async () => {
     const { command, args, env, cwd, logFile } = relayCommand(PORT, PORT + 1)
@@ -55,8 +55,11 @@ async function footprintOnce(cli) {
     const listenMs = performance.now() - spawnedAt
     await sleep(3_000)
     const rss = memory(child.pid).rss
+    // Idle: once V8's memory reducer has run (bench/lib/footprint.js).
+    await sleep(17_000)
+    const idleRss = memory(child.pid).rss
     await stop(child)
-    return { listenMs, rss }
+    return { listenMs, rss, idleRss }
   })
 }
 
@@ -93,15 +96,28 @@ const list = (key, f) => runs[key].map(f).join(' / ')
 const rps = (r) => Math.round(r.rps).toLocaleString('en-US')
 const cpu = (r) => r.cpuUsPerRequest.toFixed(0)
 const p99 = (r) => (r.p99Us / 1000).toFixed(1)
+if (runs.limit.length === 0) {
+  // --rounds 0: the footprint alone.
+  process.stdout.write(
+    '\n| build | RSS at 3 s MB | idle RSS MB | start to listen ms |\n| --- | --- | --- | --- |\n',
+  )
+  for (const [name] of builds) {
+    const fp = footprints[name]
+    const mb = (key) => median(fp.map((f) => f[key] / 2 ** 20)).toFixed(0)
+    const listen = median(fp.map((f) => f.listenMs)).toFixed(0)
+    process.stdout.write(`| ${name} | ${mb('rss')} | ${mb('idleRss')} | ${listen} |\n`)
+  }
+  process.exit(failures.length > 0 ? 1 : 0)
+}
 const lines = [
   '',
-  `| build | req/s, per round | / limit | CPU µs/req | at ${FIXED_RATE}/s: CPU µs/req | p99 ms | p99 / limit's | idle RSS MB | start to listen ms |`,
+  `| build | req/s, per round | / limit | CPU µs/req | at ${FIXED_RATE}/s: CPU µs/req | p99 ms | p99 / limit's | RSS at 3 s MB | idle RSS MB | start to listen ms |`,
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...builds.map(([name]) => {
     const fp = footprints[name]
-    return `| ${name} | ${list(name, rps)} | ${ratio(name)} | ${list(name, cpu)} | ${list(`${name}Rate`, cpu)} | ${list(`${name}Rate`, p99)} | ${p99Ratio(`${name}Rate`)} | ${median(fp.map((f) => f.rss / 2 ** 20)).toFixed(0)} | ${median(fp.map((f) => f.listenMs)).toFixed(0)} |`
+    return `| ${name} | ${list(name, rps)} | ${ratio(name)} | ${list(name, cpu)} | ${list(`${name}Rate`, cpu)} | ${list(`${name}Rate`, p99)} | ${p99Ratio(`${name}Rate`)} | ${median(fp.map((f) => f.rss / 2 ** 20)).toFixed(0)} | ${median(fp.map((f) => f.idleRss / 2 ** 20)).toFixed(0)} | ${median(fp.map((f) => f.listenMs)).toFixed(0)} |`
   }),
-  `| durable limit | ${list('limit', rps)} | 1 | ${list('limit', cpu)} | ${list('limitRate', cpu)} | ${list('limitRate', p99)} | 1 | | |`,
+  `| durable limit | ${list('limit', rps)} | 1 | ${list('limit', cpu)} | ${list('limitRate', cpu)} | ${list('limitRate', p99)} | 1 | | | |`,
 ]
 process.stdout.write(`${lines.join('\n')}\n`)
 if (failures.length > 0) {

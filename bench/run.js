@@ -89,8 +89,8 @@ const plan = {
   soakS: Number(values.soak ?? (smoke ? 0 : 120)),
   forceAutocannon: values.autocannon,
   footprintStarts: smoke ? 1 : 3,
-  // RSS is read 3 s after the start, and in full runs again once idle (15 s); see bench/lib/footprint.js.
-  footprintIdleMs: smoke ? 3_000 : 15_000,
+  // RSS is read 3 s after the start, and in full runs again once idle (20 s); see bench/lib/footprint.js.
+  footprintIdleMs: smoke ? 3_000 : 20_000,
   onlyGiven: values.only !== undefined,
   write: values.only === undefined && !values['no-write'] && (values.write ?? !smoke),
   only: values.only?.split(',') ?? ['footprint', ...ROUND_SCENARIOS.map(([key]) => key), 'drain', 'soak'],

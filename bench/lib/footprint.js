@@ -1,6 +1,6 @@
 // Footprint: what a server costs before its first request. Start to listen: the milliseconds from the spawn
 // until its webhook port accepts a TCP connection (a connect every 5 ms). RSS: its VmRSS 3 s after that,
-// and (full runs) 15 s after, once V8's memory reducer has run on the idle heap (it does about 8-12 s after
+// and (full runs) 20 s after, once V8's memory reducer has run on the idle heap (it does 11-16 s after
 // start here): the second is what an idle sidecar keeps resident. No request is sent at all. Measured once per run, for tylt-relay (embedded store, no downstream,
 // started as startRelay starts it), the durable limit and the bare baseline, starts interleaved.
 import { join } from 'node:path'

@@ -135,7 +135,7 @@ function footprintTable(footprinted) {
   return [
     '',
     `Footprint (median of ${starts} start${starts === 1 ? '' : 's'} each, interleaved): start to listen is the time from the spawn until`,
-    'the webhook port accepts a TCP connection (a connect every 5 ms); RSS is VmRSS 3 s later, and idle RSS 15 s',
+    'the webhook port accepts a TCP connection (a connect every 5 ms); RSS is VmRSS 3 s later, and idle RSS 20 s',
     "later (full runs), after V8's memory reducer has run on the idle heap; no request is sent.",
     '',
     table(['server', 'start to listen ms', 'RSS at 3 s MB', 'idle RSS MB'], rows),
