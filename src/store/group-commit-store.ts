@@ -30,7 +30,7 @@ export type SyncFile = (fd: number, callback: (err: NodeJS.ErrnoException | null
 const SYNCS_IN_FLIGHT = 2
 
 /** Events committed since the last checkpoint before the next one (about 3,000 log pages here). */
-export const CHECKPOINT_EVERY_EVENTS = 500
+const CHECKPOINT_EVERY_EVENTS = 500
 
 /** What a webhook is refused with when its event could not be made durable: the error's code, or message. */
 function unavailableFor(error: NodeJS.ErrnoException): Error {
@@ -55,14 +55,8 @@ function syncFolder(path: string): void {
  * the log but does not sync it on commit; this class syncs it on libuv's thread pool (`fs.fdatasync` on its
  * own descriptor of the log file: a sync flushes the file, whichever descriptor wrote to it) and resolves a
  * commit's appends only once a sync that started after the commit has succeeded. Every acknowledged event
- * is therefore on disk, as with `synchronous=FULL`, and the event loop never waits for the disk.
- *
- * Checkpoints keep SQLite's rules for `NORMAL` (the log is synced before it is copied into the database
- * file, the database file after, and only then may the log start over) with both syncs off the event loop
- * too: the log is pinned by a read transaction on a second connection, so neither the copy nor a restart of
- * the log can reach past what the pin saw; the log is synced; the copy runs without SQLite's own syncs; the
- * database file is synced; the pin is let go. A checkpoint then costs the event loop the copy alone, not
- * two waits for the disk.
+ * is therefore on disk, as with `synchronous=FULL`, and the event loop never waits for the disk. Checkpoints
+ * keep SQLite's rules for `NORMAL`: the log is synced before it is copied, the database after.
  *
  * Group commit: the events of one turn of the event loop go into one transaction; while the syncs in flight
  * are at their limit, new events queue, and the next commit takes all of them. The more callbacks arrive,
@@ -74,15 +68,12 @@ export class GroupCommitStore implements EventStore {
   readonly #logFile: string
   readonly #logFd: number
   readonly #logInode: number
-  readonly #databaseFd: number
   #queue: RelayEvent[] = []
   #waiters: Waiter[] = []
   #scheduled = false
   /** Commits written to the log whose sync has not ended, oldest first. */
   #inFlight: Commit[] = []
   #sinceCheckpoint = 0
-  /** A checkpoint between its first sync and its last. */
-  #checkpointing = false
   #failure: Error | undefined
   #closed = false
   /** Told how many appends each completed sync made durable (the group-commit metric). */
@@ -110,7 +101,6 @@ export class GroupCommitStore implements EventStore {
     this.#logFile = `${this.#store.file}-wal`
     this.#logFd = openSync(this.#logFile, 'r')
     this.#logInode = fstatSync(this.#logFd).ino
-    this.#databaseFd = openSync(this.#store.file, 'r')
     // SQLite syncs the folder after creating the log file only at its first sync of the log, which under
     // `NORMAL` is the first checkpoint; until the folder is synced a power cut could lose the new file, and
     // with it every event acknowledged meanwhile. Sync it now, once.
@@ -194,41 +184,12 @@ export class GroupCommitStore implements EventStore {
   }
 
   #checkpoint(): void {
-    if (this.#checkpointing || this.#closed) return
     this.#sinceCheckpoint = 0
-    let unpin: () => void
     try {
-      unpin = this.#store.pinLog()
+      this.#store.checkpoint()
     } catch {
       // A failed checkpoint loses nothing (the log keeps every commit); SQLite retries past its ceiling.
-      return
     }
-    this.#checkpointing = true
-    // Every frame the pin sees was written before this sync starts: once it ends, all of them are durable.
-    this.#sync(this.#logFd, (err) => {
-      if (err !== null || this.#failure !== undefined) return this.#checkpointFailed(err, unpin)
-      try {
-        this.#store.checkpointUnsynced()
-      } catch {
-        this.#checkpointing = false
-        unpin()
-        return
-      }
-      // Until the copied pages are durable in the database file, the log must not start over: the pin
-      // stays, and a failed sync keeps it for good (the owner exits; SQLite recovers from the log).
-      this.#sync(this.#databaseFd, (err) => {
-        if (err !== null || this.#failure !== undefined) return this.#checkpointFailed(err, undefined)
-        this.#checkpointing = false
-        unpin()
-      })
-    })
-  }
-
-  /** A sync of a checkpoint failed (as a commit's would), or the store failed meanwhile. */
-  #checkpointFailed(err: NodeJS.ErrnoException | null, unpin: (() => void) | undefined): void {
-    this.#checkpointing = false
-    if (err !== null && this.#failure === undefined) this.#fail(err)
-    unpin?.()
   }
 
   #fail(error: NodeJS.ErrnoException): void {
@@ -307,14 +268,10 @@ export class GroupCommitStore implements EventStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    while (
-      this.#failure === undefined &&
-      (this.#scheduled || this.#inFlight.length > 0 || this.#checkpointing)
-    ) {
+    while (this.#failure === undefined && (this.#scheduled || this.#inFlight.length > 0)) {
       await new Promise((resolve) => setImmediate(resolve))
     }
     this.#store.close()
     closeSync(this.#logFd)
-    closeSync(this.#databaseFd)
   }
 }

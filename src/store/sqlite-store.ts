@@ -38,16 +38,6 @@ const CHECKPOINT_CEILING_PAGES = 10_000
  * one, so this holds a few kilobytes; a test run opens hundreds.
  */
 const OPENED: SqliteStore[] = []
-/** The same for the second connections of pinLog. */
-const PINS: Database.Database[] = []
-
-/** The second connection of pinLog and its statements. */
-interface Pin {
-  readonly db: Database.Database
-  readonly begin: Statement
-  readonly read: Statement
-  readonly end: Statement
-}
 
 /**
  * The embedded store, synchronous. The command line opens it as it is: WAL with `synchronous=FULL`, which
@@ -62,7 +52,6 @@ export class SqliteStore {
   readonly #delivered: Statement
   readonly #appendBatch: (events: readonly RelayEvent[]) => boolean[]
   readonly #statements = new Map<string, Statement>()
-  #pin: Pin | undefined
 
   /**
    * `mustExist`: the command line refuses to create an empty store where the operator expected one.
@@ -340,54 +329,7 @@ export class SqliteStore {
     this.#statement('PRAGMA wal_checkpoint(PASSIVE)').all()
   }
 
-  /**
-   * Starts a read transaction on a second connection and returns what ends it. While it lasts, SQLite
-   * cannot start the log over (a reader uses it), and a checkpoint copies no frame committed after it began.
-   */
-  pinLog(): () => void {
-    this.#pin ??= this.#openPin()
-    const pin = this.#pin
-    pin.begin.run()
-    try {
-      pin.read.get()
-    } catch (err) {
-      pin.end.run()
-      throw err
-    }
-    // A no-op once the store is closed: closing the connection ended the transaction.
-    return () => {
-      if (pin.db.open) pin.end.run()
-    }
-  }
-
-  #openPin(): Pin {
-    const db = new Database(this.file, { fileMustExist: true })
-    PINS.push(db)
-    return {
-      db,
-      begin: db.prepare('BEGIN'),
-      read: db.prepare('SELECT at FROM probe'),
-      end: db.prepare('COMMIT'),
-    }
-  }
-
-  /**
-   * A checkpoint without SQLite's own syncs, for GroupCommitStore only, which has synced the log itself
-   * before (every frame copied is durable in the log) and syncs the database file itself after, with the
-   * log pinned (pinLog) until then so that it cannot be started over while the copied pages may still be
-   * only in the page cache.
-   */
-  checkpointUnsynced(): void {
-    this.#db.exec('PRAGMA synchronous = OFF')
-    try {
-      this.#statement('PRAGMA wal_checkpoint(PASSIVE)').all()
-    } finally {
-      this.#db.exec('PRAGMA synchronous = NORMAL')
-    }
-  }
-
   close(): void {
-    this.#pin?.db.close()
     this.#db.close()
   }
 }
