@@ -26,6 +26,9 @@ export const DEFAULTS = {
 /** Seconds a client is told to wait when the store cannot take an event. */
 export const RETRY_AFTER_SECONDS = 5
 
+/** The media type of every answer that is not HTML or metrics. */
+export const TEXT_PLAIN = 'text/plain; charset=utf-8'
+
 /** Answers whose bodies the contract fixes. */
 export const ANSWER = {
   ok: 'ok',

@@ -24,8 +24,9 @@ export class SecretRegistry {
     this.#all = [...this.#services.values()]
   }
 
+  /** The service a path names, whatever its case (names are lower case, as urlName makes them). */
   get(name: string): ServiceKeys | undefined {
-    return this.#services.get(name)
+    return this.#services.get(name) ?? this.#services.get(name.toLowerCase())
   }
 
   /** Every service, in a stable order, for `POST /webhooks` without a service in the path. */

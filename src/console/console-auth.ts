@@ -1,6 +1,6 @@
 import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { CONSOLE } from '../constants.js'
+import { CONSOLE, TEXT_PLAIN } from '../constants.js'
 import type { Session, SessionStore } from './session-store.js'
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest()
@@ -80,8 +80,5 @@ export const csrfRefused = (request: FastifyRequest, access: Access): boolean =>
 
 export function refuseForm(request: FastifyRequest, reply: FastifyReply) {
   request.log.warn({ path: request.url }, 'console: refused a form post without its CSRF token')
-  return reply
-    .code(403)
-    .type('text/plain; charset=utf-8')
-    .send('refused: this form did not come from the console')
+  return reply.code(403).type(TEXT_PLAIN).send('refused: this form did not come from the console')
 }

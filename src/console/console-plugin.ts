@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { CONSOLE } from '../constants.js'
+import { CONSOLE, TEXT_PLAIN } from '../constants.js'
 import { CONSOLE_CSS, CONSOLE_JS } from './console-assets.js'
 import { type Access, ConsoleAuth, csrfRefused, refuseForm } from './console-auth.js'
 import type { Answer, ConsoleDeps, Handler } from './console-deps.js'
@@ -10,7 +10,6 @@ import { SessionStore } from './session-store.js'
 import { SlotWatch } from './slot-watch.js'
 
 const HTML = 'text/html; charset=utf-8'
-const TEXT = 'text/plain; charset=utf-8'
 
 /** No script but ours, no framing, no referrer to other sites, no caching of pages that hold payment data. */
 function securityHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => void) {
@@ -39,7 +38,7 @@ function send(reply: FastifyReply, access: Access, answer: Answer) {
       .type(HTML)
       .send(answer.page)
   // A script gets the outcome as text; a browser gets it on the next page (POST, redirect, GET).
-  if (access.session === undefined) return reply.type(TEXT).send(answer.flash)
+  if (access.session === undefined) return reply.type(TEXT_PLAIN).send(answer.flash)
   access.session.flash = answer.flash
   return reply.redirect(answer.to, 303)
 }
@@ -48,13 +47,14 @@ function send(reply: FastifyReply, access: Access, answer: Answer) {
 function guards(auth: ConsoleAuth, quarantine: boolean) {
   const view = (handler: Handler) => async (request: FastifyRequest, reply: FastifyReply) => {
     const access = auth.access(request)
-    if (access === 'refused') return reply.code(401).type(TEXT).send('wrong token')
+    if (access === 'refused') return reply.code(401).type(TEXT_PLAIN).send('wrong token')
     if (access === undefined) return reply.redirect(`${P}/login`, 303)
     return send(reply, access, await handler(request, contextOf(access, quarantine)))
   }
   const action = (handler: Handler) => async (request: FastifyRequest, reply: FastifyReply) => {
     const access = auth.access(request)
-    if (access === 'refused' || access === undefined) return reply.code(401).type(TEXT).send('log in first')
+    if (access === 'refused' || access === undefined)
+      return reply.code(401).type(TEXT_PLAIN).send('log in first')
     if (csrfRefused(request, access)) return refuseForm(request, reply)
     return send(reply, access, await handler(request, contextOf(access, quarantine)))
   }

@@ -1,9 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ANSWER, RETRY_AFTER_SECONDS } from '../constants.js'
+import { ANSWER, RETRY_AFTER_SECONDS, TEXT_PLAIN } from '../constants.js'
 import type { Metrics, Outcome } from '../ops/metrics.js'
 import { refusalFields, serviceAsked } from '../webhook/observe-webhooks.js'
-
-const TEXT = 'text/plain; charset=utf-8'
 
 const OUTCOME_BY_STATUS: Record<number, Outcome> = {
   401: 'invalid_signature',
@@ -19,7 +17,7 @@ const OUTCOME_BY_STATUS: Record<number, Outcome> = {
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
   if (request.webhook !== null) request.webhook.outcome ??= OUTCOME_BY_STATUS[status] ?? 'error'
-  reply.code(status).type(TEXT)
+  reply.code(status).type(TEXT_PLAIN)
   if (status === 401) return reply.send(ANSWER.invalidSignature)
   if (status === 413) return reply.send(ANSWER.tooLarge)
   if (error.code === 'TYLT_OVERLOADED') {
@@ -38,7 +36,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
 }
 
 export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply) {
-  return reply.code(404).type(TEXT).send(ANSWER.notFound)
+  return reply.code(404).type(TEXT_PLAIN).send(ANSWER.notFound)
 }
 
 /**
@@ -68,7 +66,7 @@ export function frameworkErrorHandler(metrics: Metrics) {
         'webhook',
       )
     }
-    reply.code(status).type(TEXT)
+    reply.code(status).type(TEXT_PLAIN)
     return reply.send(status === 404 ? ANSWER.notFound : status === 400 ? ANSWER.badUrl : 'internal error')
   }
 }

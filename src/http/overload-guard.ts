@@ -114,10 +114,11 @@ export async function overloadGuard(
       return done(new OverloadedError())
     }
     const declared = request.headers['content-length']
+    const declaresLarge = declaredLarge(declared)
     // A body of unknown length (chunked) counts as large from a suspect, not from anyone else: nothing says
     // how Tylt frames its bodies, so only a declared length bounds a first wave.
-    const large = declared === undefined || declaredLarge(declared)
-    const crowded = declaredLarge(declared) && !admitLarge(largeInFlight, request, reply)
+    const large = declared === undefined || declaresLarge
+    const crowded = declaresLarge && !admitLarge(largeInFlight, request, reply)
     const suspect =
       !crowded && limiter?.anySuspect() === true && (shedding || large) && limiter.suspect(request.ip)
     if (!crowded && !suspect) return done()

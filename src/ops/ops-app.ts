@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
 import type { ConsoleDeps } from '../console/console-deps.js'
+import { TEXT_PLAIN } from '../constants.js'
 import type { EventStore } from '../core/event-store.js'
 import { describeFailure } from '../forward/describe-failure.js'
 import { notFoundHandler } from '../http/error-handler.js'
@@ -34,22 +35,22 @@ export function buildOpsApp(deps: {
     schemaController: NO_SCHEMA_COMPILERS,
   })
   app.setNotFoundHandler(notFoundHandler)
-  app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'))
+  app.get('/healthz', async (_request, reply) => reply.type(TEXT_PLAIN).send('ok'))
   app.get('/readyz', async (request, reply) => {
     try {
       await deps.store.probe()
     } catch (err) {
       // An operating condition, not a bug: code and message, no stack.
       request.log.warn({ ...describeFailure(err) }, 'not ready: the store does not accept writes')
-      return reply.code(503).type('text/plain; charset=utf-8').send('store unavailable')
+      return reply.code(503).type(TEXT_PLAIN).send('store unavailable')
     }
     for (const forwarder of deps.forwarders ?? []) {
       const reason = forwarder.notReadyReason()
       if (reason === undefined) continue
       request.log.warn({ reason }, 'not ready: a forwarder cannot make progress')
-      return reply.code(503).type('text/plain; charset=utf-8').send('forwarder stalled')
+      return reply.code(503).type(TEXT_PLAIN).send('forwarder stalled')
     }
-    return reply.type('text/plain; charset=utf-8').send('ready')
+    return reply.type(TEXT_PLAIN).send('ready')
   })
   app.get('/metrics', async (_request, reply) => {
     const body = await deps.metrics.registry.metrics()

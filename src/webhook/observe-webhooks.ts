@@ -3,8 +3,8 @@ import { FLAT_LINE_REDACT } from '../logger.js'
 import type { Metrics } from '../ops/metrics.js'
 import { newWebhookContext, type RefusalReason } from './webhook-context.js'
 
-/** Paths and service names are logged bounded: a request line can be kilobytes long. */
-const LOGGED_PATH = 256
+/** Paths and service names are kept and logged bounded: a request line can be kilobytes long. */
+export const MAX_PATH = 256
 const LOGGED_SERVICE = 128
 
 /** The service a webhook path asks for: `*` for `POST /webhooks`, null when the path names none. */
@@ -18,7 +18,7 @@ export function serviceAsked(path: string): string | null {
 export function refusalFields(request: FastifyRequest, reason: RefusalReason) {
   return {
     method: request.method,
-    path: request.url.slice(0, LOGGED_PATH),
+    path: request.url.slice(0, MAX_PATH),
     asked: serviceAsked(request.url),
     reason,
   }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SecretRegistry } from '../config/secret-registry.js'
-import { ANSWER, OUTCOME_HEADER, SIGNATURE_HEADER, SUSPECT_MAX_BODY } from '../constants.js'
+import { ANSWER, OUTCOME_HEADER, SIGNATURE_HEADER, SUSPECT_MAX_BODY, TEXT_PLAIN } from '../constants.js'
 import type { EventStore } from '../core/event-store.js'
 import type { QuarantineReason, RefusalObserver } from '../core/quarantine-store.js'
 import { InvalidSignatureError } from '../errors.js'
@@ -10,6 +10,7 @@ import { shedSuspect } from '../http/overload-guard.js'
 import type { Metrics } from '../ops/metrics.js'
 import { FailureLimiter, failureCost } from '../verify/failure-limiter.js'
 import { type FailureReason, type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
+import { MAX_PATH } from './observe-webhooks.js'
 import type { WebhookContext } from './webhook-context.js'
 
 export interface WebhookRoutesOptions {
@@ -25,14 +26,12 @@ export interface WebhookRoutesOptions {
   readonly limiter?: FailureLimiter | undefined
 }
 
-/** Paths are kept and logged bounded: a request line can be kilobytes long. */
-export const MAX_PATH = 256
-
 const headerText = (value: string | string[] | undefined): string | null =>
   typeof value === 'string' ? value : null
 
 const EMPTY = Buffer.alloc(0)
-const TEXT = 'text/plain; charset=utf-8'
+/** The body as the raw-bytes parser kept it; empty when there was none. */
+const rawBody = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.body) ? request.body : EMPTY)
 
 /**
  * Takes the Content-Type off the request before Fastify reads it: the signature covers bytes, whatever the
@@ -97,7 +96,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     const context = request.webhook
     const header = request.headers[SIGNATURE_HEADER]
     const signature = typeof header === 'string' ? header : undefined
-    const body = Buffer.isBuffer(request.body) ? request.body : EMPTY
+    const body = rawBody(request)
     // A large body whose source went past its limit while it was being sent (a flood's first wave, all of it
     // admitted before the first forgery was refused) is shed as the guard would have shed it.
     if (body.length > SUSPECT_MAX_BODY && limiter.suspect(request.ip)) throw shedSuspect(request, reply)
@@ -131,7 +130,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     })
     context.outcome = inserted ? 'accepted' : 'duplicate'
     if (inserted) onAccepted()
-    return reply.type(TEXT).header(OUTCOME_HEADER, context.outcome).send(ANSWER.ok)
+    return reply.type(TEXT_PLAIN).header(OUTCOME_HEADER, context.outcome).send(ANSWER.ok)
   }
 
   const anyService = {
@@ -154,12 +153,11 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     // With a quarantine, the body is read so that a callback sent before its service was configured can be
     // accepted later; without one, or past the source's failure limit, nothing of it is read.
     if (quarantine !== undefined && !request.webhook.overLimit) return done()
-    reply.code(404).type(TEXT).send(ANSWER.notFound)
+    reply.code(404).type(TEXT_PLAIN).send(ANSWER.notFound)
   }
   const refuseUnknown = (request: FastifyRequest, reply: FastifyReply, asked: string) => {
-    const body = Buffer.isBuffer(request.body) ? request.body : EMPTY
-    refuse(request, 'unknown_service', body, asked.slice(0, MAX_PATH))
-    return reply.code(404).type(TEXT).send(ANSWER.notFound)
+    refuse(request, 'unknown_service', rawBody(request), asked.slice(0, MAX_PATH))
+    return reply.code(404).type(TEXT_PLAIN).send(ANSWER.notFound)
   }
 
   type Named = FastifyRequest<{ Params: { service: string } }>
@@ -169,7 +167,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     onRequest: (request: Named, reply: FastifyReply, done: () => void) => {
       takeContentType(request)
       const asked = request.params.service
-      const service = secrets.get(asked) ?? secrets.get(asked.toLowerCase())
+      const service = secrets.get(asked)
       if (service === undefined) return unknownService(request, reply, done)
       request.webhook.service = service.name
       request.webhook.keys = service
