@@ -194,7 +194,21 @@ export class CounterChild extends Child {
   }
 }
 
-export class Counter<N extends readonly string[] = readonly []> extends Metric<N, CounterChild> {
+/** A metric whose every label set is one value, written as one sample: counters and gauges. */
+abstract class SingleValueMetric<
+  N extends readonly string[],
+  C extends Child & { readonly value: number },
+> extends Metric<N, C> {
+  protected samples(child: C): string {
+    return sampleLine(this.name, child.labelText, child.value)
+  }
+
+  protected snapshot(child: C, labels: Record<string, string>): MetricValue[] {
+    return [{ labels, value: child.value }]
+  }
+}
+
+export class Counter<N extends readonly string[] = readonly []> extends SingleValueMetric<N, CounterChild> {
   readonly type = 'counter'
 
   constructor(config: MetricConfig<N, Counter<N>>) {
@@ -209,14 +223,6 @@ export class Counter<N extends readonly string[] = readonly []> extends Metric<N
 
   protected create(values: readonly string[], text: string): CounterChild {
     return new CounterChild(values, text)
-  }
-
-  protected samples(child: CounterChild): string {
-    return sampleLine(this.name, child.labelText, child.value)
-  }
-
-  protected snapshot(child: CounterChild, labels: Record<string, string>): MetricValue[] {
-    return [{ labels, value: child.value }]
   }
 }
 
@@ -236,7 +242,7 @@ export class GaugeChild extends Child {
   }
 }
 
-export class Gauge<N extends readonly string[] = readonly []> extends Metric<N, GaugeChild> {
+export class Gauge<N extends readonly string[] = readonly []> extends SingleValueMetric<N, GaugeChild> {
   readonly type = 'gauge'
 
   constructor(config: MetricConfig<N, Gauge<N>>) {
@@ -259,14 +265,6 @@ export class Gauge<N extends readonly string[] = readonly []> extends Metric<N, 
 
   protected create(values: readonly string[], text: string): GaugeChild {
     return new GaugeChild(values, text)
-  }
-
-  protected samples(child: GaugeChild): string {
-    return sampleLine(this.name, child.labelText, child.value)
-  }
-
-  protected snapshot(child: GaugeChild, labels: Record<string, string>): MetricValue[] {
-    return [{ labels, value: child.value }]
   }
 }
 
