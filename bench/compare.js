@@ -4,9 +4,10 @@
 // req/s offered, in that order; then each build is started `--starts` times for its footprint. Nothing is
 // written to docs/; the failures `npm run bench` checks (a lost event, a server that does not start) fail it.
 import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { memory, portOpen, sleep, start, stop } from './lib/proc.js'
-import { relayCommand, SERVER_CORE } from './lib/relay.js'
+import { startOnce } from './lib/footprint.js'
+import { relayCommand } from './lib/relay.js'
 import { durableLimit, FIXED_RATE, relayEmbedded } from './lib/scenarios.js'
 
 const { values } = parseArgs({
@@ -25,7 +26,8 @@ if (values.before === undefined || !existsSync(values.before)) {
 }
 const plan = { durationS: Number(values.duration), warmS: 2, forceAutocannon: false }
 const builds = [
-  ['before', values.before],
+  // Absolute: the relay runs in a folder of its own.
+  ['before', resolve(values.before)],
   ['after', undefined],
 ]
 const PORT = Number(process.env.BENCH_PORT ?? 18301)
@@ -41,26 +43,12 @@ async function withBuild(cli, scenario) {
   }
 }
 
-/** Milliseconds from spawn to a listening webhook port, and VmRSS 3 s and 20 s later, for one start. */
+/** One start of a build, measured as bench/lib/footprint.js measures every server. */
 async function footprintOnce(cli) {
-  return withBuild(cli, async () => {
-    const { command, args, env, cwd, logFile } = relayCommand(PORT, PORT + 1)
-    const spawnedAt = performance.now()
-    const child = start(command, args, { core: SERVER_CORE, env, cwd, logFile })
-    while (!(await portOpen(PORT))) {
-      if (child.exitCode !== null || performance.now() - spawnedAt > 15_000)
-        throw new Error('the relay did not listen')
-      await sleep(5)
-    }
-    const listenMs = performance.now() - spawnedAt
-    await sleep(3_000)
-    const rss = memory(child.pid).rss
-    // Idle: once V8's memory reducer has run (bench/lib/footprint.js).
-    await sleep(17_000)
-    const idleRss = memory(child.pid).rss
-    await stop(child)
-    return { listenMs, rss, idleRss }
-  })
+  const relay = { ports: [PORT, PORT + 1], command: () => relayCommand(PORT, PORT + 1) }
+  const one = await withBuild(cli, () => startOnce(relay, 20_000))
+  if (one.failures.length > 0) throw new Error(`the relay: ${one.failures.join('; ')}`)
+  return { listenMs: one.listenMs, rss: one.earlyRss, idleRss: one.idleRss }
 }
 
 const median = (xs) => {

@@ -32,8 +32,11 @@ export const FOOTPRINT_SERVERS = [
   { key: 'a', label: '(a) bare node:http, verify only', ports: [PORT], command: () => baselineCommand(PORT) },
 ]
 
-/** One start of one server: spawn, time until its port accepts, wait idle, read VmRSS, stop. */
-async function startOnce(server, idleMs) {
+/**
+ * One start of one server ({ ports, command } as in FOOTPRINT_SERVERS): spawn, time until its port accepts,
+ * read VmRSS 3 s later and again at `idleMs`, stop.
+ */
+export async function startOnce(server, idleMs) {
   await assertPortsFree(...server.ports)
   const { dir, logFile, command, args, env, cwd } = server.command()
   const spawnedAt = performance.now()
