@@ -268,5 +268,8 @@ test('a cross-site form post without the CSRF token is refused and changes nothi
   expect(await r.dead()).toBe(1)
   await page.goto(`${r.opsUrl}/console`)
   expect(await page.locator('#dead-count').textContent()).toBe('1 dead letter')
-  expect(r.output()).toContain('refused a form post without its CSRF token')
+  // The log is written in batches (at most 100 ms late): wait for the line rather than race its flush.
+  await expect
+    .poll(() => r.output(), { timeout: 5_000 })
+    .toContain('refused a form post without its CSRF token')
 }, 60_000)
