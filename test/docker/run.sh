@@ -24,7 +24,13 @@ if ! docker info >/dev/null 2>&1; then
 fi
 echo "docker: engine $(docker version -f '{{.Server.Version}}')"
 
-eval "$(bash test/docker/stand-in-images.sh)"
+# A failure inside $(...) would not stop this script (eval of nothing succeeds): check it here, so the run
+# ends with what went wrong rather than with the tests missing their images.
+if ! images=$(bash test/docker/stand-in-images.sh); then
+  echo "docker: FAILED: the stand-in images did not build (see the stand-in: lines above)" >&2
+  exit 1
+fi
+eval "$images"
 export NODE_IMAGE REDIS_IMAGE
 echo "docker: stand-ins ready after $(($(date +%s) - started)) s"
 
