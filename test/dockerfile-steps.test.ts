@@ -136,7 +136,7 @@ describe('Dockerfile', () => {
     const buildDir = tempDir('tylt-relay-image-build-')
     const runtimeDir = tempDir('tylt-relay-image-run-')
     // The build stage: every COPY from the context and every RUN that is not tool installation, in order.
-    // Its ENV is not applied: npm_config_nodedir names the image's Node headers, and this machine has its own.
+    // Its ENV is not applied: it points node-gyp at the image's Node headers, and this machine has its own.
     const env = cleanEnv({ npm_config_prefer_offline: 'true' })
     for (const { keyword, args } of build.instructions) {
       if (keyword === 'COPY') {
