@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load-config.js'
 import type { EventStore } from '../core/event-store.js'
 import { EventNotFoundError, UsageError } from '../errors.js'
+import { type PlannedDownstream, planDownstreams } from '../forward/downstream-plan.js'
 import { openExistingStore } from '../store/open-store.js'
 import { type Command, type CommandInput, stringOption } from './command.js'
 import { type ListArgs, listLines, listQuery } from './events-list.js'
@@ -29,10 +30,17 @@ function checkAction(action: string | undefined): void {
     throw new UsageError(`unknown events action "${action}"; use list, show or replay`)
 }
 
-/** `events list|show|replay`: reads and updates the store directly, safe while the relay runs. */
-export async function eventsCommand(store: EventStore, args: EventsArgs): Promise<string[]> {
+/**
+ * `events list|show|replay`: reads and updates the store directly, safe while the relay runs. `plan` is where
+ * the configuration sends each service's events (what `events list` shows for those not yet delivered).
+ */
+export async function eventsCommand(
+  store: EventStore,
+  args: EventsArgs,
+  plan: readonly PlannedDownstream[],
+): Promise<string[]> {
   checkAction(args.action)
-  if (args.action === 'list') return listLines(store, args)
+  if (args.action === 'list') return listLines(store, args, plan)
   if (args.action === 'show')
     return showLines(store, { id: args.ids[0], json: args.json, body: args.body === true })
   return replayLines(store, args)
@@ -92,7 +100,7 @@ tylt-relay events replay ID... | --dead
     // Its errors tell a missing store from a corrupted one or a folder this user may not write.
     const store = await openExistingStore(config)
     try {
-      input.stdout.write(`${(await eventsCommand(store, args)).join('\n')}\n`)
+      input.stdout.write(`${(await eventsCommand(store, args, planDownstreams(config))).join('\n')}\n`)
     } finally {
       await store.close()
     }

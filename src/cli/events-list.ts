@@ -2,6 +2,7 @@ import { parseDuration } from '../config/duration.js'
 import { EVENT_STATES, type EventState, PRODUCTS, type StoredEvent } from '../core/event.js'
 import type { EventStore, ListQuery } from '../core/event-store.js'
 import { UsageError } from '../errors.js'
+import { downstreamOf, type PlannedDownstream } from '../forward/downstream-plan.js'
 import { isoTime, textTable } from './text-table.js'
 
 export interface ListArgs {
@@ -54,8 +55,26 @@ export function listQuery(args: ListArgs, now: number): ListQuery {
 /** The listing without bodies: a body holds personal data and `events show --body` prints it. */
 export const withoutBody = ({ body: _body, ...rest }: StoredEvent) => rest
 
-const HEADER = ['ACCEPTED', 'ID', 'SERVICE', 'STATE', 'PRODUCT', 'STATUS', 'FINAL', 'MERCHANT ORDER']
-const row = (e: StoredEvent) => [
+/**
+ * Where an event goes: the downstream that confirmed it, else the one the configuration sends its service
+ * to now (where a pending event waits, and where a dead letter goes when replayed); null when none reads it.
+ */
+const downstream = (e: StoredEvent, plan: readonly PlannedDownstream[]) =>
+  e.deliveredTo ?? downstreamOf(plan, e.service)
+
+const HEADER = [
+  'ACCEPTED',
+  'ID',
+  'SERVICE',
+  'STATE',
+  'PRODUCT',
+  'STATUS',
+  'FINAL',
+  'MERCHANT ORDER',
+  'ATTEMPTS',
+  'DOWNSTREAM',
+]
+const row = (e: StoredEvent, plan: readonly PlannedDownstream[]) => [
   isoTime(e.acceptedAt),
   e.id,
   e.service,
@@ -65,13 +84,28 @@ const row = (e: StoredEvent) => [
   e.final,
   e.merchantOrderId ?? '-',
   String(e.attempts),
-  e.deliveredTo ?? '-',
+  downstream(e, plan) ?? '-',
 ]
 
-/** `events list`: newest first, a header row, or JSON. */
-export async function listLines(store: EventStore, args: ListArgs, now = Date.now()): Promise<string[]> {
+/** `events list`: newest first, a header row, or JSON; `plan` is where the configuration sends each service. */
+export async function listLines(
+  store: EventStore,
+  args: ListArgs,
+  plan: readonly PlannedDownstream[],
+  now = Date.now(),
+): Promise<string[]> {
   const events = await store.list(listQuery(args, now))
-  if (args.json) return [JSON.stringify(events.map(withoutBody), null, 2)]
+  if (args.json)
+    return [
+      JSON.stringify(
+        events.map((e) => ({ ...withoutBody(e), downstream: downstream(e, plan) })),
+        null,
+        2,
+      ),
+    ]
   if (events.length === 0) return ['no events']
-  return textTable([...HEADER, 'ATTEMPTS', 'DELIVERED TO'], events.map(row))
+  return textTable(
+    HEADER,
+    events.map((e) => row(e, plan)),
+  )
 }

@@ -1,19 +1,26 @@
 import type { Product } from '../core/event.js'
-import { at, clean, isObject } from './read-path.js'
+import { at, clean, isObject, type Path, pick } from './read-path.js'
 
 const TRADE_ONLY_UPI = new Set(['0', '5', '6'])
 
+// Where a body names its fiat currency (docs/metadata.md, "Telling the products apart"); first match wins.
+const CURRENCY: readonly Path[] = [
+  ['data', 'fiatCurrency'],
+  ['data', 'currency'],
+  ['data', 'trade', 'fiatCurrency'],
+  ['data', 'transaction', 'fiatCurrency'],
+  ['data', 'transaction', 'currency'],
+  ['fiatCurrency'],
+  ['currency'],
+]
+
+/** The fiat currency a parsed body names, upper-cased; null when it names none. */
+export const currencyOf = (root: Record<string, unknown>): string | null =>
+  pick(root, CURRENCY)?.toUpperCase() ?? null
+
 /** A trade-and-transaction body (UPI or PIX): the currency tells them apart, else an id only UPI uses. */
-function tradeProduct(data: Record<string, unknown>): Product {
-  const currency = [
-    at(data, ['fiatCurrency']),
-    at(data, ['currency']),
-    at(data, ['trade', 'fiatCurrency']),
-    at(data, ['transaction', 'fiatCurrency']),
-    at(data, ['transaction', 'currency']),
-  ]
-    .map((value) => clean(value)?.toUpperCase())
-    .find((value) => value !== undefined)
+function tradeProduct(root: Record<string, unknown>, data: Record<string, unknown>): Product {
+  const currency = currencyOf(root)
   if (currency === 'INR') return 'upi'
   if (currency === 'BRL') return 'pix'
   const eventId = clean(at(data, ['trade', 'event', 'id']))
@@ -38,7 +45,7 @@ const has = (root: unknown, ...paths: (readonly string[])[]) => paths.some((p) =
  */
 export function detectProduct(root: Record<string, unknown>): Product {
   const data = isObject(root.data) ? root.data : {}
-  if ('trade' in data || isObject(data.transaction)) return tradeProduct(data)
+  if ('trade' in data || isObject(data.transaction)) return tradeProduct(root, data)
   if (typeof root.event === 'string' || typeof data.event === 'string') return 'inr-payout'
   if (
     has(root, ['data', 'eventDetails'], ['data', 'eventId'], ['eventDetails'], ['eventId']) ||

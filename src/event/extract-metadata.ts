@@ -1,5 +1,5 @@
 import type { EventMetadata, Finality, Product } from '../core/event.js'
-import { detectProduct } from './detect-product.js'
+import { currencyOf, detectProduct } from './detect-product.js'
 import { finalityOf, tradeFinality } from './finality-table.js'
 import { at, clean, isObject, type Path, pick } from './read-path.js'
 
@@ -79,7 +79,9 @@ export function extractMetadata(bytes: Buffer, parsed?: unknown): Metadata {
   if (!isObject(root)) return NO_METADATA
   const product = detectProduct(root)
   const status = pick(root, STATUS)
-  const final = isTrade(root.data) ? tradeFinal(root.data, product, status) : finalityOf(product, status)
+  const final = isTrade(root.data)
+    ? tradeFinal(root.data, product, status)
+    : finalityOf(product, status, currencyOf(root))
   return {
     orderId: pick(root, ORDER_ID),
     merchantOrderId: pick(root, MERCHANT_ORDER_ID),

@@ -54,9 +54,27 @@ export const FINALITY: Readonly<Partial<Record<Product, Readonly<Record<string, 
   },
 }
 
-/** A state's finality for a product; for a trade body whose product is unknown, where UPI and PIX agree. */
-export function finalityOf(product: Product, status: string | null): Finality {
+/**
+ * Families that share a product's shape but whose states Tylt's pages do not document, by the currency that
+ * tells them apart: every state of theirs is `unknown`, whatever the product's own table says
+ * (docs/metadata.md, "States not documented").
+ */
+export const UNDOCUMENTED_STATES: Readonly<Partial<Record<Product, readonly string[]>>> = {
+  // Philippines PHP (rail partners): Tylt names its `eventDetails.eventId` but none of the values.
+  'eu-open-banking': ['PHP'],
+}
+
+/**
+ * A state's finality for a product, given the body's currency (upper-cased); for a trade body whose product
+ * is unknown, see tradeFinality.
+ */
+export function finalityOf(
+  product: Product,
+  status: string | null,
+  currency: string | null = null,
+): Finality {
   if (status === null) return 'unknown'
+  if (currency !== null && UNDOCUMENTED_STATES[product]?.includes(currency)) return 'unknown'
   const key = status.toLowerCase()
   if (product !== 'unknown') return FINALITY[product]?.[key] ?? 'unknown'
   return 'unknown'

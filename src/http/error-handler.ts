@@ -16,6 +16,10 @@ const OUTCOME_BY_STATUS: Record<number, Outcome> = {
  */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
+  // A service nobody configured is answered 404 whether or not the quarantine reads the body: one over
+  // BODY_LIMIT, refused while being read for the quarantine, gets the 404 it gets with the quarantine off.
+  if (status === 413 && request.webhook !== null && request.webhook.outcome === 'unknown_service')
+    return reply.code(404).type(TEXT_PLAIN).send(ANSWER.notFound)
   if (request.webhook !== null) request.webhook.outcome ??= OUTCOME_BY_STATUS[status] ?? 'error'
   reply.code(status).type(TEXT_PLAIN)
   if (status === 401) return reply.send(ANSWER.invalidSignature)

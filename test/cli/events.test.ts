@@ -4,7 +4,7 @@ import { eventId } from '../../src/event/event-id.js'
 import { extractMetadata } from '../../src/event/extract-metadata.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { fixture } from '../fixtures.js'
-import { tempDir } from '../helper.js'
+import { SECRETS, tempDir } from '../helper.js'
 import { runCli } from '../process/relay-process.js'
 
 const T0 = Date.parse('2026-11-20T10:00:00Z')
@@ -44,13 +44,47 @@ describe('tylt-relay events list', () => {
     const { env, cpg, upi, eu } = await storeWithHistory()
     const { code, stdout, stderr } = await runCli(['events', 'list'], env)
     expect([code, stderr]).toEqual([0, ''])
+    // No downstream is configured: only the delivered event has one.
     expect(stdout.split('\n')).toEqual([
-      'ACCEPTED              ID                                    SERVICE    STATE      PRODUCT          STATUS     FINAL    MERCHANT ORDER  ATTEMPTS  DELIVERED TO',
+      'ACCEPTED              ID                                    SERVICE    STATE      PRODUCT          STATUS     FINAL    MERCHANT ORDER  ATTEMPTS  DOWNSTREAM',
       `2026-11-20T11:00:00Z  ${eu.id}  eu         dead       eu-open-banking  4          unknown  EU-9001         1         -`,
       `2026-11-20T10:30:00Z  ${upi.id}  prime-upi  pending    upi              -          false    UPI-7001        0         -`,
       `2026-11-20T10:00:00Z  ${cpg.id}  cpg        delivered  cpg-pay-in       Completed  true     ORD-10042       3         redis://127.0.0.1:6390`,
       '',
     ])
+  })
+
+  it('names the downstream of pending and dead events from the configuration: its own, or FORWARD_URL', async () => {
+    const { env, cpg, upi, eu } = await storeWithHistory()
+    const configured = {
+      ...env,
+      TYLT_SECRET_CPG: SECRETS.cpg,
+      TYLT_SECRET_PRIME_UPI: SECRETS.upiCurrent,
+      TYLT_SECRET_EU: 'eu-secret-9d0e4f1a',
+      FORWARD_URL: 'redis://app:topsecret@127.0.0.1:6379?stream=tylt',
+      FORWARD_URL_PRIME_UPI: 'http://127.0.0.1:8080/staging',
+    }
+    const { code, stdout, stderr } = await runCli(['events', 'list'], configured)
+    expect([code, stderr]).toEqual([0, ''])
+    // The delivered event keeps the downstream that confirmed it; the others show where they are going.
+    expect(stdout.split('\n')).toEqual([
+      'ACCEPTED              ID                                    SERVICE    STATE      PRODUCT          STATUS     FINAL    MERCHANT ORDER  ATTEMPTS  DOWNSTREAM',
+      `2026-11-20T11:00:00Z  ${eu.id}  eu         dead       eu-open-banking  4          unknown  EU-9001         1         redis://app:***@127.0.0.1:6379?stream=tylt`,
+      `2026-11-20T10:30:00Z  ${upi.id}  prime-upi  pending    upi              -          false    UPI-7001        0         http://127.0.0.1:8080/staging`,
+      `2026-11-20T10:00:00Z  ${cpg.id}  cpg        delivered  cpg-pay-in       Completed  true     ORD-10042       3         redis://127.0.0.1:6390`,
+      '',
+    ])
+    const listed = JSON.parse((await runCli(['events', 'list', '--json'], configured)).stdout) as {
+      id: string
+      downstream: string | null
+      deliveredTo: string | null
+    }[]
+    expect(listed.map((e) => [e.id, e.downstream, e.deliveredTo])).toEqual([
+      [eu.id, 'redis://app:***@127.0.0.1:6379?stream=tylt', null],
+      [upi.id, 'http://127.0.0.1:8080/staging', null],
+      [cpg.id, 'redis://127.0.0.1:6390', 'redis://127.0.0.1:6390'],
+    ])
+    expect(stdout).not.toContain('topsecret')
   })
 
   it.each([

@@ -1,6 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { eventId } from '../../src/event/event-id.js'
 import { extractMetadata, NO_METADATA } from '../../src/event/extract-metadata.js'
+import { at } from '../../src/event/read-path.js'
 import { fixture } from '../fixtures.js'
 import { FIXTURE_METADATA } from './fixture-metadata.js'
 
@@ -9,6 +11,40 @@ const read = (body: unknown) => extractMetadata(Buffer.from(JSON.stringify(body)
 describe('extractMetadata', () => {
   it.each(Object.entries(FIXTURE_METADATA))('reads %s as documented', (name, expected) => {
     expect(extractMetadata(fixture(name))).toEqual(expected)
+  })
+
+  it('has a documented reading for every fixture file, and a file for every reading', () => {
+    const files = readdirSync(new URL('../fixtures/', import.meta.url)).sort()
+    expect(files.length).toBeGreaterThan(15)
+    expect(files).toEqual(Object.keys(FIXTURE_METADATA).sort())
+  })
+
+  it("docs/metadata.md's examples are the fixtures, row for row: the places each names hold the values read", () => {
+    const doc = readFileSync(new URL('../../docs/metadata.md', import.meta.url), 'utf8')
+    const examples = doc.split('## Examples')[1]!
+    const cell = /(?:`([^`]+)`|\(absent\))/.source
+    const rowPattern = new RegExp(
+      `^\\| [^|]+ \\| \`([^\`]+)\` \\| ${cell} \\| ${cell} \\| ${cell} \\| \`([^\`]+)\` \\| \`([^\`]+)\` \\|$`,
+      'gm',
+    )
+    const rows = [...examples.matchAll(rowPattern)]
+    expect(rows.map((m) => m[1]).sort()).toEqual(Object.keys(FIXTURE_METADATA).sort())
+    for (const [, name, orderPlace, merchantPlace, status, product, final] of rows) {
+      const expected = FIXTURE_METADATA[name!]!
+      const bytes = fixture(name!)
+      const parsed: unknown = name!.endsWith('.json') ? JSON.parse(bytes.toString()) : undefined
+      const valueAt = (place: string | undefined) =>
+        place === undefined ? null : String(at(parsed, place.split('.')))
+      expect([valueAt(orderPlace), valueAt(merchantPlace)], name).toEqual([
+        expected.orderId,
+        expected.merchantOrderId,
+      ])
+      expect([status ?? null, product, final], name).toEqual([
+        expected.status,
+        expected.product,
+        expected.final,
+      ])
+    }
   })
 
   it('reads the parsed form the JSON fallback hands over exactly as the bytes', () => {
@@ -51,6 +87,18 @@ describe('extractMetadata', () => {
     expect(read({ data: { eventId: 8 }, eventDetails: { eventId: 5 } }).status).toBe('8')
     expect(read({ eventDetails: { eventId: 9 }, eventId: 1 }).status).toBe('9')
     expect(read({ eventId: 10 })).toMatchObject({ status: '10', product: 'eu-open-banking', final: 'true' })
+  })
+
+  it('Philippines PHP: the Open Banking shape and product, but every state unknown (Tylt documents none)', () => {
+    for (const eventId of [1, 4, 5, 8, 9]) {
+      expect(
+        read({ data: { instanceId: 'p', fiatCurrency: 'php', eventDetails: { eventId } } }),
+      ).toMatchObject({ product: 'eu-open-banking', status: String(eventId), final: 'unknown' })
+    }
+    expect(read({ eventDetails: { eventId: 5 }, fiatCurrency: 'PHP' }).final).toBe('unknown')
+    // The same states in EUR or GBP keep the EU Open Banking finality.
+    expect(read({ eventDetails: { eventId: 5 }, fiatCurrency: 'EUR' }).final).toBe('true')
+    expect(read({ data: { eventId: 8, currency: 'GBP' } }).final).toBe('true')
   })
 
   it('tells UPI from PIX by currency, by an id only UPI uses, and otherwise says unknown', () => {

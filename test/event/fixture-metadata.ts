@@ -16,6 +16,13 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     product: 'cpg-pay-in',
     final: 'true',
   },
+  'cpg-pay-in-older.json': {
+    orderId: '4e2a9c71-0b3d-4f6e-8a15-c2d7e9f0a1b3',
+    merchantOrderId: 'ORD-10077',
+    status: 'Paid',
+    product: 'cpg-pay-in',
+    final: 'true',
+  },
   'cpg-payout.json': {
     orderId: 'c7d8e9f0-1a2b-4c3d-9e8f-7a6b5c4d3e2f',
     merchantOrderId: 'PAYOUT-77',
@@ -85,6 +92,21 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '11',
     product: 'eu-open-banking',
     final: 'false',
+  },
+  'eu-event-top-level.json': {
+    orderId: 'ob_9003',
+    merchantOrderId: 'EU-9003',
+    status: '9',
+    product: 'eu-open-banking',
+    final: 'true',
+  },
+  // Philippines PHP shares the Open Banking shape; Tylt documents none of its states.
+  'php-open-banking.json': {
+    orderId: 'php_4101',
+    merchantOrderId: 'PHP-4101',
+    status: '5',
+    product: 'eu-open-banking',
+    final: 'unknown',
   },
   'india-payout.json': {
     orderId: 'inr-payout-991',

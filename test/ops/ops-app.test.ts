@@ -6,19 +6,29 @@ import { buildTestApp, SECRETS, sample, sign } from '../helper.js'
 const BODY = readFileSync(new URL('../fixtures/cpg-pay-in.json', import.meta.url))
 const OTHER = readFileSync(new URL('../fixtures/upi-trade.json', import.meta.url))
 
-/** docs/reference.md section 7, by the names src/ops/metrics.ts gives them. */
-const REFERENCE_METRICS = [
-  'tylt_relay_webhook_requests_total',
-  'tylt_relay_verification_failures_total',
-  'tylt_relay_secret_matches_total',
-  'tylt_relay_ack_duration_seconds',
-  'tylt_relay_events_forwarded_total',
-  'tylt_relay_forward_duration_seconds',
-  'tylt_relay_pending_events',
-  'tylt_relay_oldest_pending_age_seconds',
-  'tylt_relay_dead_letters',
-  'tylt_relay_store_up',
-]
+const doc = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8')
+
+/** Every metric docs/reference.md section 7 lists (its tables name them without the `tylt_relay_` prefix). */
+function referenceMetrics(): string[] {
+  const section = doc('reference.md').split('## 7. Metrics')[1]!.split('\n## ')[0]!
+  const firstCells = [...section.matchAll(/^\| (`[^|]+`) \|/gm)].map((m) => m[1]!)
+  return firstCells.flatMap((cell) => [...cell.matchAll(/`([a-z0-9_]+)`/g)].map((m) => `tylt_relay_${m[1]}`))
+}
+
+/** Every `tylt_relay_*` name the alert rules in docs/operations.md use. */
+function alertMetrics(): string[] {
+  const rules = doc('operations.md').split('```yaml\ngroups:')[1]!.split('```')[0]!
+  return [...new Set([...rules.matchAll(/\btylt_relay_[a-z0-9_]+/g)].map((m) => m[0]))]
+}
+
+/** Whether a scrape declares the metric; a histogram's `_bucket`, `_sum` and `_count` series count as it. */
+function declares(scrape: string, name: string): boolean {
+  const histogram = /^(.+)_(bucket|sum|count)$/.exec(name)?.[1]
+  return (
+    scrape.includes(`\n# TYPE ${name} `) ||
+    (histogram !== undefined && scrape.includes(`\n# TYPE ${histogram} histogram\n`))
+  )
+}
 
 /** The webhook app and the ops app over one real store, as src/server.ts wires them. */
 async function relay() {
@@ -60,10 +70,21 @@ describe('operations listener', () => {
     const answer = await ops.inject({ method: 'GET', url: '/metrics' })
     expect(answer.statusCode).toBe(200)
     expect(answer.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
-    for (const name of REFERENCE_METRICS) expect(answer.body).toContain(`# TYPE ${name} `)
+    const documented = referenceMetrics()
+    expect(documented.length).toBeGreaterThan(20)
+    expect(documented.filter((name) => !declares(answer.body, name))).toEqual([])
     for (const line of answer.body.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
       expect(line).toMatch(/^tylt_relay_/)
     }
+  })
+
+  test('every metric the alert rules in docs/operations.md use is one /metrics declares', async () => {
+    const { metrics } = await relay()
+    const used = alertMetrics()
+    expect(used).toContain('tylt_relay_quarantined_total')
+    expect(used).toContain('tylt_relay_ack_duration_seconds_bucket')
+    const scrape = await metrics()
+    expect(used.filter((name) => !declares(scrape, name))).toEqual([])
   })
 
   test('a refused signature counts its reason, and nothing becomes pending', async () => {

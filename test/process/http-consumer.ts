@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import { onTestFinished } from 'vitest'
 import { freePort } from './relay-process.js'
 
@@ -12,10 +12,16 @@ export interface Consumer {
   readonly offered: string[]
   /** Bodies answered 2xx (unless `keepBodies` is false). */
   readonly bodies: string[]
+  /** Headers of each request answered 2xx, in arrival order (unless `keepBodies` is false). */
+  readonly headers: IncomingHttpHeaders[]
   /** Decides each answer; 200 at once by default. */
   answer: (body: string, id: string) => Answer
   /** Bytes of every body received so far. */
   bytes: number
+  /** Stops listening: connections to its port are refused (ECONNREFUSED) until `start`. */
+  stop(): Promise<void>
+  /** Listens again, on the same port. */
+  start(): Promise<void>
 }
 
 /**
@@ -24,14 +30,6 @@ export interface Consumer {
  */
 export async function startConsumer(path = '/events', options: { keepBodies?: boolean } = {}) {
   const hanging = new Set<ServerResponse>()
-  const consumer: Consumer = {
-    url: '',
-    received: [],
-    offered: [],
-    bodies: [],
-    answer: () => ({ status: 200 }),
-    bytes: 0,
-  }
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -52,7 +50,10 @@ export async function startConsumer(path = '/events', options: { keepBodies?: bo
       const reply = () => {
         if (answer.status >= 200 && answer.status < 300) {
           consumer.received.push(id)
-          if (options.keepBodies !== false) consumer.bodies.push(body)
+          if (options.keepBodies !== false) {
+            consumer.bodies.push(body)
+            consumer.headers.push(req.headers)
+          }
         }
         res.writeHead(answer.status).end()
       }
@@ -67,12 +68,24 @@ export async function startConsumer(path = '/events', options: { keepBodies?: bo
     })
   })
   const port = await freePort()
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const consumer: Consumer = {
+    url: `http://127.0.0.1:${port}${path}`,
+    received: [],
+    offered: [],
+    bodies: [],
+    headers: [],
+    answer: () => ({ status: 200 }),
+    bytes: 0,
+    stop: async () => {
+      for (const res of hanging) res.destroy()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+    start: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+  }
+  await consumer.start()
   onTestFinished(async () => {
-    for (const res of hanging) res.destroy()
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    if (server.listening) await consumer.stop()
   })
-  ;(consumer as { url: string }).url = `http://127.0.0.1:${port}${path}`
   return consumer
 }

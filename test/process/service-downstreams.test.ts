@@ -1,9 +1,21 @@
+import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
 import { eventually, SECRETS, sign, tempDir } from '../helper.js'
 import { startConsumer } from './http-consumer.js'
 import { listEvents, post, type RelayProcess, startRelay } from './relay-process.js'
 
 const DEMO_SECRET = 'demo-secret-5be0c3a91f'
+const signingSecret = (fill: number) => `whsec_${Buffer.alloc(32, fill).toString('base64')}`
+
+/** Whether a delivery carries a Standard Webhooks signature made with `secret`, checked by the package. */
+function signedWith(secret: string, body: string, headers: Record<string, unknown>): boolean {
+  try {
+    new Webhook(secret).verify(body, headers as Record<string, string>)
+    return true
+  } catch {
+    return false
+  }
+}
 
 async function accept(relay: RelayProcess, service: 'cpg' | 'demo', tag: string, count: number) {
   const secret = service === 'cpg' ? SECRETS.cpg : DEMO_SECRET
@@ -75,6 +87,94 @@ describe('a downstream per service (FORWARD_URL_<NAME>)', () => {
     expect(production.bodies.some((b) => b.includes('"demo-'))).toBe(false)
     expect(await relay.stop()).toBe(0)
     expect(await listEvents(env, 'pending')).toEqual([])
+  }, 90_000)
+
+  it("FORWARD_SIGNING_SECRET_<NAME> signs that service's deliveries with its own secret, the others with FORWARD_SIGNING_SECRET", async () => {
+    const production = await startConsumer('/production')
+    const staging = await startConsumer('/staging')
+    const [prodSecret, demoSecret] = [signingSecret(3), signingSecret(5)]
+    const dataDir = tempDir('tylt-relay-per-service-signing-')
+    const env = {
+      TYLT_SECRET_CPG: SECRETS.cpg,
+      TYLT_SECRET_DEMO: DEMO_SECRET,
+      DATA_DIR: dataDir,
+      FORWARD_URL: production.url,
+      FORWARD_SIGNING_SECRET: prodSecret,
+      FORWARD_URL_DEMO: staging.url,
+      FORWARD_SIGNING_SECRET_DEMO: demoSecret,
+    }
+    const relay = await startRelay(env, { cwd: dataDir })
+    const cpg = await accept(relay, 'cpg', 's', 3)
+    const demo = await accept(relay, 'demo', 's', 3)
+    await eventually(
+      async () => production.received.length + staging.received.length,
+      (n) => n >= 6,
+    )
+    expect([production.bodies, staging.bodies]).toEqual([cpg, demo])
+    const verdicts = (consumer: typeof production) =>
+      consumer.bodies.map((body, i) => [
+        signedWith(prodSecret, body, consumer.headers[i]!),
+        signedWith(demoSecret, body, consumer.headers[i]!),
+      ])
+    expect(verdicts(production)).toEqual([
+      [true, false],
+      [true, false],
+      [true, false],
+    ])
+    expect(verdicts(staging)).toEqual([
+      [false, true],
+      [false, true],
+      [false, true],
+    ])
+    expect(relay.output()).not.toContain(Buffer.alloc(32, 5).toString('base64'))
+    expect(await relay.stop()).toBe(0)
+  }, 60_000)
+
+  it("a downstream that refuses connections (stopped) does not delay the other's deliveries", async () => {
+    const production = await startConsumer('/production')
+    const staging = await startConsumer('/staging')
+    const dataDir = tempDir('tylt-relay-per-service-stopped-')
+    const env = {
+      TYLT_SECRET_CPG: SECRETS.cpg,
+      TYLT_SECRET_DEMO: DEMO_SECRET,
+      DATA_DIR: dataDir,
+      FORWARD_URL: production.url,
+      FORWARD_URL_DEMO: staging.url,
+    }
+    const relay = await startRelay(env, { cwd: dataDir })
+    const demo = await accept(relay, 'demo', 'a', 2)
+    await eventually(
+      async () => staging.received.length,
+      (n) => n >= 2,
+    )
+
+    await staging.stop()
+    const demoLater = await accept(relay, 'demo', 'b', 3)
+    // Five refused attempts in a row on the oldest (a forwarder in trouble tries one event at a time):
+    // staging's next try is 4-8 s away, which a shared line would wait out.
+    const oldestPending = async () => (await listEvents(env, 'pending')).at(-1)
+    await eventually(oldestPending, (event) => Number(event?.attempts) >= 5, 20_000)
+    expect((await oldestPending())?.lastError).toMatch(/ECONNREFUSED/)
+    const started = Date.now()
+    const cpg = await accept(relay, 'cpg', 'a', 5)
+    await eventually(
+      async () => production.received.length,
+      (n) => n >= 5,
+      2_500,
+    )
+    expect(Date.now() - started).toBeLessThan(2_500)
+    expect(production.bodies).toEqual(cpg)
+    expect(staging.received).toHaveLength(2)
+
+    await staging.start()
+    await eventually(
+      async () => staging.bodies.length,
+      (n) => n >= 5,
+      40_000,
+    )
+    expect(staging.bodies).toEqual([...demo, ...demoLater])
+    expect(production.bodies.some((b) => b.includes('"demo-'))).toBe(false)
+    expect(await relay.stop()).toBe(0)
   }, 90_000)
 
   it('refuses FORWARD_URL_<NAME> for a service that is not configured, naming it', async () => {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import type { RefusedRequest } from '../../src/core/quarantine-store.js'
 import { fixture } from '../fixtures.js'
@@ -51,6 +52,45 @@ describe('refused requests are handed to the quarantine with their exact bytes',
     ])
     expect(seen[0]!.body.equals(body)).toBe(true)
   })
+
+  it.each([
+    ['a declared length', false],
+    ['a chunked body', true],
+  ])(
+    'an unknown service sent a body over BODY_LIMIT (%s) gets the 404 it gets with the quarantine off',
+    async (_shape, chunked) => {
+      const big = Buffer.alloc(4096, 'a')
+      const answer = async (
+        quarantine: { refused: (r: RefusedRequest) => void } | undefined,
+        url: string,
+      ) => {
+        const deps = quarantine === undefined ? {} : { quarantine }
+        const { app } = await buildTestApp({ BODY_LIMIT: '1024' }, undefined, deps)
+        const res = await app.inject({
+          method: 'POST',
+          url,
+          headers: {
+            'x-tlp-signature': sign(SECRETS.cpg, big),
+            ...(chunked ? { 'transfer-encoding': 'chunked' } : {}),
+          },
+          payload: chunked ? Readable.from([big.subarray(0, 2048), big.subarray(2048)]) : big,
+        })
+        return [res.statusCode, res.headers['content-type'], res.body]
+      }
+      const { seen, quarantine } = recorder()
+      const off = await answer(undefined, '/webhooks/not-yet')
+      expect(off).toEqual([404, 'text/plain; charset=utf-8', 'not found'])
+      expect(await answer(quarantine, '/webhooks/not-yet')).toEqual(off)
+      expect(await answer(quarantine, '/webhooks/cpg/extra')).toEqual(off)
+      // Nothing of a body past the limit is kept; a configured service still answers 413 for it.
+      expect(seen).toHaveLength(0)
+      expect(await answer(quarantine, '/webhooks/cpg')).toEqual([
+        413,
+        'text/plain; charset=utf-8',
+        'payload too large',
+      ])
+    },
+  )
 
   it('POST /webhooks that matches no service is handed over without a service', async () => {
     const { seen, quarantine } = recorder()
