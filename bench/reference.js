@@ -1,5 +1,6 @@
 // Reference servers: a webhook receiver built from the relay's parts and doing nothing else. They bound what
-// the relay can reach on the machine the bench runs on (docs/benchmarks.md: "What is measured", "Fourth round"):
+// the relay can reach on the machine the bench runs on (docs/benchmarks.md: "What is measured", "Reference servers: how far the
+// relay's parts can go on this machine"):
 //   REFERENCE=fastify  Fastify 5 with a raw-body parser: verify the HMAC, answer `ok`. No store, log or metrics.
 //   REFERENCE=journal  the same, answering only once the body is appended to a file and that file is
 //                      fdatasync'd: one write per turn of the event loop, its sync on libuv's pool, two syncs

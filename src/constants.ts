@@ -29,7 +29,7 @@ export const RETRY_AFTER_SECONDS = 5
 /** The media type of every answer that is not HTML or metrics. */
 export const TEXT_PLAIN = 'text/plain; charset=utf-8'
 
-/** Answers whose bodies the contract fixes. */
+/** The bodies of the answers listed in docs/reference.md, section 1. */
 export const ANSWER = {
   ok: 'ok',
   invalidSignature: 'invalid signature',

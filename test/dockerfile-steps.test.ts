@@ -27,11 +27,38 @@ const TOOLCHAIN = [/^apt-get /, /^rm -rf \/var\/lib\/apt\/lists/, /^npm install 
 const isToolchain = (command: string) => TOOLCHAIN.some((pattern) => pattern.test(command))
 const runSteps = (stage: Stage) => instructions(stage, 'RUN').flatMap((run) => run.split(' && '))
 
-/** The environment without what `npm test` exports (npm_config_*, npm_lifecycle_*), as in a clean image. */
+/**
+ * What the build steps get of this machine's environment, named one by one: where the tools are (PATH, and
+ * pyenv's root for the Python that node-gyp runs), npm's settings (HOME for ~/.npmrc; the cache), how to
+ * reach the registry (proxies, CA files) and what node-gyp reads to pick a compiler. The relay's variables
+ * of a developer's shell (PORT, TYLT_SECRET_...) and what `npm test` exports for this checkout
+ * (npm_lifecycle_*, npm_config_local_prefix naming the repository) stay out, as in a clean image.
+ */
+const PASSED = new Set([
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'PYENV_ROOT',
+  'PYTHON',
+  'CC',
+  'CXX',
+  'MAKE',
+])
+const PASSED_NPM_CONFIG = /^npm_config_(cache|registry|proxy|https_proxy|noproxy|cafile)$/i
+
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.toLowerCase().startsWith('npm_')) env[key] = value
+    if (value !== undefined && (PASSED.has(key) || PASSED_NPM_CONFIG.test(key))) env[key] = value
   }
   // As the Dockerfile's `ENV npm_package_config_node_gyp_nodedir`: compile the native binding against the
   // headers of the Node that runs it, not whatever an npmrc of this machine names.

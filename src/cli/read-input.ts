@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { isatty } from 'node:tty'
 
 /** What a terminal user sees while a command waits for a body typed or pasted on stdin. */
-export const WAITING_FOR_STDIN =
+const WAITING_FOR_STDIN =
   'tylt-relay: reading the body from stdin; end it with Ctrl-D (or give a FILE instead of -)\n'
 
 /**

@@ -3,7 +3,7 @@
  * imports nothing from the webhook route, the store adapters, the forwarder, the sinks or ops.
  */
 
-/** The Tylt product family a body belongs to, read from its shape (docs/reference.md, "Metadata"). */
+/** The Tylt product family a body belongs to, read from its shape (docs/reference.md, section 4, `tylt-product`). */
 export const PRODUCTS = [
   'cpg-pay-in',
   'cpg-payout',

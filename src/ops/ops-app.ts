@@ -15,12 +15,11 @@ export interface ReadinessSource {
 
 /**
  * The operations listener: liveness, readiness and metrics, on a port of its own so that the webhook port
- * serves nothing but webhooks. Readiness depends on the store only: events are accepted durably while the
- * downstream is down, so a broker outage must not pull the relay out of its load balancer. With `console`
- * (OPS_TOKEN set) it also serves the operator's console under /console; without it, /console is 404.
  * serves nothing but webhooks. Readiness depends on the store, and on each forwarder being able to use it
- * (docs/operations.md, "Readiness"), never on a downstream: events are accepted durably while the
- * downstream is down, so a broker outage must not pull the relay out of its load balancer.
+ * (docs/operations.md, "Readiness and a forwarder that cannot move"), never on a downstream: events are
+ * accepted durably while the downstream is down, so a broker outage must not pull the relay out of its load
+ * balancer. With `console` (OPS_TOKEN or OPS_TOKEN_FILE set) it also serves the operator's console under
+ * /console; without it, /console is 404.
  */
 export function buildOpsApp(deps: {
   logger: Logger

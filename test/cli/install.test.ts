@@ -18,10 +18,18 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 
 /**
  * npm's own settings of this machine (registry, CA file, cache): the install may reach the registry for
- * package metadata (tarballs come from the cache when they are there). Nothing else of the environment.
+ * package metadata (tarballs come from the cache when they are there). Nothing else of the environment:
+ * they are read from npm's config files alone, outside the repository and without the variables of the
+ * shell or of `npm test`.
  */
 function npmEnv(home: string): Record<string, string> {
-  const get = (key: string) => execFileSync('npm', ['config', 'get', key], { encoding: 'utf8' }).trim()
+  const outside = tempDir('tylt-relay-npm-config-')
+  const get = (key: string) =>
+    execFileSync('npm', ['config', 'get', key], {
+      cwd: outside,
+      env: { ...inheritedEnv(), HOME: homedir() },
+      encoding: 'utf8',
+    }).trim()
   return {
     ...inheritedEnv(),
     HOME: home,

@@ -1,6 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { WAITING_FOR_STDIN } from '../../src/cli/read-input.js'
 import { eventually, SECRETS, sign, tempDir } from '../helper.js'
 import { CLI, inheritedEnv, runCli } from '../process/relay-process.js'
 
@@ -21,7 +20,10 @@ describe('tylt-relay sign reading a terminal', () => {
       async () => screen,
       (text) => text.includes('reading the body'),
     )
-    expect(screen).toBe(WAITING_FOR_STDIN.replace('\n', '\r\n'))
+    // The terminal turns the newline into CR LF.
+    expect(screen).toBe(
+      'tylt-relay: reading the body from stdin; end it with Ctrl-D (or give a FILE instead of -)\r\n',
+    )
     // Typed without a newline, then Ctrl-D twice: the first hands over the line, the second ends input.
     child.stdin.write('{"a":1}')
     await new Promise((resolve) => setTimeout(resolve, 200))
