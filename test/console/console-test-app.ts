@@ -20,7 +20,9 @@ export async function buildConsoleApp(deps: Partial<ConsoleDeps> = {}, token: st
       },
     }),
   )
-  const relay = await buildTestApp({}, logger)
+  // Shared by the webhook app and the console, as the server does.
+  const lastAccepted = new Map<string, number>()
+  const relay = await buildTestApp({}, logger, { lastAccepted })
   const woken: number[] = []
   const ops = buildOpsApp({
     logger,
@@ -34,6 +36,7 @@ export async function buildConsoleApp(deps: Partial<ConsoleDeps> = {}, token: st
             store: relay.store,
             services: relay.config.services.map((s) => s.name),
             registry: relay.metrics.registry,
+            lastAccepted,
             wake: () => woken.push(Date.now()),
             ...deps,
           },
