@@ -32,7 +32,7 @@ function downstreamSection(o: Overview): Html {
 <td data-label="Last error">${d.lastError ?? '-'}</td>
 </tr>`,
   )
-  return html`<table class="cards"><thead><tr><th>Downstream</th><th>Services</th><th>State</th><th>Last progress</th><th>Last error</th></tr></thead><tbody>${rows}</tbody></table>`
+  return html`<table class="cards" id="downstreams"><thead><tr><th>Downstream</th><th>Services</th><th>State</th><th>Last progress</th><th>Last error</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
 function queueSection(o: Overview, ctx: PageContext): Html {
