@@ -62,6 +62,8 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   )
   for (const forwarder of forwarders) metrics.addDownstream(() => forwarder.status())
   const secrets = new SecretRegistry(config.services, logger)
+  // Read by the console: the store forgets delivered events after DEDUP_WINDOW, this does not.
+  const lastAccepted = new Map<string, number>()
   const onAccepted = () => {
     for (const forwarder of forwarders) forwarder.notify()
   }
@@ -79,6 +81,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     secrets,
     metrics,
     onAccepted,
+    lastAccepted,
     ...(quarantine && { quarantine }),
   })
   const ops = buildOpsApp({
@@ -91,6 +94,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       store,
       services: config.services.map((s) => s.name),
       registry: metrics.registry,
+      lastAccepted,
       downstreams: () => forwarders.map((f) => f.status()),
       wake: onAccepted,
       ...(quarantine && {

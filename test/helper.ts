@@ -61,7 +61,9 @@ export async function buildTestApp(
   {
     sync,
     ...deps
-  }: Pick<AppDeps, 'overload' | 'quarantine' | 'failureLimit'> & { readonly sync?: SyncFile } = {},
+  }: Pick<AppDeps, 'overload' | 'quarantine' | 'failureLimit' | 'lastAccepted'> & {
+    readonly sync?: SyncFile
+  } = {},
 ): Promise<TestApp> {
   const config = loadConfig(testEnv(overrides))
   const store = new GroupCommitStore(config.dataDir, { sync })

@@ -18,6 +18,8 @@ export interface ConsoleDeps {
   readonly services: readonly string[]
   /** The metrics registry, to read which secret slot matched (tylt_relay_secret_matches_total). */
   readonly registry?: Registry | undefined
+  /** Per service, when this relay last accepted a new callback (ms), since it started. */
+  readonly lastAccepted?: ReadonlyMap<string, number> | undefined
   readonly downstreams?: (() => readonly DownstreamStatus[]) | undefined
   readonly quarantine?: QuarantineStore | undefined
   /** Verifies a quarantined request again with today's secrets, accepting it if it passes. */

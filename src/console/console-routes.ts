@@ -131,6 +131,15 @@ function quarantineRoutes(app: FastifyInstance, { deps, view, action }: RouteKit
 export function consoleRoutes(app: FastifyInstance, kit: RouteKit): void {
   const { deps, slots, view } = kit
   const now = deps.now ?? Date.now
+  // What this relay accepted since it started survives the pruning of delivered events; the store's newest
+  // event covers the time before the start, events another replica accepted, and quarantined requests
+  // accepted on retry (as of when they arrived).
+  const lastAcceptedAt = async (service: string): Promise<number | null> => {
+    const kept = (await deps.store.list({ limit: 1, service }))[0]?.acceptedAt ?? null
+    const seen = deps.lastAccepted?.get(service)
+    if (seen === undefined) return kept
+    return kept === null ? seen : Math.max(kept, seen)
+  }
   app.get(
     P,
     view(async (_request, ctx) => {
@@ -138,12 +147,7 @@ export function consoleRoutes(app: FastifyInstance, kit: RouteKit): void {
         deps.store.stats(),
         deps.quarantine?.stats(),
         slots?.sample() ?? [],
-        Promise.all(
-          deps.services.map(async (service) => ({
-            service,
-            at: (await deps.store.list({ limit: 1, service }))[0]?.acceptedAt ?? null,
-          })),
-        ),
+        Promise.all(deps.services.map(async (service) => ({ service, at: await lastAcceptedAt(service) }))),
       ])
       const downstreams = deps.downstreams?.()
       const overview = { now: now(), stats, downstreams, quarantine, lastAccepted, slots: slotUse }

@@ -10,8 +10,14 @@ const PERSONAL_KEY =
   /^userdetails$|name$|e-?mail|phone|mobile|msisdn|birth|^dob$|address|street|city|zip|postal|postcode|iban|account(no|number|_number|holder)|^pan$|aadhaar|cpf|passport|ssn|taxid|nationalid|document|^ip$|^ipaddress$|^vpa$|upiid/
 /** Objects whose `name` is a thing's, not a person's (`trade.event.name: "completed"`). */
 const IMPERSONAL_PARENT = /^(event|status|state|network|currency|product|type|method|bank)$/
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
-const PHONE = /^\+\d[\d\s().-]{6,}$/
+/** An email address, alone or inside free text ("contact ana@example.org"). */
+const EMAIL = /[^@\s]+@[^@\s]+\.[^@\s]+/
+/**
+ * An international phone number, alone or inside free text: a `+` and at least 7 digits, with at most two
+ * separators between digits ("+55 11 99999-0000", "+1 (555) 123-4567"). Fewer digits are more likely an
+ * amount or a time zone ("+1500.00", "+05:30") than a number someone answers.
+ */
+const PHONE = /\+\d(?:[\s().-]{0,2}\d){6,}/
 
 export interface MaskedBody {
   /** The body as the console shows it: pretty JSON, or the text itself when it is not JSON. */
@@ -21,7 +27,8 @@ export interface MaskedBody {
   readonly json: boolean
 }
 
-const looksPersonal = (value: string) => EMAIL.test(value.trim()) || PHONE.test(value.trim())
+/** A value that holds an email address or a phone number anywhere is masked whole: the rest may name the person. */
+const looksPersonal = (value: string) => EMAIL.test(value) || PHONE.test(value)
 
 function personalKey(key: string, parent: string): boolean {
   const name = key.toLowerCase()

@@ -12,7 +12,7 @@ export interface Overview {
   /** Undefined when the relay does not report its downstreams. */
   readonly downstreams: readonly DownstreamStatus[] | undefined
   readonly quarantine: QuarantineStats | undefined
-  /** Per configured service, when its newest kept event was accepted (null: none kept). */
+  /** Per configured service, when it last accepted a callback (null: none since start, none kept). */
   readonly lastAccepted: readonly { readonly service: string; readonly at: number | null }[]
   readonly slots: readonly SlotUse[]
 }
@@ -32,7 +32,7 @@ function downstreamSection(o: Overview): Html {
 <td data-label="Last error">${d.lastError ?? '-'}</td>
 </tr>`,
   )
-  return html`<table class="cards"><thead><tr><th>Downstream</th><th>Services</th><th>State</th><th>Last progress</th><th>Last error</th></tr></thead><tbody>${rows}</tbody></table>`
+  return html`<table class="cards" id="downstreams"><thead><tr><th>Downstream</th><th>Services</th><th>State</th><th>Last progress</th><th>Last error</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
 function queueSection(o: Overview, ctx: PageContext): Html {
@@ -41,7 +41,7 @@ function queueSection(o: Overview, ctx: PageContext): Html {
     oldestPendingAt === null ? 'nothing pending' : `${age(o.now - oldestPendingAt)} (${utc(oldestPendingAt)})`
   return html`<dl>
 <dt>Pending</dt><dd id="pending-count"><a href="${P}/events?state=pending">${count(pending, 'event')}</a></dd>
-<dt>Oldest pending</dt><dd>${oldest}</dd>
+<dt>Oldest pending</dt><dd id="oldest-pending">${oldest}</dd>
 <dt>Dead letters</dt><dd id="dead-count"><a href="${P}/events?state=dead">${count(dead, 'dead letter')}</a></dd>
 ${
   o.quarantine === undefined
@@ -77,7 +77,7 @@ function servicesSection(o: Overview): Html {
           )}</ul>`
     return html`<tr>
 <td data-label="Service"><a href="${P}/events?service=${s.service}">${s.service}</a></td>
-<td data-label="Last accepted">${s.at === null ? 'none kept' : html`${utc(s.at)} <span class="muted">(${age(o.now - s.at)} ago)</span>`}</td>
+<td data-label="Last accepted">${s.at === null ? 'none since start' : html`${utc(s.at)} <span class="muted">(${age(o.now - s.at)} ago)</span>`}</td>
 <td data-label="Secret matched">${slotText}</td>
 </tr>`
   })

@@ -20,6 +20,11 @@ export interface WebhookRoutesOptions {
   readonly jsonFallback: boolean
   /** Called after a new event is committed, so the forwarder need not poll. */
   readonly onAccepted: () => void
+  /**
+   * Set to each service's time of its newest new event (ms): the console's "last accepted callback", which
+   * pruning delivered events from the store must not blank.
+   */
+  readonly lastAccepted?: Map<string, number> | undefined
   /** Told of each refused request (bad signature, unknown service), with its bytes; absent: nothing kept. */
   readonly quarantine?: RefusalObserver | undefined
   /** Refusals per source address; the overload guard shares it to shed suspects first. */
@@ -51,7 +56,7 @@ function takeContentType(request: FastifyRequest) {
  * bytes, and a JSON parser would hand us a re-serialised object instead.
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions) {
-  const { secrets, store, metrics, jsonFallback, onAccepted, quarantine } = options
+  const { secrets, store, metrics, jsonFallback, onAccepted, lastAccepted, quarantine } = options
   const limiter = options.limiter ?? new FailureLimiter()
 
   /** Hands a refused request to the quarantine; the answer to the sender does not change. */
@@ -119,17 +124,21 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     context.eventId = id
     context.status = metadata.status
     context.merchantOrderId = metadata.merchantOrderId
+    const acceptedAt = Date.now()
     const inserted = await store.append({
       id,
       service: verified.service,
-      acceptedAt: Date.now(),
+      acceptedAt,
       signature: signature!.trim(),
       ...metadata,
       body: verified.bytes,
       recovered: null,
     })
     context.outcome = inserted ? 'accepted' : 'duplicate'
-    if (inserted) onAccepted()
+    if (inserted) {
+      lastAccepted?.set(verified.service, acceptedAt)
+      onAccepted()
+    }
     return reply.type(TEXT_PLAIN).header(OUTCOME_HEADER, context.outcome).send(ANSWER.ok)
   }
 

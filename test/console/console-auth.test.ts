@@ -1,5 +1,9 @@
 import { describe, expect, test } from 'vitest'
-import { buildConsoleApp, form, payIn, TOKEN } from './console-test-app.js'
+import { buildConsoleApp, consolePostRoutes, form, payIn, TOKEN } from './console-test-app.js'
+import { MemoryQuarantineStore } from './memory-quarantine-store.js'
+
+/** Every state-changing route but the login, which carries the token itself (refused from another origin). */
+const ACTIONS = (await consolePostRoutes()).filter((url) => url !== '/console/login')
 
 describe('the console is off without OPS_TOKEN', () => {
   test.each(['/console', '/console/login', '/console/events', '/console/assets/console.js'])(
@@ -147,6 +151,66 @@ describe('form posts carry the CSRF token', () => {
     expect((await store.stats()).dead).toBe(1)
     expect(woken).toEqual([])
   })
+
+  test('the routes checked below are read from the app, and include every action the console has today', () => {
+    expect(ACTIONS).toEqual(
+      expect.arrayContaining([
+        '/console/logout',
+        '/console/events/:id/reveal',
+        '/console/events/:id/replay',
+        '/console/dead-letters/replay',
+        '/console/quarantine/:id/retry',
+        '/console/quarantine/:id/drop',
+        '/console/quarantine/drop-all',
+      ]),
+    )
+  })
+
+  test.each(ACTIONS)(
+    'POST %s with a valid session cookie but no CSRF token is 403 and changes nothing',
+    async (route) => {
+      const quarantine = new MemoryQuarantineStore()
+      const retried: string[] = []
+      const app = await buildConsoleApp({
+        quarantine,
+        retryQuarantined: async (id) => {
+          retried.push(id)
+          return 'accepted'
+        },
+      })
+      await app.accept(payIn('CSRF-EVERY', { userDetails: { name: 'Asha Verma' } }))
+      const [event] = await app.store.list({ limit: 1 })
+      await app.store.markRefused(event!.seq, Date.now(), 'test', 'refused')
+      const kept = quarantine.keep({ reason: 'mismatch' })
+      const session = await app.login()
+      const url = route.replace(':id', route.startsWith('/console/quarantine/') ? kept.id : event!.id)
+      expect(url).not.toContain(':')
+      const state = async () => ({
+        event: await app.store.get(event!.id),
+        stats: await app.store.stats(),
+        quarantined: quarantine.requests.map((r) => r.id),
+      })
+      const before = await state()
+
+      const answer = await app.ops.inject({ method: 'POST', url, ...withCookie(form({}), session.cookie) })
+      expect([answer.statusCode, answer.body]).toEqual([
+        403,
+        'refused: this form did not come from the console',
+      ])
+      expect(await state()).toEqual(before)
+      expect([retried, app.woken]).toEqual([[], []])
+      expect(app.log()).not.toContain('personal data revealed')
+      expect(answer.body).not.toContain('Asha')
+      // Still logged in (logout did not happen), and no action left a message to show.
+      const overview = await app.ops.inject({
+        method: 'GET',
+        url: '/console',
+        headers: { cookie: session.cookie },
+      })
+      expect(overview.statusCode).toBe(200)
+      expect(overview.body).not.toContain('role="status"')
+    },
+  )
 
   test('with the token, from the console itself, the POST acts and redirects to a page that says so', async () => {
     const { ops, store, session, woken } = await withDeadLetter()

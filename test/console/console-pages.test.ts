@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
+import { utc } from '../../src/console/format.js'
 import { CONSOLE } from '../../src/constants.js'
-import { postWebhook, SECRETS, sign } from '../helper.js'
+import { postWebhook, relayEvent, SECRETS, sign } from '../helper.js'
 import { buildConsoleApp, form, payIn } from './console-test-app.js'
 import { MemoryQuarantineStore } from './memory-quarantine-store.js'
 
@@ -163,10 +164,13 @@ describe('overview', () => {
     const page = (await get('/console')).body
     expect(page).toMatch(/<code>redis:\/\/q:6379<\/code>[\s\S]*DOWN[\s\S]*ECONNREFUSED/)
     expect(page).toContain('<a href="/console/events?state=pending">1 event</a>')
+    expect(page).toMatch(
+      /<dt>Oldest pending<\/dt><dd id="oldest-pending">\d s \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)<\/dd>/,
+    )
     expect(page).toContain('<a href="/console/events?state=dead">0 dead letters</a>')
     expect(page).not.toContain('Replay all')
     expect(page).toMatch(/prime-upi<\/a><\/td>\s*<td data-label="Last accepted">\d{4}-/)
-    expect(page).toMatch(/cpg<\/a><\/td>\s*<td data-label="Last accepted">none kept/)
+    expect(page).toMatch(/cpg<\/a><\/td>\s*<td data-label="Last accepted">none since start/)
     expect(page).toContain('<li>older: 1 match, last 0 s ago</li>')
     expect(page).not.toContain('current: ')
     expect(page).not.toContain('Quarantine')
@@ -174,7 +178,26 @@ describe('overview', () => {
 
   test('without downstream status it says so rather than guess', async () => {
     const app = await buildConsoleApp()
-    expect((await (await loggedIn(app)).get('/console')).body).toContain('does not report downstream status')
+    const page = (await (await loggedIn(app)).get('/console')).body
+    expect(page).toContain('does not report downstream status')
+    expect(page).toContain('<dt>Oldest pending</dt><dd id="oldest-pending">nothing pending</dd>')
+  })
+
+  test('the last accepted callback per service stays once its event is pruned; before any, the newest kept is shown', async () => {
+    const app = await buildConsoleApp()
+    await app.accept(payIn('ORD-PRUNED'))
+    const [accepted] = await app.store.list({ limit: 1 })
+    await app.store.markDelivered([accepted!.seq], Date.now(), 'test')
+    expect(await app.store.prune(Date.now() + 1)).toBe(1)
+    // Accepted before this relay started: in the store only.
+    const before = Date.parse('2026-11-20T10:00:00Z')
+    await app.store.append(relayEvent({ id: 'evt_before_start', service: 'prime-upi', acceptedAt: before }))
+    const page = (await (await loggedIn(app)).get('/console')).body
+    expect(await app.store.list({ limit: 10 })).toHaveLength(1)
+    const lastAccepted = (service: string) =>
+      new RegExp(`${service}</a></td>\\s*<td data-label="Last accepted">([^<]*)`).exec(page)?.[1]?.trim()
+    expect(lastAccepted('cpg')).toBe(utc(accepted!.acceptedAt))
+    expect(lastAccepted('prime-upi')).toBe(utc(before))
   })
 })
 

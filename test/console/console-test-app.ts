@@ -1,10 +1,16 @@
 import { createSecretKey } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { onTestFinished } from 'vitest'
 import type { ConsoleDeps } from '../../src/console/console-deps.js'
+import { createMetrics } from '../../src/ops/metrics.js'
 import { buildOpsApp } from '../../src/ops/ops-app.js'
+import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { buildTestApp, postWebhook, SECRETS, sign } from '../helper.js'
+import { MemoryQuarantineStore } from './memory-quarantine-store.js'
 
 export const TOKEN = 'console-test-token-5be1c0d9a7'
 
@@ -20,7 +26,9 @@ export async function buildConsoleApp(deps: Partial<ConsoleDeps> = {}, token: st
       },
     }),
   )
-  const relay = await buildTestApp({}, logger)
+  // Shared by the webhook app and the console, as the server does.
+  const lastAccepted = new Map<string, number>()
+  const relay = await buildTestApp({}, logger, { lastAccepted })
   const woken: number[] = []
   const ops = buildOpsApp({
     logger,
@@ -34,6 +42,7 @@ export async function buildConsoleApp(deps: Partial<ConsoleDeps> = {}, token: st
             store: relay.store,
             services: relay.config.services.map((s) => s.name),
             registry: relay.metrics.registry,
+            lastAccepted,
             wake: () => woken.push(Date.now()),
             ...deps,
           },
@@ -81,4 +90,41 @@ export function payIn(merchantOrderId: string, extra: Record<string, unknown> = 
       ...extra,
     },
   })
+}
+
+/**
+ * Every POST route the console registers, as the ops app mounts it with every optional part (the quarantine
+ * and its retry): read from Fastify's routes, so that a route added later is on the list without anyone
+ * adding it. Runs outside a test (a test.each needs the list while the file is collected).
+ */
+export async function consolePostRoutes(): Promise<string[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tylt-relay-routes-'))
+  const store = new GroupCommitStore(dataDir)
+  const metrics = createMetrics(store)
+  const ops = buildOpsApp({
+    logger: pino({ level: 'silent' }),
+    store,
+    metrics,
+    console: {
+      token: createSecretKey(Buffer.from(TOKEN)),
+      store,
+      services: ['cpg'],
+      quarantine: new MemoryQuarantineStore(),
+      retryQuarantined: async () => 'missing',
+    },
+  })
+  const routes: string[] = []
+  // The console's plugin is loaded by ready(), so it registers its routes after this hook is in place.
+  ops.addHook('onRoute', (route) => {
+    if ([route.method].flat().includes('POST')) routes.push(route.url)
+  })
+  try {
+    await ops.ready()
+  } finally {
+    await ops.close()
+    metrics.close()
+    await store.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  return routes
 }

@@ -1,6 +1,8 @@
+import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import type { Page } from 'playwright-core'
+import type { Locator, Page } from 'playwright-core'
 import { describe, expect, onTestFinished, test, vi } from 'vitest'
 import { redisServerArgs, startProcess, stopProcess, uniqueName } from '../forward/sinks/helpers.js'
 import { eventually, SECRETS, sample, sign, sleep, tempDir } from '../helper.js'
@@ -14,11 +16,12 @@ vi.setConfig({ testTimeout: 90_000, hookTimeout: 60_000 })
 
 const browser = useBrowser()
 
-/** A relay process with the `cpg` service, in a temp folder, logging at info. */
+/** A relay process with the `cpg` service (its secret in env, unless a file is given), in a temp folder, logging at info. */
 async function relay(env: Record<string, string> = {}) {
   const dataDir = tempDir('tylt-relay-console-')
+  const secret = 'TYLT_SECRET_CPG_FILE' in env ? {} : { TYLT_SECRET_CPG: SECRETS.cpg }
   const relay = await startRelay(
-    { TYLT_SECRET_CPG: SECRETS.cpg, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    { ...secret, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     { cwd: dataDir },
   )
   const accept = async (body: string) =>
@@ -36,13 +39,22 @@ async function newPage() {
   return context.newPage()
 }
 
-/** A Redis of this test's own, on a free port, which it may stop and start again. */
-async function ownRedis() {
+/** A Redis of this test's own, on a free port (with a password, if given), which it may stop and start again. */
+async function ownRedis(password?: string) {
   const port = await freePort()
-  const args = redisServerArgs(port, tempDir())
+  const args = [
+    ...redisServerArgs(port, tempDir()),
+    ...(password === undefined ? [] : ['--requirepass', password]),
+  ]
   let server = await startProcess('redis-server', args, port)
   onTestFinished(() => stopProcess(server))
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 })
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    ...(password === undefined ? {} : { password }),
+  })
   // While the server is stopped the client's reconnects fail; the test reads it only while it runs.
   client.on('error', () => {})
   onTestFinished(() => client.disconnect())
@@ -59,6 +71,46 @@ async function ownRedis() {
 /** Whether the page fits its viewport's width: nothing to scroll sideways. */
 const fitsWidth = (page: Page) =>
   page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth')
+
+/** The text as rendered, CSS applied: what a reader sees, which textContent is not. */
+// biome-ignore lint/performance/useDomNodeTextContent: the rendered text is the point
+const shown = (locator: Locator) => locator.innerText()
+
+/** What has the keyboard focus: a field's label, or a button's or link's text. */
+const focused = (page: Page) =>
+  page.evaluate<string | undefined>(
+    'document.activeElement?.labels?.[0]?.textContent?.trim() ?? document.activeElement?.textContent?.trim()',
+  )
+
+/** Presses Tab until `name` has the focus, as someone without a mouse would; fails if it never does. */
+async function tabTo(page: Page, name: string) {
+  const seen: (string | undefined)[] = []
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab')
+    seen.push(await focused(page))
+    if (seen.at(-1) === name) return
+  }
+  throw new Error(`Tab never reached ${name}; it went through ${JSON.stringify(seen)}`)
+}
+
+/**
+ * Every request the page makes, and every document it is sent: a console that loads nothing from elsewhere
+ * (a sidecar may have no internet) asks only the relay, and its pages name no other site.
+ */
+function recordTraffic(page: Page) {
+  const requests: string[] = []
+  const documents: { url: string; text: Promise<string> }[] = []
+  page.on('request', (request) => requests.push(request.url()))
+  page.on('response', (response) => {
+    const status = response.status()
+    if (response.request().resourceType() !== 'document' || (status >= 300 && status < 400)) return
+    const text = response.text()
+    // Read now, while the body is there; a failure to read it fails the test where it is awaited.
+    text.catch(() => {})
+    documents.push({ url: response.url(), text })
+  })
+  return { requests, documents }
+}
 
 describe('logging in', () => {
   test('without OPS_TOKEN, /console is 404', async () => {
@@ -96,27 +148,47 @@ describe('logging in', () => {
     expect(output()).not.toContain(TOKEN)
   })
 
-  test('the keyboard alone logs in and moves between pages', async () => {
-    const { opsUrl } = await relay({ OPS_TOKEN: TOKEN })
+  test('the keyboard alone logs in, moves between pages, filters the events and replays one', async () => {
+    const r = await relay({ OPS_TOKEN: TOKEN })
+    for (const order of ['ORD-KEY-1', 'ORD-KEY-2']) await r.accept(payIn(order))
     const page = await newPage()
-    await page.goto(`${opsUrl}/console/login`)
+    await page.goto(`${r.opsUrl}/console/login`)
     // The token field has the focus on arrival (once the page applied its autofocus); Enter submits the form.
     await page.waitForFunction("document.activeElement?.tagName === 'INPUT'")
     await page.keyboard.type(TOKEN)
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Overview' }).waitFor()
-    const focused = async () =>
-      page.evaluate<string | undefined>('document.activeElement?.textContent?.trim()')
     const names: string[] = []
     for (let i = 0; i < 3 && !names.includes('Events'); i++) {
       await page.keyboard.press('Tab')
-      names.push((await focused()) ?? '')
+      names.push((await focused(page)) ?? '')
     }
     expect(names).toContain('Events')
     const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle')
     expect(outline).toBe('solid')
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Events' }).waitFor()
+    const rows = page.locator('#events tbody tr')
+    expect(await rows.count()).toBe(2)
+
+    // The filter form: its first field, typed into, and Enter.
+    await tabTo(page, 'Merchant or Tylt order id')
+    await page.keyboard.type('ORD-KEY-1')
+    await page.keyboard.press('Enter')
+    await page.waitForURL(/order=ORD-KEY-1/)
+    expect(await rows.count()).toBe(1)
+    await tabTo(page, 'ORD-KEY-1')
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Event ORD-KEY-1' }).waitFor()
+
+    // An action button: reached with Tab, pressed with Enter.
+    await tabTo(page, 'Replay now')
+    await page.keyboard.press('Enter')
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toMatch(/^Event evt_\w+ is queued for delivery again\.$/)
+    await expect.poll(() => r.output()).toContain('console: event queued for delivery again')
+    expect(r.output().match(/event queued for delivery again/g)).toHaveLength(1)
   })
 })
 
@@ -193,6 +265,62 @@ test('events pile up while Redis is down, become dead letters; the operator find
   expect(await fitsWidth(page)).toBe(true)
   await page.getByRole('link', { name: 'Overview' }).click()
   expect(await fitsWidth(page)).toBe(true)
+}, 90_000)
+
+test('while Redis is down the overview says so: the downstream DOWN with its error and no password, the pending events and the age of the oldest, in words that need no colour', async () => {
+  const password = 'redis-password-6d0f2a9c'
+  const redis = await ownRedis(password)
+  const stream = uniqueName('tylt-console-down')
+  const r = await relay({
+    OPS_TOKEN: TOKEN,
+    FORWARD_URL: `redis://:${password}@127.0.0.1:${redis.port}?stream=${stream}`,
+    // Long enough that nothing turns dead while the test looks.
+    RETRY_MAX_AGE: '1h',
+    SHUTDOWN_GRACE: '1s',
+  })
+  await r.accept(payIn('ORD-UP-1'))
+  await eventually(
+    () => redis.client.xlen(stream),
+    (n) => n === 1,
+  )
+  const page = await newPage()
+  // Forced colours replace every colour the page sets: what is left must still say each state.
+  await page.emulateMedia({ forcedColors: 'active' })
+  expect(await page.evaluate<boolean>("matchMedia('(forced-colors: active)').matches")).toBe(true)
+  await logIn(page, r.opsUrl, TOKEN)
+  const downstream = page.locator('#downstreams tbody tr')
+  const cell = (label: string) => downstream.locator(`td[data-label="${label}"]`)
+  expect(await shown(cell('State'))).toMatch(/^up$/i)
+  expect(await page.locator('#pending-count').textContent()).toBe('0 events')
+  expect(await page.locator('#oldest-pending').textContent()).toBe('nothing pending')
+
+  await redis.stop()
+  const orders = ['ORD-WAIT-1', 'ORD-WAIT-2']
+  for (const order of orders) await r.accept(payIn(order))
+  await eventually(
+    async () => sample(await r.metrics(), 'tylt_relay_forwarder_up') ?? -1,
+    (up) => up === 0,
+    20_000,
+  )
+  await page.reload()
+  expect(await downstream.count()).toBe(1)
+  expect(await shown(cell('State'))).toBe('DOWN')
+  expect(await cell('Downstream').textContent()).toBe(
+    `redis://:***@127.0.0.1:${redis.port}?stream=${stream} (redis)`,
+  )
+  expect(await cell('Last error').textContent()).toMatch(/ECONNREFUSED|not connected|closed/i)
+  expect(await page.locator('#pending-count').textContent()).toBe('2 events')
+  expect(await page.locator('#oldest-pending').textContent()).toMatch(
+    /^\d+ (s|min) \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$/,
+  )
+  expect(await page.locator('#dead-count').textContent()).toBe('0 dead letters')
+  expect(await page.content()).not.toContain(password)
+
+  await page.locator('#pending-count a').click()
+  await page.getByRole('heading', { name: 'Events' }).waitFor()
+  const states = await page.locator('#events tbody td[data-label="State"]').allInnerTexts()
+  expect(states.map((s) => s.trim().toLowerCase())).toEqual(['pending', 'pending'])
+  expect(r.output()).not.toContain(password)
 }, 90_000)
 
 test('personal data stays masked until revealed, the reveal is logged without it, and <script> in a body is text', async () => {
@@ -273,3 +401,74 @@ test('a cross-site form post without the CSRF token is refused and changes nothi
     .poll(() => r.output(), { timeout: 5_000 })
     .toContain('refused a form post without its CSRF token')
 }, 60_000)
+
+test('a callback signed with a key the relay lacks is quarantined; once the key is in the secret file, Retry accepts it and the event is listed', async () => {
+  const newKey = 'tylt-key-rotated-2026-3c81'
+  const file = join(tempDir(), 'cpg')
+  writeFileSync(file, `${SECRETS.cpg}\n`)
+  const r = await relay({ OPS_TOKEN: TOKEN, TYLT_SECRET_CPG_FILE: file })
+  // Tylt signs with the key rotated in its dashboard before it was added here.
+  const body = payIn('ORD-ROTATED-1')
+  expect(await post(`${r.url}/webhooks/cpg`, body, sign(newKey, body))).toEqual({
+    status: 401,
+    body: 'invalid signature',
+  })
+  const quarantined = async () => sample(await r.metrics(), 'tylt_relay_quarantine_requests') ?? -1
+  await eventually(quarantined, (n) => n === 1)
+
+  // On a phone, from the login page on.
+  const page = await newPage()
+  const traffic = recordTraffic(page)
+  await page.setViewportSize({ width: 360, height: 740 })
+  await page.goto(`${r.opsUrl}/console/login`)
+  expect(await fitsWidth(page)).toBe(true)
+  await logIn(page, r.opsUrl, TOKEN)
+  expect(await page.locator('#quarantine-count a').textContent()).toBe('1 request')
+  await page.getByRole('link', { name: 'Quarantine', exact: true }).click()
+  await page.getByRole('heading', { name: 'Quarantine' }).waitFor()
+  const rows = page.locator('#quarantine tbody tr')
+  expect(await rows.count()).toBe(1)
+  expect(await rows.textContent()).toContain('signature did not match')
+  expect(await fitsWidth(page)).toBe(true)
+
+  // Before the key is added, a retry changes nothing and says so.
+  await page.getByRole('button', { name: 'Retry' }).click()
+  await expect.poll(() => page.getByRole('status').textContent()).toContain('still does not verify')
+  expect(await rows.count()).toBe(1)
+
+  // Step 1 of the rotation, late: the new key first, the old one kept. The relay reads the file again.
+  writeFileSync(file, `${newKey}\n${SECRETS.cpg}\n`)
+  await expect.poll(() => r.output(), { timeout: 10_000 }).toContain('"secrets reloaded"')
+  await page.getByRole('button', { name: 'Retry' }).click()
+  await expect
+    .poll(() => page.getByRole('status').textContent())
+    .toMatch(/^Request q_\w+ verified with the current secrets and accepted; it is queued for delivery\.$/)
+  expect(await page.locator('#no-quarantine').textContent()).toBe('Nothing is quarantined.')
+  expect(await fitsWidth(page)).toBe(true)
+  await page.getByRole('link', { name: 'Overview' }).click()
+  expect(await page.locator('#quarantine-count a').textContent()).toBe('0 requests')
+
+  await page.getByRole('link', { name: 'Events', exact: true }).click()
+  const events = page.locator('#events tbody tr')
+  expect(await events.count()).toBe(1)
+  await events.getByRole('link', { name: 'ORD-ROTATED-1' }).click()
+  await page.getByRole('heading', { name: 'Event ORD-ROTATED-1' }).waitFor()
+  expect(await page.locator('#metadata').textContent()).toContain('quarantine')
+  expect(await fitsWidth(page)).toBe(true)
+  await page.goto(`${r.opsUrl}/console/events/evt_nothing`)
+  await page.getByRole('heading', { name: 'Not found' }).waitFor()
+
+  // Every page of the console was seen, and none asked anything of another site or named one.
+  const paths = traffic.documents.map((d) => new URL(d.url).pathname)
+  for (const path of [
+    '/console/login',
+    '/console',
+    '/console/quarantine',
+    '/console/events',
+    '/console/events/evt_nothing',
+  ])
+    expect(paths).toContain(path)
+  expect(paths.some((path) => /^\/console\/events\/evt_(?!nothing)\w+$/.test(path))).toBe(true)
+  expect(traffic.requests.filter((url) => !url.startsWith(`${r.opsUrl}/`))).toEqual([])
+  for (const document of traffic.documents) expect(await document.text).not.toMatch(/https?:\/\//)
+}, 90_000)

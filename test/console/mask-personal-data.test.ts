@@ -41,16 +41,32 @@ describe('maskPersonalData', () => {
     const { text, masked } = maskPersonalData(Buffer.from(JSON.stringify(body)))
     const data = JSON.parse(text).data
     expect(data.customer).toEqual({ firstName: MASK, lastName: MASK, phoneNumber: MASK, birthDate: MASK })
-    expect([data.payerEmail, data.reference, data.contact, data.billingAddress]).toEqual([
+    expect([data.payerEmail, data.note, data.reference, data.contact, data.billingAddress]).toEqual([
+      MASK,
       MASK,
       MASK,
       MASK,
       MASK,
     ])
     expect([data.amount, data.createdAt, data.emptyName]).toEqual([1500, '2026-11-20T10:00:00.000Z', ''])
-    // Free text is not parsed for addresses; it is not a field that holds one.
-    expect(data.note).toBe('contact ana.silva@example.org')
-    expect(masked).toBe(8)
+    expect(masked).toBe(9)
+  })
+
+  test('free text that holds an email address or a phone number is masked whole, other text stays', () => {
+    // A list, so that no key name gives a value away: only what each text holds decides.
+    const notes = [
+      'contact Ana Silva at ana.silva@example.org after 6pm',
+      'payer asked for a call on +91 98765 43210',
+      'call +1 (555) 123-4567',
+      'refund of +1500.00 INR requested',
+      'settled 2026-11-20T10:00:00+05:30',
+      'sent @ 10:00 by the desk',
+      'paid in full, thank you',
+    ]
+    const { text, masked } = maskPersonalData(Buffer.from(JSON.stringify({ data: { notes } })))
+    expect(JSON.parse(text).data.notes).toEqual([MASK, MASK, MASK, ...notes.slice(3)])
+    expect(text).not.toContain('Ana Silva')
+    expect(masked).toBe(3)
   })
 
   test('a body that is not JSON is masked as a whole', () => {
