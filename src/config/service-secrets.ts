@@ -1,5 +1,4 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import {
   DEMO_SECRET,
   DEMO_SERVICE,
@@ -8,6 +7,7 @@ import {
   SECRET_FILE_SUFFIX,
   SECRET_PREFIX,
 } from '../constants.js'
+import { readFileVariable } from './file-variable.js'
 
 /**
  * A Tylt service the relay receives callbacks for. Secrets are KeyObjects: they print as
@@ -60,19 +60,9 @@ export function splitSecrets(text: string, form: 'inline' | 'file', service?: st
   })
 }
 
-/**
- * Reads a secret file. Errors name neither the file nor its content: the variable may hold a secret pasted
- * where a path belongs.
- */
+/** Reads a secret file; errors name neither the file nor its content (readFileVariable). */
 export function readSecretFile(file: string, service?: string): KeyObject[] {
-  let content: string
-  try {
-    content = readFileSync(file, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error'
-    throw new Error(`cannot read the secret file it names (${code}); it must hold a path, not a secret`)
-  }
-  const secrets = splitSecrets(content, 'file', service)
+  const secrets = splitSecrets(readFileVariable(file, 'secret'), 'file', service)
   if (secrets.length === 0) throw new Error('the secret file holds no secret')
   return secrets
 }
