@@ -101,15 +101,23 @@ export function loadServices(env: Readonly<Record<string, string | undefined>>, 
     }
   }
   const list = [...services.values()]
-  problems.push(...sharedSecrets(list), ...demoBesideOthers(list))
+  problems.push(...keyProblems(list))
   return list
+}
+
+/**
+ * The checks across services, at start and on every reload of a secret file: a secret two services share,
+ * and the public demo secret beside other services. Each message names a variable, never a secret.
+ */
+export function keyProblems(services: readonly ServiceDefinition[]): string[] {
+  return [...sharedSecrets(services), ...demoBesideOthers(services)]
 }
 
 /**
  * Two services with one secret are refused: a callback signed for one would verify on the other's URL, and
  * `POST /webhooks` could not tell which service it came from.
  */
-export function sharedSecrets(services: readonly Pick<ServiceDefinition, 'env' | 'secrets'>[]): string[] {
+function sharedSecrets(services: readonly Pick<ServiceDefinition, 'env' | 'secrets'>[]): string[] {
   const problems: string[] = []
   for (let i = 0; i < services.length; i++) {
     for (const other of services.slice(i + 1)) {
