@@ -1,11 +1,11 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { OPS_TOKEN_MIN_LENGTH } from '../constants.js'
+import { readFileVariable } from './file-variable.js'
 
 /**
  * The console's token, from `OPS_TOKEN` or the file `OPS_TOKEN_FILE` names (its first line). A KeyObject, so
  * that a stray log of the configuration cannot print it. Undefined when neither is set: the console is off.
- * Problems are pushed onto `problems`, naming the variable or the file, never the token.
+ * Problems are pushed onto `problems`, naming the variable, never the file or the token.
  */
 export function loadOpsToken(
   env: Readonly<Record<string, string | undefined>>,
@@ -20,9 +20,9 @@ export function loadOpsToken(
   let token = inline
   if (file !== '') {
     try {
-      token = (readFileSync(file, 'utf8').split(/\r?\n/, 1)[0] ?? '').trim()
+      token = (readFileVariable(file, 'token').split(/\r?\n/, 1)[0] ?? '').trim()
     } catch (err) {
-      problems.push(`OPS_TOKEN_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      problems.push(`OPS_TOKEN_FILE: ${(err as Error).message}`)
       return undefined
     }
   }

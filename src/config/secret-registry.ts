@@ -1,8 +1,9 @@
+import type { KeyObject } from 'node:crypto'
 import { type FSWatcher, realpathSync, watch } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import type { ServiceKeys } from '../verify/verify-signature.js'
-import { readSecretFile, type ServiceDefinition, sharedSecrets } from './service-secrets.js'
+import { keyProblems, readSecretFile, type ServiceDefinition } from './service-secrets.js'
 
 const DEBOUNCE_MS = 250
 
@@ -39,29 +40,42 @@ export class SecretRegistry {
     let changed = 0
     for (const d of this.#definitions) {
       if (d.file === null) continue
-      try {
-        const secrets = readSecretFile(d.file, d.name)
-        const others = this.#definitions
-          .filter((o) => o !== d)
-          .map((o) => ({ env: o.env, secrets: this.#services.get(o.name)?.secrets ?? o.secrets }))
-        const clash = sharedSecrets([...others, { env: d.env, secrets }])
-        if (clash.length > 0) throw new Error(clash[0])
-        const current = this.#services.get(d.name)?.secrets ?? []
-        const same = current.length === secrets.length && current.every((key, i) => key.equals(secrets[i]!))
-        if (same) continue
-        this.#services.set(d.name, { name: d.name, secrets })
-        changed++
-        this.#logger.info({ service: d.name, secrets: secrets.length }, 'secrets reloaded')
-      } catch (err) {
-        // The file was read at start, so the variable holds a path: naming it here reveals no secret.
-        this.#logger.error(
-          { service: d.name, file: d.file, err },
-          'secret file not reloaded; the previous secrets stay active',
-        )
-      }
+      const secrets = this.#reread(d, d.file)
+      if (secrets === undefined) continue
+      const current = this.#services.get(d.name)?.secrets ?? []
+      const same = current.length === secrets.length && current.every((key, i) => key.equals(secrets[i]!))
+      if (same) continue
+      this.#services.set(d.name, { name: d.name, secrets })
+      changed++
+      this.#logger.info({ service: d.name, secrets: secrets.length }, 'secrets reloaded')
     }
     this.#all = [...this.#services.values()]
     return changed
+  }
+
+  /**
+   * The secrets of one file, checked as at start (loadServices) against the other services' live secrets;
+   * undefined, with the problem logged, when the file cannot be read or fails a check.
+   */
+  #reread(d: ServiceDefinition, file: string): KeyObject[] | undefined {
+    let problem: string | undefined
+    try {
+      const secrets = readSecretFile(file, d.name)
+      const others = this.#definitions
+        .filter((o) => o !== d)
+        .map((o) => ({ ...o, secrets: this.#services.get(o.name)?.secrets ?? o.secrets }))
+      // This file last: a shared secret is reported against its variable.
+      problem = keyProblems([...others, { ...d, secrets }])[0]
+      if (problem === undefined) return secrets
+    } catch (err) {
+      problem = `${d.env}: ${(err as Error).message}`
+    }
+    // The file was read at start, so the variable holds a path: naming it here reveals no secret.
+    this.#logger.error(
+      { service: d.name, file, error: problem },
+      'secret file not reloaded; the previous secrets stay active',
+    )
+    return undefined
   }
 
   /**

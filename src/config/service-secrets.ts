@@ -1,5 +1,4 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import {
   DEMO_SECRET,
   DEMO_SERVICE,
@@ -8,6 +7,7 @@ import {
   SECRET_FILE_SUFFIX,
   SECRET_PREFIX,
 } from '../constants.js'
+import { readFileVariable } from './file-variable.js'
 
 /**
  * A Tylt service the relay receives callbacks for. Secrets are KeyObjects: they print as
@@ -60,19 +60,9 @@ export function splitSecrets(text: string, form: 'inline' | 'file', service?: st
   })
 }
 
-/**
- * Reads a secret file. Errors name neither the file nor its content: the variable may hold a secret pasted
- * where a path belongs.
- */
+/** Reads a secret file; errors name neither the file nor its content (readFileVariable). */
 export function readSecretFile(file: string, service?: string): KeyObject[] {
-  let content: string
-  try {
-    content = readFileSync(file, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error'
-    throw new Error(`cannot read the secret file it names (${code}); it must hold a path, not a secret`)
-  }
-  const secrets = splitSecrets(content, 'file', service)
+  const secrets = splitSecrets(readFileVariable(file, 'secret'), 'file', service)
   if (secrets.length === 0) throw new Error('the secret file holds no secret')
   return secrets
 }
@@ -111,15 +101,23 @@ export function loadServices(env: Readonly<Record<string, string | undefined>>, 
     }
   }
   const list = [...services.values()]
-  problems.push(...sharedSecrets(list), ...demoBesideOthers(list))
+  problems.push(...keyProblems(list))
   return list
+}
+
+/**
+ * The checks across services, at start and on every reload of a secret file: a secret two services share,
+ * and the public demo secret beside other services. Each message names a variable, never a secret.
+ */
+export function keyProblems(services: readonly ServiceDefinition[]): string[] {
+  return [...sharedSecrets(services), ...demoBesideOthers(services)]
 }
 
 /**
  * Two services with one secret are refused: a callback signed for one would verify on the other's URL, and
  * `POST /webhooks` could not tell which service it came from.
  */
-export function sharedSecrets(services: readonly Pick<ServiceDefinition, 'env' | 'secrets'>[]): string[] {
+function sharedSecrets(services: readonly Pick<ServiceDefinition, 'env' | 'secrets'>[]): string[] {
   const problems: string[] = []
   for (let i = 0; i < services.length; i++) {
     for (const other of services.slice(i + 1)) {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileVariable } from './file-variable.js'
 
 /**
  * Where the events live when not in DATA_DIR: a PostgreSQL connection URL. It holds a password, so it is
@@ -61,11 +61,11 @@ export function loadStoreUrl(env: Readonly<Record<string, string | undefined>>, 
     if (file === undefined) return undefined
     let content: string
     try {
-      content = readFileSync(file, 'utf8').trim()
+      content = readFileVariable(file, 'URL').trim()
     } catch (err) {
-      throw new Error(`cannot read STORE_URL_FILE ${file} (${(err as NodeJS.ErrnoException).code})`)
+      throw new Error(`STORE_URL_FILE: ${(err as Error).message}`)
     }
-    return parseStoreUrl(content, `the URL in STORE_URL_FILE ${file}`)
+    return parseStoreUrl(content, 'the URL in STORE_URL_FILE')
   } catch (err) {
     problems.push((err as Error).message)
     return undefined

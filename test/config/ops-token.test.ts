@@ -50,11 +50,21 @@ describe('OPS_TOKEN and OPS_TOKEN_FILE', () => {
     expect(problemsOf({ ...base, OPS_TOKEN: TOKEN, OPS_TOKEN_FILE: '/x' })).toContain(
       'OPS_TOKEN and OPS_TOKEN_FILE are both set',
     )
-    expect(problemsOf({ ...base, OPS_TOKEN_FILE: '/nonexistent/ops-token' })).toContain(
-      'OPS_TOKEN_FILE: cannot read /nonexistent/ops-token (ENOENT)',
+    expect(problemsOf({ ...base, OPS_TOKEN_FILE: '/nonexistent/ops-token' })).toBe(
+      'invalid configuration:\n  - OPS_TOKEN_FILE: cannot read the token file it names (ENOENT); it must hold a path, not a token',
     )
     const empty = join(tempDir(), 'empty')
     writeFileSync(empty, '\n')
     expect(problemsOf({ ...base, OPS_TOKEN_FILE: empty })).toContain('OPS_TOKEN_FILE must hold at least 16')
+  })
+
+  test('the token itself where the path belongs is never printed, nor is the path', () => {
+    expect(problemsOf({ ...base, OPS_TOKEN_FILE: TOKEN })).toBe(
+      'invalid configuration:\n  - OPS_TOKEN_FILE: cannot read the token file it names (ENOENT); it must hold a path, not a token',
+    )
+    const folder = tempDir()
+    expect(problemsOf({ ...base, OPS_TOKEN_FILE: folder })).toBe(
+      'invalid configuration:\n  - OPS_TOKEN_FILE: cannot read the token file it names (EISDIR); it must hold a path, not a token',
+    )
   })
 })

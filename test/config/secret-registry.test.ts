@@ -4,6 +4,7 @@ import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { SecretRegistry } from '../../src/config/secret-registry.js'
 import { loadServices } from '../../src/config/service-secrets.js'
+import { DEMO_SECRET } from '../../src/constants.js'
 import { verifySignature } from '../../src/verify/verify-signature.js'
 import { sign, tempDir } from '../helper.js'
 
@@ -112,17 +113,30 @@ describe('reload()', () => {
   })
 
   it.each([
-    ['is empty (half written)', (file: string) => writeFileSync(file, '')],
-    ['holds only blank lines', (file: string) => writeFileSync(file, '\n \r\n\n')],
-    ['is gone', (file: string) => unlinkSync(file)],
+    [
+      'is empty (half written)',
+      (file: string) => writeFileSync(file, ''),
+      'TYLT_SECRET_X_FILE: the secret file holds no secret',
+    ],
+    [
+      'holds only blank lines',
+      (file: string) => writeFileSync(file, '\n \r\n\n'),
+      'TYLT_SECRET_X_FILE: the secret file holds no secret',
+    ],
+    [
+      'is gone',
+      (file: string) => unlinkSync(file),
+      'TYLT_SECRET_X_FILE: cannot read the secret file it names (ENOENT); it must hold a path, not a secret',
+    ],
     [
       'cannot be read (a folder in its place)',
       (file: string) => {
         unlinkSync(file)
         mkdirSync(file)
       },
+      'TYLT_SECRET_X_FILE: cannot read the secret file it names (EISDIR); it must hold a path, not a secret',
     ],
-  ])('keeps the working secrets when the file %s, and logs the problem', (_name, breakFile) => {
+  ])('keeps the working secrets when the file %s, and logs the problem', (_name, breakFile, error) => {
     const file = join(tempDir(), 'x')
     writeFileSync(file, `${NEW}\n${OLD}\n`)
     const { registry, lines, raw } = registryOf({ TYLT_SECRET_X_FILE: file, TYLT_SECRET_CPG: NEWER })
@@ -134,11 +148,65 @@ describe('reload()', () => {
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatchObject({
       service: 'x',
-      msg: expect.stringMatching(/previous secrets stay active/),
+      msg: 'secret file not reloaded; the previous secrets stay active',
+      error,
     })
     expect(errors[0]!.file).toBe(file)
     expectNoSecretIn(raw)
   })
+
+  it.each([
+    [
+      'the public demo secret beside another service',
+      'TYLT_SECRET_DEMO_FILE',
+      DEMO_SECRET,
+      'TYLT_SECRET_DEMO_FILE: holds the public demo secret of .env.example while other services are configured (cpg); remove it or use the secret key from the Tylt dashboard',
+    ],
+    [
+      'the public demo secret for a service other than demo',
+      'TYLT_SECRET_X_FILE',
+      DEMO_SECRET,
+      'TYLT_SECRET_X_FILE: secret 1 of 2 is the public demo secret of .env.example; use the secret key from the Tylt dashboard',
+    ],
+    [
+      'a secret shorter than 16 bytes',
+      'TYLT_SECRET_X_FILE',
+      'short-9c1e',
+      'TYLT_SECRET_X_FILE: secret 1 of 2 is shorter than 16 bytes; use the secret key from the Tylt dashboard',
+    ],
+    [
+      'the secret of another service',
+      'TYLT_SECRET_X_FILE',
+      NEWER,
+      'TYLT_SECRET_X_FILE: holds a secret that TYLT_SECRET_CPG holds too; each Tylt service has its own secret key',
+    ],
+  ])(
+    'refuses a file that now holds %s as at start: the old keys stay, the new one is not live, one error without the value',
+    (_name, variable, added, error) => {
+      const file = join(tempDir(), 'secret')
+      writeFileSync(file, `${OLD}\n`)
+      const { registry, lines, raw } = registryOf({ [variable]: file, TYLT_SECRET_CPG: NEWER })
+      const service = variable === 'TYLT_SECRET_DEMO_FILE' ? 'demo' : 'x'
+      writeFileSync(file, `${added}\n${OLD}\n`)
+      expect(registry.reload()).toBe(0)
+      expect(slotOf(registry, service, OLD)).toBe(0)
+      expect(slotOf(registry, service, added)).toBe(-1)
+      expect(slotOf(registry, 'cpg', NEWER)).toBe(0)
+      expect(registry.all().find((keys) => keys.name === service)?.secrets).toHaveLength(1)
+      const errors = lines.filter((l) => l.level >= 50)
+      expect(errors).toEqual([
+        expect.objectContaining({
+          service,
+          file,
+          error,
+          msg: 'secret file not reloaded; the previous secrets stay active',
+        }),
+      ])
+      expect(reloads(lines)).toEqual([])
+      expectNoSecretIn(raw)
+      for (const line of raw) expect(line).not.toContain(added)
+    },
+  )
 })
 
 describe('watch()', () => {

@@ -56,12 +56,6 @@ describe('keys the relay refuses at start, never quoting them', () => {
       '  - TYLT_SECRET_PRIME_UPI: holds a secret that TYLT_SECRET_CPG holds too; each Tylt service has its own secret key',
     ],
     [
-      'a secret where the path of its file belongs',
-      { TYLT_SECRET_CPG_FILE: 'pasted-secret-5d8e2b71' },
-      ['pasted-secret-5d8e2b71'],
-      '  - TYLT_SECRET_CPG_FILE: cannot read the secret file it names (ENOENT); it must hold a path, not a secret',
-    ],
-    [
       'a service name too long for a URL path segment',
       { [`TYLT_SECRET_${'A'.repeat(101)}`]: GOOD },
       [GOOD],
@@ -86,6 +80,36 @@ describe('keys the relay refuses at start, never quoting them', () => {
 
   it('the demo service alone, with the demo secret, is the quick start: allowed', () => {
     expect(loadConfig({ TYLT_SECRET_DEMO: DEMO_SECRET }).services.map((s) => s.name)).toEqual(['demo'])
+  })
+})
+
+describe('a value pasted where a *_FILE variable wants a path', () => {
+  const token = 'pasted-ops-token-0c9d4e7a5b21'
+  const url = 'postgresql://relay:pasted-pw-61f0@db.internal:5432/payments'
+  it.each([
+    [
+      'TYLT_SECRET_CPG_FILE holding the secret',
+      { TYLT_SECRET_CPG_FILE: 'pasted-secret-5d8e2b71' },
+      ['pasted-secret-5d8e2b71'],
+      '  - TYLT_SECRET_CPG_FILE: cannot read the secret file it names (ENOENT); it must hold a path, not a secret',
+    ],
+    [
+      'OPS_TOKEN_FILE holding the token',
+      { TYLT_SECRET_CPG: GOOD, OPS_TOKEN_FILE: token },
+      [token, GOOD],
+      '  - OPS_TOKEN_FILE: cannot read the token file it names (ENOENT); it must hold a path, not a token',
+    ],
+    [
+      'STORE_URL_FILE holding the URL and its password',
+      { TYLT_SECRET_CPG: GOOD, STORE_URL_FILE: url },
+      [url, 'pasted-pw-61f0', 'db.internal', GOOD],
+      '  - STORE_URL_FILE: cannot read the URL file it names (ENOENT); it must hold a path, not a URL',
+    ],
+  ])('%s: exit 1 with the exact message, the value nowhere', async (_name, env, values, message) => {
+    const { code, stdout, stderr } = await refusal(env)
+    expect(code).toBe(1)
+    expect(stderr).toBe(`tylt-relay: invalid configuration:\n${message}\n`)
+    for (const value of values) expect(stdout + stderr).not.toContain(value)
   })
 })
 

@@ -97,6 +97,14 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000
   }
 }
 
+/** The store's error was logged once, as `message`, without a stack, and its recovery once. */
+function expectOneStoreFailure(lines: readonly Record<string, unknown>[], message: string) {
+  const failures = lines.filter((l) => l.code === 'SQLITE_BUSY')
+  expect(failures).toEqual([expect.objectContaining({ msg: message, level: 50 })])
+  expect(failures[0]).not.toHaveProperty('err')
+  expect(lines.filter((l) => l.msg === 'store usable again')).toHaveLength(1)
+}
+
 describe('Forwarder and a failing store', () => {
   for (const operation of ['pending', 'markDelivered'] as const) {
     it(`keeps going through ${operation} failures, logs them once, and delivers everything once the store answers`, async () => {
@@ -123,6 +131,100 @@ describe('Forwarder and a failing store', () => {
       expect(lines.some((l) => l.msg === 'store usable again')).toBe(true)
     })
   }
+
+  it('keeps going through recordFailure failures: the attempt is recorded once the store answers, never re-sent meanwhile, logged once', async () => {
+    let broken = true
+    let down = true
+    const offered: string[] = []
+    const sink = new Downstream((e) => {
+      offered.push(e.id)
+      return down && e.id === 'evt_1'
+        ? { delivered: 0, error: new Error('downstream answered HTTP 503') }
+        : undefined
+    })
+    const { store, forwarder, accept, lines } = await setup(sink, {
+      failing: (op) => broken && op === 'recordFailure',
+    })
+    await accept(4)
+    forwarder.start()
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    // The write is retried, not the send: the line waits on the failed event.
+    expect(offered).toEqual(['evt_0', 'evt_1'])
+    expect(await store.attempts('evt_1')).toEqual([])
+    expect(forwarder.status()).toMatchObject({ up: false, lastError: expect.stringContaining('SQLITE_BUSY') })
+    broken = false
+    await until(async () => (await store.attempts('evt_1')).length >= 1)
+    expect((await store.attempts('evt_1'))[0]).toMatchObject({
+      outcome: 'failed',
+      error: 'HTTP_503: downstream answered HTTP 503',
+    })
+    down = false
+    await until(async () => (await store.stats()).pending === 0)
+    expect(sink.received).toEqual(ids(0, 4))
+    expectOneStoreFailure(lines, 'forwarder cannot record a failed attempt in the store; retrying')
+  })
+
+  it('keeps going through markRefused failures: the refused event becomes a dead letter once the store answers, the line waits for it, logged once', async () => {
+    let broken = true
+    const offered: string[] = []
+    const sink = new Downstream((e) => {
+      offered.push(e.id)
+      return e.id === 'evt_1'
+        ? { delivered: 0, permanent: true, error: new Error('downstream answered HTTP 413') }
+        : undefined
+    })
+    const { store, forwarder, accept, lines } = await setup(sink, {
+      failing: (op) => broken && op === 'markRefused',
+    })
+    await accept(4)
+    forwarder.start()
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect(offered).toEqual(['evt_0', 'evt_1'])
+    expect(sink.received).toEqual(['evt_0'])
+    expect(await store.get('evt_1')).toMatchObject({ state: 'pending' })
+    expect(forwarder.status()).toMatchObject({ up: false, lastError: expect.stringContaining('SQLITE_BUSY') })
+    broken = false
+    await until(async () => (await store.stats()).pending === 0)
+    expect(sink.received).toEqual(['evt_0', 'evt_2', 'evt_3'])
+    expect(offered.filter((id) => id === 'evt_1')).toHaveLength(1)
+    expect(await store.get('evt_1')).toMatchObject({ state: 'dead', attempts: 1 })
+    expect(await store.attempts('evt_1')).toEqual([
+      expect.objectContaining({ outcome: 'refused', error: 'HTTP_413: downstream answered HTTP 413' }),
+    ])
+    expect(lines.filter((l) => l.eventId === 'evt_1')).toHaveLength(1)
+    expectOneStoreFailure(lines, 'forwarder cannot record a refusal in the store; retrying')
+  })
+
+  it('keeps going through expire failures: the expired events become dead letters once the store answers, logged once', async () => {
+    let broken = true
+    const offered: string[] = []
+    const sink = new Downstream((e) => {
+      offered.push(e.id)
+      return { delivered: 0, error: new Error('downstream answered HTTP 503') }
+    })
+    const { store, forwarder, accept, lines } = await setup(sink, {
+      retryMaxAgeMs: 1_000,
+      failing: (op) => broken && op === 'expire',
+    })
+    await accept(3, 0, 'cpg', Date.now() - 5_000)
+    forwarder.start()
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    // The attempt was recorded; turning the events into dead letters is what waits.
+    expect(offered).toEqual(['evt_0'])
+    expect(await store.stats()).toMatchObject({ pending: 3, dead: 0 })
+    expect(forwarder.status()).toMatchObject({ lastError: expect.stringContaining('SQLITE_BUSY') })
+    broken = false
+    await until(async () => (await store.stats()).dead === 3)
+    expect(offered).toEqual(['evt_0'])
+    const expired = lines.filter(
+      (l) => l.msg === 'events failing for longer than RETRY_MAX_AGE became dead letters',
+    )
+    expect(expired).toEqual([expect.objectContaining({ eventId: 'evt_0', dead: 3 })])
+    expectOneStoreFailure(
+      lines,
+      'forwarder cannot turn expired events into dead letters in the store; retrying',
+    )
+  })
 
   it('is not ready past the bound, and tells the process to exit past the further one', async () => {
     const fatal: unknown[] = []

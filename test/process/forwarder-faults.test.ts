@@ -8,7 +8,7 @@ import { eventually, SECRETS, sign, sleep, tempDir } from '../helper.js'
 import { type Consumer, startConsumer } from './http-consumer.js'
 import { listEvents, post, type RelayProcess, startRelay } from './relay-process.js'
 
-/** How long /readyz may say 200 while events are pending and nothing is delivered (docs/operations.md). */
+/** How long /readyz may say 200 in a row while events are pending and nothing is delivered (docs/operations.md). */
 const STALL_BOUND_MS = FORWARDER_STORE_LIMITS.notReadyAfterMs + 6_000
 
 const callback = (tag: string, i: number) =>
@@ -24,34 +24,47 @@ async function accept(relay: RelayProcess, tag: string, count: number) {
   }
 }
 
+/** What the readiness sampler saw. */
+interface Readiness {
+  /** The longest run of `/readyz` 200 answers while events were pending and none was delivered. */
+  readonly longestReadyStallMs: number
+  /** The body of each 503 `/readyz` answered while nothing was delivered, in order. */
+  readonly refusedWhileStuck: readonly string[]
+}
+
 /**
- * Samples /readyz and the consumer's deliveries every 250 ms until stopped, and reports the longest time
- * `/readyz` answered 200 while events were pending and no delivery had happened for that long.
+ * Samples /readyz and the consumer's deliveries every 250 ms until stopped. A stall runs from the later of
+ * the last delivery and the last answer other than 200 (a timeout is not ready, as for a load balancer).
  */
 function watchReadiness(relay: RelayProcess, consumer: Consumer, expected: () => number) {
   let running = true
-  let lastMove = Date.now()
+  let stallFrom = Date.now()
   let lastCount = consumer.received.length
-  let worst = 0
+  let longestReadyStallMs = 0
+  const refusedWhileStuck: string[] = []
   const loop = (async () => {
     while (running) {
-      const ready = await fetch(`${relay.opsUrl}/readyz`, { signal: AbortSignal.timeout(1_000) }).then(
-        (r) => r.status === 200,
-        () => false,
+      const answer = await fetch(`${relay.opsUrl}/readyz`, { signal: AbortSignal.timeout(1_000) }).then(
+        async (r) => ({ status: r.status, body: await r.text() }),
+        () => undefined,
       )
       const now = Date.now()
-      if (consumer.received.length !== lastCount || consumer.received.length >= expected()) {
-        lastCount = consumer.received.length
-        lastMove = now
-      }
-      if (ready) worst = Math.max(worst, now - lastMove)
+      const moved = consumer.received.length !== lastCount || consumer.received.length >= expected()
+      lastCount = consumer.received.length
+      if (answer?.status === 503 && !moved) refusedWhileStuck.push(answer.body)
+      if (moved || answer?.status !== 200) stallFrom = now
+      else longestReadyStallMs = Math.max(longestReadyStallMs, now - stallFrom)
       await sleep(250)
     }
   })()
-  return async () => {
-    running = false
-    await loop
-    return worst
+  return {
+    /** What it saw so far, while it keeps sampling. */
+    seen: (): Readiness => ({ longestReadyStallMs, refusedWhileStuck: [...refusedWhileStuck] }),
+    stop: async (): Promise<Readiness> => {
+      running = false
+      await loop
+      return { longestReadyStallMs, refusedWhileStuck }
+    },
   }
 }
 
@@ -91,7 +104,7 @@ describe('the forwarder on a real process, when the store fails under it', () =>
       (n) => n >= 20,
       30_000,
     )
-    expect(await watch()).toBeLessThanOrEqual(STALL_BOUND_MS)
+    expect((await watch.stop()).longestReadyStallMs).toBeLessThanOrEqual(STALL_BOUND_MS)
     expect(relay.child.exitCode).toBeNull()
     await eventually(
       () => fetch(`${relay.opsUrl}/readyz`).then((r) => r.status),
@@ -134,7 +147,7 @@ describe('the forwarder on a real process, when the store fails under it', () =>
     // No signal: the relay decides to exit by itself.
     const exit = await new Promise((resolve) => relay.child.once('exit', (code) => resolve(code)))
     expect(exit, relay.output()).toBe(1)
-    expect(await watch()).toBeLessThanOrEqual(STALL_BOUND_MS)
+    expect((await watch.stop()).longestReadyStallMs).toBeLessThanOrEqual(STALL_BOUND_MS)
     expect(relay.output()).toContain('forwarder cannot use the store; exiting')
     other.exec('COMMIT')
     other.close()
@@ -151,7 +164,7 @@ describe('the forwarder on a real process, when the store fails under it', () =>
 
   const canMount = process.getuid?.() === 0
   it.skipIf(!canMount)(
-    'a full disk during a downstream outage, then space and downstream back: every event delivered without a restart',
+    'a full disk during a downstream outage, kept past the readiness bound: /readyz 503 while full; then space and downstream back: every event delivered without a restart',
     async () => {
       const disk = tempDir('tylt-relay-full-fwd-')
       expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', disk]).status).toBe(0)
@@ -185,7 +198,11 @@ describe('the forwarder on a real process, when the store fails under it', () =>
         (text) => text.includes('"code":"SQLITE_FULL"'),
         20_000,
       )
-      await sleep(3_000)
+      // Kept full past the readiness bound (and short of the exit bound): the relay must have said it is not
+      // ready before space returns.
+      await sleep(FORWARDER_STORE_LIMITS.notReadyAfterMs + 5_000)
+      expect(watch.seen().refusedWhileStuck.length, relay.output()).toBeGreaterThan(0)
+      expect(relay.child.exitCode).toBeNull()
       rmSync(filler)
       consumer.answer = () => ({ status: 200 })
       await eventually(
@@ -193,7 +210,7 @@ describe('the forwarder on a real process, when the store fails under it', () =>
         (n) => n >= 30,
         60_000,
       )
-      expect(await watch()).toBeLessThanOrEqual(STALL_BOUND_MS)
+      expect((await watch.stop()).longestReadyStallMs).toBeLessThanOrEqual(STALL_BOUND_MS)
       expect(relay.child.exitCode).toBeNull()
       expect(relay.output()).not.toContain('forwarder stopped')
       expect(new Set(consumer.received).size).toBe(30)

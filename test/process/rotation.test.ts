@@ -1,7 +1,8 @@
 import { linkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { eventually, sample, sign, sleep, tempDir } from '../helper.js'
+import { DEMO_SECRET } from '../../src/constants.js'
+import { eventually, SECRETS, sample, sign, sleep, tempDir } from '../helper.js'
 import { listEvents, startRelay } from './relay-process.js'
 
 const OLD = 'tylt-key-2025-old-71c0'
@@ -68,5 +69,45 @@ describe('secret rotation in a running relay (TYLT_SECRET_X_FILE)', () => {
     const log = [...relay.stdout, ...relay.stderr].join('\n')
     for (const secret of [OLD, NEW, NEWER]) expect(log).not.toContain(secret)
     expect(relay.stdout.filter((l) => l.includes('"secrets reloaded"'))).toHaveLength(2)
+  })
+
+  it('refuses a file that now holds the public demo secret beside another service, as at start: the old key stays', async () => {
+    const secrets = tempDir()
+    const file = join(secrets, 'demo')
+    writeFileSync(file, `${OLD}\n`)
+    const env = { TYLT_SECRET_DEMO_FILE: file, TYLT_SECRET_CPG: SECRETS.cpg, DATA_DIR: tempDir() }
+    const relay = await startRelay(env)
+    const send = async (secret: string) => {
+      const body = Buffer.from(JSON.stringify({ type: 'pay-in', data: { orderId: `demo-${secret}` } }))
+      const res = await fetch(`${relay.url}/webhooks/demo`, {
+        method: 'POST',
+        headers: { 'x-tlp-signature': sign(secret, body) },
+        body,
+      })
+      return res.status
+    }
+    // Through a hard link in another folder, which the folder watch cannot see: SIGHUP alone reloads it.
+    const elsewhere = join(tempDir(), 'demo-link')
+    linkSync(file, elsewhere)
+    writeFileSync(elsewhere, `${DEMO_SECRET}\n${OLD}\n`)
+    relay.child.kill('SIGHUP')
+    const refused = await eventually(
+      async () => relay.stdout.filter((l) => l.includes('"secret file not reloaded')),
+      (lines) => lines.length > 0,
+      5_000,
+    )
+    expect(refused).toHaveLength(1)
+    expect(JSON.parse(refused[0]!)).toMatchObject({
+      level: 50,
+      service: 'demo',
+      error:
+        'TYLT_SECRET_DEMO_FILE: holds the public demo secret of .env.example while other services are configured (cpg); remove it or use the secret key from the Tylt dashboard',
+    })
+    expect(await send(DEMO_SECRET)).toBe(401)
+    expect(await send(OLD)).toBe(200)
+    expect(relay.child.exitCode).toBeNull()
+    expect(relay.stdout.filter((l) => l.includes('"secrets reloaded"'))).toEqual([])
+    const log = relay.output()
+    for (const secret of [DEMO_SECRET, OLD, SECRETS.cpg]) expect(log).not.toContain(secret)
   })
 })
