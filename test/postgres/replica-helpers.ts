@@ -98,6 +98,12 @@ export function steadyLoad(relay: RelayProcess, workers = 8) {
   }
 }
 
+/** When `relay` logged taking the forwarding lease (its log line's time, epoch ms), if it has. */
+export function leaseAcquiredAt(relay: RelayProcess): number | undefined {
+  const line = relay.stdout.find((l) => l.includes('forwarding lease acquired'))
+  return line === undefined ? undefined : (JSON.parse(line) as { time: number }).time
+}
+
 /** POSTs one signed callback; status 0 when the connection failed (nothing acknowledged). */
 export async function postCallback(relay: RelayProcess, body: Buffer): Promise<{ status: number }> {
   try {
