@@ -41,7 +41,7 @@ export async function testSchema(
 }
 
 /** initdb refuses to run as root: the server's files and processes then belong to the `postgres` user. */
-function serverUser(): { uid: number; gid: number } | undefined {
+export function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined
   const line = readFileSync('/etc/passwd', 'utf8')
     .split('\n')
