@@ -19,7 +19,7 @@ import {
 /** The forwarder's batch size: what can be in flight when its holder dies, and so may arrive twice. */
 const FORWARD_BATCH = 1_000
 /**
- * How soon a survivor must take the lease over after its holder is killed: the holder's session ends with its
+ * How soon a survivor must take the lease over after its holder is killed: the holder's connection ends with its
  * process and the survivors try every second, so this leaves room for a loaded machine.
  */
 const TAKEOVER_BOUND_MS = 10_000

@@ -60,7 +60,7 @@ export const EVENT_COLUMNS = `seq, id, service, accepted_at AS "acceptedAt", sig
 
 /**
  * The channel a replica notifies after committing new events, so the forwarding replica need not poll, as an
- * SQL expression: one channel per schema, as the lock keys are, because notifications reach every session of
+ * SQL expression: one channel per schema, as the lock keys are, because notifications reach every connection to
  * the database and relays in another schema have nothing to forward from these events.
  */
 export const WAKE_CHANNEL = `'tylt_relay_events_' || to_hex(hashtext(current_schema()))`
