@@ -50,6 +50,13 @@ export const DataDirInUseError = createError(
   500,
 )
 
+export const DataDirInUseForMigrationError = createError(
+  'TYLT_DATA_DIR_IN_USE_FOR_MIGRATION',
+  'DATA_DIR %s is in use by a running tylt-relay (%s): stop it before store migrate, so that no event ' +
+    'changes while the store is copied',
+  500,
+)
+
 /** A command-line mistake: the CLI prints its message and where the usage is (one line each), and exits 2. */
 export class UsageError extends Error {
   /** The command whose usage the hint points at, when the mistake was found before the command ran. */

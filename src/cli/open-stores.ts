@@ -2,7 +2,7 @@ import type { Config } from '../config/load-config.js'
 import type { EventStore } from '../core/event-store.js'
 import type { QuarantineStore } from '../core/quarantine-store.js'
 import { SqliteQuarantineStore } from '../quarantine/sqlite-quarantine-store.js'
-import { openExistingStore, openSharedQuarantineStore } from '../store/open-store.js'
+import { openExistingSharedQuarantineStore, openExistingStore } from '../store/open-store.js'
 
 /** The event store the relay writes, opened as it is (never created), on either backend. */
 export function openEventStore(config: Config): Promise<EventStore> {
@@ -11,7 +11,7 @@ export function openEventStore(config: Config): Promise<EventStore> {
 
 /** The relay's quarantine, opened as it is (never created): in PostgreSQL with STORE_URL, else in DATA_DIR. */
 export async function openQuarantine(config: Config): Promise<QuarantineStore> {
-  const shared = await openSharedQuarantineStore(config)
+  const shared = await openExistingSharedQuarantineStore(config)
   if (shared !== undefined) return shared
   try {
     return new SqliteQuarantineStore(config.dataDir, { mustExist: true })

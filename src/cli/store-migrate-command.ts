@@ -1,13 +1,15 @@
 import { loadConfig } from '../config/load-config.js'
 import { parseStoreUrl } from '../config/store-url.js'
-import { UsageError } from '../errors.js'
+import { DataDirInUseForMigrationError, UsageError } from '../errors.js'
 import { GroupCommitStore } from '../store/group-commit-store.js'
+import { lockDataDir } from '../store/lock-data-dir.js'
 import { type Command, stringOption } from './command.js'
 
 /**
  * `store migrate`: moves the embedded store of DATA_DIR into PostgreSQL, every event with its seq, state and
  * attempts. The target comes from `--to` or, to keep its password out of the process list, from STORE_URL or
- * STORE_URL_FILE. Run it with the relay stopped; the SQLite file is left as it was.
+ * STORE_URL_FILE. It takes DATA_DIR's lock, so it refuses while a relay runs there: a running relay would go on
+ * delivering and updating events the copy has already read. The SQLite file is left as it was.
  */
 export const storeMigrateCommand: Command = {
   name: 'migrate',
@@ -26,6 +28,13 @@ export const storeMigrateCommand: Command = {
     } catch {
       throw new Error(`no event store in DATA_DIR (${config.dataDir}) to migrate`)
     }
+    let release: () => void
+    try {
+      release = lockDataDir(config.dataDir, DataDirInUseForMigrationError)
+    } catch (err) {
+      await source.close()
+      throw err
+    }
     try {
       const { copyIntoPostgres } = await import('../store/postgres/copy-into-postgres.js')
       const report = await copyIntoPostgres(source, target)
@@ -35,6 +44,7 @@ export const storeMigrateCommand: Command = {
           `start the relay with STORE_URL set to that database; ${config.dataDir} was left as it was\n`,
       )
     } finally {
+      release()
       await source.close()
     }
     return 0

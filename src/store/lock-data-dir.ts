@@ -37,14 +37,17 @@ const isBusy = (err: unknown): boolean => String((err as { code?: unknown }).cod
 
 /**
  * Keeps a second relay out of a DATA_DIR in use: takes the lock (`DATA_DIR/tylt-relay.lock`) for as long as
- * the process lives, or throws DataDirInUseError naming the holder. Returns the function that lets it go.
+ * the process lives, or throws `InUse` (DataDirInUseError unless a command has its own) naming the holder. Returns the function that lets it go.
  *
  * The lock is SQLite's own write lock on a small database of its own, held by a transaction left open: the
  * kernel releases it when the holder exits, however it ends (a SIGKILL, an OOM kill), so a stale lock is
  * never left behind, and nothing depends on process ids, which a container reuses. The event store itself
  * is not locked: the command line (`events`, `store backup`) works beside the running relay.
  */
-export function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(
+  dataDir: string,
+  InUse: new (dataDir: string, holder: string) => Error = DataDirInUseError,
+): () => void {
   checkDataDir(dataDir, join(dataDir, STORE_FILE), false)
   const file = join(dataDir, LOCK_FILE)
   let db: Database.Database
@@ -65,9 +68,7 @@ export function lockDataDir(dataDir: string): () => void {
     // Held until release or exit. Other processes can still read who holds it, but none can write.
     db.exec('BEGIN IMMEDIATE')
   } catch (err) {
-    const inUse = isBusy(err)
-      ? new DataDirInUseError(dataDir, describeHolder(db))
-      : openError(err, dataDir, file)
+    const inUse = isBusy(err) ? new InUse(dataDir, describeHolder(db)) : openError(err, dataDir, file)
     db.close()
     throw inUse
   }

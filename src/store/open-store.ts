@@ -55,3 +55,11 @@ export async function openSharedQuarantineStore(config: Config): Promise<Quarant
   if (config.storeUrl === undefined) return undefined
   return (await postgres()).openPostgresQuarantineStore(config.storeUrl)
 }
+
+/** The shared quarantine for a command: like openExistingStore, it must exist; nothing is created or migrated. */
+export async function openExistingSharedQuarantineStore(
+  config: Config,
+): Promise<QuarantineStore | undefined> {
+  if (config.storeUrl === undefined) return undefined
+  return (await postgres()).openExistingPostgresQuarantineStore(config.storeUrl)
+}

@@ -2,47 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { eventually, SECRETS, sign, sleep } from '../helper.js'
 import type { RelayProcess } from '../process/relay-process.js'
 import { sql, startPrivateServer } from './postgres-helper.js'
-import { callbacks, idOf, replica } from './replica-helpers.js'
-
-interface Answer {
-  readonly id: string
-  readonly status: number
-  readonly retryAfter: string | null
-  readonly answeredAt: number
-}
-
-/** Callbacks sent back to back by `workers` senders until `stop()`; every answer is recorded. */
-function steadyLoad(relay: RelayProcess, workers = 8) {
-  const bodies = callbacks(200_000)
-  const answers: Answer[] = []
-  let next = 0
-  let running = true
-  const worker = async () => {
-    while (running) {
-      const body = bodies[next++]!
-      const response = await fetch(`${relay.url}/webhooks/cpg`, {
-        method: 'POST',
-        headers: { 'x-tlp-signature': sign(SECRETS.cpg, body) },
-        body,
-      })
-      await response.text()
-      const answer = {
-        id: idOf(body),
-        status: response.status,
-        retryAfter: response.headers.get('retry-after'),
-      }
-      answers.push({ ...answer, answeredAt: performance.now() })
-    }
-  }
-  const done = Promise.all(Array.from({ length: workers }, worker))
-  return {
-    answers,
-    stop: async () => {
-      running = false
-      await done
-    },
-  }
-}
+import { callbacks, idOf, replica, steadyLoad } from './replica-helpers.js'
 
 const readiness = async (relay: RelayProcess) => (await fetch(`${relay.opsUrl}/readyz`)).status
 

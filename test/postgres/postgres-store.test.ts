@@ -215,6 +215,28 @@ describe('PostgreSQL store', () => {
     )
   })
 
+  it('wakes no lease holder of another schema of the same database', async () => {
+    const ours = await openStore((await testSchema()).storeUrl)
+    const { storeUrl: otherUrl } = await testSchema()
+    const other = await openStore(otherUrl)
+    const otherLease = openLease(otherUrl)
+    await eventually(
+      async () => otherLease.held,
+      (held) => held,
+    )
+    let woken = 0
+    otherLease.onWake(() => woken++)
+    await ours.append(event(1))
+    await ours.replay([event(1).id], Date.now())
+    await other.append(event(2))
+    await eventually(
+      async () => woken,
+      (n) => n >= 1,
+    )
+    await sleep(300)
+    expect(woken).toBe(1)
+  })
+
   it('hands pending events only to the holder of the lease it was given', async () => {
     const { storeUrl } = await testSchema()
     const { PostgresStore } = await import('../../src/store/postgres/postgres-store.js')

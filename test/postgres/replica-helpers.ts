@@ -58,6 +58,52 @@ export async function leaseHolder(relays: readonly RelayProcess[]): Promise<Rela
   return found[0]!
 }
 
+export interface Answer {
+  readonly id: string
+  readonly status: number
+  readonly retryAfter: string | null
+  readonly answeredAt: number
+}
+
+/** Callbacks sent back to back by `workers` senders until `stop()`; every answer is recorded. */
+export function steadyLoad(relay: RelayProcess, workers = 8) {
+  const bodies = callbacks(200_000)
+  const answers: Answer[] = []
+  let next = 0
+  let running = true
+  const worker = async () => {
+    while (running) {
+      const body = bodies[next++]!
+      const response = await fetch(`${relay.url}/webhooks/cpg`, {
+        method: 'POST',
+        headers: { 'x-tlp-signature': sign(SECRETS.cpg, body) },
+        body,
+      })
+      await response.text()
+      const answer = {
+        id: idOf(body),
+        status: response.status,
+        retryAfter: response.headers.get('retry-after'),
+      }
+      answers.push({ ...answer, answeredAt: performance.now() })
+    }
+  }
+  const done = Promise.all(Array.from({ length: workers }, worker))
+  return {
+    answers,
+    stop: async () => {
+      running = false
+      await done
+    },
+  }
+}
+
+/** When `relay` logged taking the forwarding lease (its log line's time, epoch ms), if it has. */
+export function leaseAcquiredAt(relay: RelayProcess): number | undefined {
+  const line = relay.stdout.find((l) => l.includes('forwarding lease acquired'))
+  return line === undefined ? undefined : (JSON.parse(line) as { time: number }).time
+}
+
 /** POSTs one signed callback; status 0 when the connection failed (nothing acknowledged). */
 export async function postCallback(relay: RelayProcess, body: Buffer): Promise<{ status: number }> {
   try {

@@ -5,8 +5,8 @@ import type { EventStore } from '../../src/core/event-store.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { openPostgresStore } from '../../src/store/postgres/open-postgres.js'
 import { eventually, SECRETS, sign, tempDir } from '../helper.js'
-import { listEvents, post, runCli } from '../process/relay-process.js'
-import { testSchema } from './postgres-helper.js'
+import { listEvents, post, runCli, startRelay } from '../process/relay-process.js'
+import { sql, testSchema } from './postgres-helper.js'
 import { callbacks, idOf, redisStream, replica } from './replica-helpers.js'
 
 const PASSWORD = 'pw-never-printed-81c2'
@@ -95,6 +95,35 @@ describe('tylt-relay store migrate', () => {
     await eventually(stream.ids, (ids) => ids.length === pendingIds.length + 6)
     expect(relay.output()).not.toContain(PASSWORD)
   }, 60_000)
+
+  it('refuses while a relay runs on DATA_DIR, copying nothing, and migrates once it has stopped', async () => {
+    const dataDir = tempDir()
+    const relay = await startRelay({ TYLT_SECRET_CPG: SECRETS.cpg, DATA_DIR: dataDir })
+    const [body] = callbacks(1)
+    expect((await post(`${relay.url}/webhooks/cpg`, body!, sign(SECRETS.cpg, body!))).status).toBe(200)
+    const { url } = await testSchema()
+
+    const refused = await runCli(['store', 'migrate', '--to', url], { DATA_DIR: dataDir })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(
+      `DATA_DIR ${dataDir} is in use by a running tylt-relay (pid ${relay.child.pid}`,
+    )
+    expect(refused.stderr).toContain('stop it before store migrate')
+    expect(refused.stdout).toBe('')
+    expect(
+      await sql(
+        url,
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`,
+      ),
+    ).toEqual([])
+
+    expect(await relay.stop()).toBe(0)
+    const migrated = await runCli(['store', 'migrate', '--to', url], { DATA_DIR: dataDir })
+    expect(migrated.stderr).toBe('')
+    expect(migrated.stdout).toContain('copied 1 event(s)')
+    // The lock went with the command: a relay starts on DATA_DIR again.
+    await startRelay({ TYLT_SECRET_CPG: SECRETS.cpg, DATA_DIR: dataDir })
+  }, 45_000)
 
   it('refuses without a target, and names no password when the target is unreachable', async () => {
     const dataDir = tempDir()

@@ -41,7 +41,7 @@ added AS (
   ON CONFLICT (id) DO UPDATE SET state = 'pending', retry_since = excluded.retry_since
     WHERE tylt_events.state = 'dead'
   RETURNING id)
-SELECT added.id FROM added CROSS JOIN LATERAL (SELECT pg_notify('${WAKE_CHANNEL}', '')) AS wake`
+SELECT added.id FROM added CROSS JOIN LATERAL (SELECT pg_notify(${WAKE_CHANNEL}, '')) AS wake`
 
 function columns(events: readonly RelayEvent[]): unknown[][] {
   const cols: unknown[][] = Array.from({ length: 11 }, () => [])

@@ -36,8 +36,8 @@ export async function openPostgresStore(url: StoreUrl, options: OpenPostgresOpti
   return new PostgresStore(await migrated(url, options), options)
 }
 
-/** The store for a command: it must exist at this relay's schema version; nothing is created or migrated. */
-export async function openExistingPostgresStore(url: StoreUrl) {
+/** A command's connections to a store that must exist at this relay's schema version: nothing is created or migrated. */
+async function existingPool(url: StoreUrl) {
   const pool = createPool(url, { max: 2, applicationName: 'tylt-relay command' })
   try {
     await checkSchema(pool, url.redacted)
@@ -45,7 +45,17 @@ export async function openExistingPostgresStore(url: StoreUrl) {
     await pool.end()
     throw err
   }
-  return new PostgresStore(pool)
+  return pool
+}
+
+/** The event store for a command (`events`, `quarantine retry`). */
+export async function openExistingPostgresStore(url: StoreUrl) {
+  return new PostgresStore(await existingPool(url))
+}
+
+/** The quarantine for a command (`quarantine`, `verify`), checked as the event store is. */
+export async function openExistingPostgresQuarantineStore(url: StoreUrl) {
+  return new PostgresQuarantineStore(await existingPool(url))
 }
 
 /** The event store of a serving relay, with the forwarding lease it shares with the other replicas. */

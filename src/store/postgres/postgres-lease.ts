@@ -82,7 +82,9 @@ export class PostgresLease implements ForwardingLease {
     client.on('notification', () => this.#wake())
     this.#client = client
     await client.connect()
-    await client.query(`LISTEN ${WAKE_CHANNEL}`)
+    const { rows } = await client.query<{ channel: string }>(`SELECT ${WAKE_CHANNEL} AS channel`)
+    // Letters and hex digits only: safe to quote as an identifier.
+    await client.query(`LISTEN "${rows[0]!.channel}"`)
     return client
   }
 

@@ -197,7 +197,7 @@ export class PostgresStore implements EventStore {
            WHERE id = ANY($1::text[])`,
         [ids, now],
       )
-      await client.query(`SELECT pg_notify('${WAKE_CHANNEL}', '')`)
+      await client.query(`SELECT pg_notify(${WAKE_CHANNEL}, '')`)
       return { queued: ids.length, missing }
     })
   }
@@ -209,7 +209,7 @@ export class PostgresStore implements EventStore {
            WHERE state = $1`,
         [checkedState(state), now],
       )
-      await client.query(`SELECT pg_notify('${WAKE_CHANNEL}', '')`)
+      await client.query(`SELECT pg_notify(${WAKE_CHANNEL}, '')`)
       return result.rowCount ?? 0
     })
   }

@@ -58,8 +58,12 @@ export const EVENT_COLUMNS = `seq, id, service, accepted_at AS "acceptedAt", sig
   last_attempt_at AS "lastAttemptAt", delivered_at AS "deliveredAt", retry_since AS "retrySince", product, final,
   recovered, delivered_to AS "deliveredTo"`
 
-/** Channel a replica notifies after committing new events, so the forwarding replica need not poll. */
-export const WAKE_CHANNEL = 'tylt_relay_events'
+/**
+ * The channel a replica notifies after committing new events, so the forwarding replica need not poll, as an
+ * SQL expression: one channel per schema, as the lock keys are, because notifications reach every connection to
+ * the database and relays in another schema have nothing to forward from these events.
+ */
+export const WAKE_CHANNEL = `'tylt_relay_events_' || to_hex(hashtext(current_schema()))`
 
 /**
  * Advisory lock keys: the first half names the purpose, the second is `hashtext(current_schema())`, so that
