@@ -31,20 +31,29 @@ async function accept(relay: RelayProcess, service: 'cpg' | 'demo', tag: string,
   return bodies
 }
 
+/**
+ * A relay for services cpg and demo: cpg goes to a `production` consumer through FORWARD_URL, demo to a
+ * `staging` one through FORWARD_URL_DEMO; `extra` adds settings.
+ */
+async function twoDownstreams(name: string, extra: Record<string, string> = {}) {
+  const production = await startConsumer('/production')
+  const staging = await startConsumer('/staging')
+  const dataDir = tempDir(`tylt-relay-per-service-${name}-`)
+  const env = {
+    TYLT_SECRET_CPG: SECRETS.cpg,
+    TYLT_SECRET_DEMO: DEMO_SECRET,
+    DATA_DIR: dataDir,
+    FORWARD_URL: production.url,
+    FORWARD_URL_DEMO: staging.url,
+    ...extra,
+  }
+  const relay = await startRelay(env, { cwd: dataDir })
+  return { production, staging, env, relay }
+}
+
 describe('a downstream per service (FORWARD_URL_<NAME>)', () => {
   it("each downstream receives only its service's events, and one that hangs does not delay the other", async () => {
-    const production = await startConsumer('/production')
-    const staging = await startConsumer('/staging')
-    const dataDir = tempDir('tylt-relay-per-service-')
-    const env = {
-      TYLT_SECRET_CPG: SECRETS.cpg,
-      TYLT_SECRET_DEMO: DEMO_SECRET,
-      DATA_DIR: dataDir,
-      FORWARD_URL: production.url,
-      FORWARD_URL_DEMO: staging.url,
-      SHUTDOWN_GRACE: '2s',
-    }
-    const relay = await startRelay(env, { cwd: dataDir })
+    const { production, staging, env, relay } = await twoDownstreams('hang', { SHUTDOWN_GRACE: '2s' })
     const cpg = await accept(relay, 'cpg', 'a', 5)
     const demo = await accept(relay, 'demo', 'a', 5)
     await eventually(
@@ -90,20 +99,11 @@ describe('a downstream per service (FORWARD_URL_<NAME>)', () => {
   }, 90_000)
 
   it("FORWARD_SIGNING_SECRET_<NAME> signs that service's deliveries with its own secret, the others with FORWARD_SIGNING_SECRET", async () => {
-    const production = await startConsumer('/production')
-    const staging = await startConsumer('/staging')
     const [prodSecret, demoSecret] = [signingSecret(3), signingSecret(5)]
-    const dataDir = tempDir('tylt-relay-per-service-signing-')
-    const env = {
-      TYLT_SECRET_CPG: SECRETS.cpg,
-      TYLT_SECRET_DEMO: DEMO_SECRET,
-      DATA_DIR: dataDir,
-      FORWARD_URL: production.url,
+    const { production, staging, relay } = await twoDownstreams('signing', {
       FORWARD_SIGNING_SECRET: prodSecret,
-      FORWARD_URL_DEMO: staging.url,
       FORWARD_SIGNING_SECRET_DEMO: demoSecret,
-    }
-    const relay = await startRelay(env, { cwd: dataDir })
+    })
     const cpg = await accept(relay, 'cpg', 's', 3)
     const demo = await accept(relay, 'demo', 's', 3)
     await eventually(
@@ -131,17 +131,7 @@ describe('a downstream per service (FORWARD_URL_<NAME>)', () => {
   }, 60_000)
 
   it("a downstream that refuses connections (stopped) does not delay the other's deliveries", async () => {
-    const production = await startConsumer('/production')
-    const staging = await startConsumer('/staging')
-    const dataDir = tempDir('tylt-relay-per-service-stopped-')
-    const env = {
-      TYLT_SECRET_CPG: SECRETS.cpg,
-      TYLT_SECRET_DEMO: DEMO_SECRET,
-      DATA_DIR: dataDir,
-      FORWARD_URL: production.url,
-      FORWARD_URL_DEMO: staging.url,
-    }
-    const relay = await startRelay(env, { cwd: dataDir })
+    const { production, staging, env, relay } = await twoDownstreams('stopped')
     const demo = await accept(relay, 'demo', 'a', 2)
     await eventually(
       async () => staging.received.length,
