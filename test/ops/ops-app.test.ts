@@ -11,6 +11,7 @@ const REFERENCE_METRICS = [
   'tylt_relay_webhook_requests_total',
   'tylt_relay_verification_failures_total',
   'tylt_relay_secret_matches_total',
+  'tylt_relay_suspect_connections_refused_total',
   'tylt_relay_ack_duration_seconds',
   'tylt_relay_events_forwarded_total',
   'tylt_relay_forward_duration_seconds',
