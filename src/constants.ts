@@ -141,10 +141,13 @@ export const QUARANTINE_FILE = 'quarantine.sqlite'
  * `bytesPerSecond` (burst `burstBytes`) bounds what all of them together may write, so that a flood from
  * many addresses cannot turn into a flood of disk writes either. A rotation mistake refuses every callback
  * of a service, from Tylt's few addresses: the per-address rate is set well above a merchant's callback rate.
+ * A write runs on the event loop (better-sqlite3 is synchronous), so a batch is kept small: 256 KiB is a
+ * millisecond or so that a genuine callback may wait behind, where a 1 MiB batch of a flood's first wave was
+ * several.
  */
 export const QUARANTINE = {
   flushMs: 100,
-  flushBytes: 1024 * 1024,
+  flushBytes: 256 * 1024,
   queueMaxBytes: 8 * 1024 * 1024,
   perAddress: 200,
   perAddressPerSecond: 100,
