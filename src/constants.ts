@@ -221,10 +221,12 @@ export const FALLBACK_MAX_BYTES = 65_536
  * `perSecond`; the bucket may go into debt by one request, never more. Past it, a request from that address
  * is still checked against the raw bytes (a genuine callback from a shared address is accepted), but gets
  * no JSON fallback and is not handed to the quarantine. Genuine Tylt traffic never fails; a rotation
- * mistake (a few KB per callback, every one refused) stays under the limit up to about a hundred callbacks a
- * second per Tylt address. The `global` bucket bounds the same work across all addresses, so rotating
- * addresses buys nothing; at most `addresses` are tracked (the stalest forgotten first), so the limiter's
- * memory stays bounded whatever the attacker rotates through.
+ * mistake (every callback refused) is charged like a forgery: with the fallback on, a refused callback of
+ * up to 1 KiB against a one-key service costs 18 KiB, so one Tylt address stays under the limit for about
+ * 455 at once and then about 57 a second (docs/hardening.md, section 7). The `global` bucket bounds the
+ * same work across all addresses, so rotating addresses buys nothing; at most `addresses` are tracked
+ * (the stalest forgotten first), so the limiter's memory stays bounded whatever the attacker rotates
+ * through.
  */
 export const FAILURE_LIMIT = {
   burst: 8 * 1024 * 1024,
