@@ -131,7 +131,7 @@ async function main() {
       results[key] = result
       failures.push(...result.failures.map((f) => `round ${round} (${key}): ${f}`))
       process.stdout.write(
-        `  round ${round} ${result.label}: ${result.quiet ? floodSummary(result) : summary(result)}\n`,
+        `  round ${round} ${result.label}: ${result.floods ? floodSummary(result) : summary(result)}\n`,
       )
       await sleep(500)
     }
@@ -165,7 +165,12 @@ function footprintSummary(one) {
 function floodSummary(r) {
   const ms = (us) => (us / 1000).toFixed(2)
   const cpu = (share) => `${(share * 100).toFixed(0)}%`
-  return `genuine p99 ${ms(r.quiet.p99Us)} ms alone, ${ms(r.loud.p99Us)} ms during the flood (${r.loud.ok}/${r.loud.requests} ok); relay CPU ${cpu(r.quiet.cpuShare)} / ${cpu(r.loud.cpuShare)}; forged ${r.forged.rps.toFixed(0)} req/s answered ${JSON.stringify(r.forged.answers)}`
+  const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`
+  const line = (f) =>
+    `\n    ${f.bytes}-byte forgeries: genuine p99 ${ms(f.quiet.p99Us)} ms alone, ${ms(f.loud.p99Us)} ms during the flood (${f.loud.ok}/${f.loud.requests} ok); ` +
+    `full load ${f.quietFull.rps.toFixed(0)} / ${f.loudFull.rps.toFixed(0)} req/s (${f.loudFull.ok}/${f.loudFull.requests} ok); relay CPU ${cpu(f.quiet.cpuShare)} / ${cpu(f.loud.cpuShare)}; ` +
+    `forged ${f.forged.requests} sent (${f.forgedAtRate.rps.toFixed(0)} req/s ${JSON.stringify(f.forgedAtRate.answers)}, then ${f.forgedAtFull.rps.toFixed(0)} req/s ${JSON.stringify(f.forgedAtFull.answers)}); quarantine ${kib(f.quarantine.peak)} (${f.quarantine.requests} kept, ${kib(f.quarantine.diskBytes)} on disk)`
+  return r.floods.map(line).join('')
 }
 
 main().catch((err) => {

@@ -59,7 +59,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   app.register(async (scope) => {
     observeWebhooks(scope, deps.metrics)
     const limiter = new FailureLimiter(deps.failureLimit)
-    await overloadGuard(scope, deps.overload, limiter)
+    await overloadGuard(scope, deps.overload, limiter, () => deps.metrics.suspectConnectionsRefused.inc())
     await webhookRoutes(scope, {
       secrets: deps.secrets,
       store: deps.store,

@@ -141,10 +141,13 @@ export const QUARANTINE_FILE = 'quarantine.sqlite'
  * `bytesPerSecond` (burst `burstBytes`) bounds what all of them together may write, so that a flood from
  * many addresses cannot turn into a flood of disk writes either. A rotation mistake refuses every callback
  * of a service, from Tylt's few addresses: the per-address rate is set well above a merchant's callback rate.
+ * A write runs on the event loop (better-sqlite3 is synchronous), so a batch is kept small: 256 KiB is a
+ * millisecond or so that a genuine callback may wait behind, where a 1 MiB batch of a flood's first wave was
+ * several.
  */
 export const QUARANTINE = {
   flushMs: 100,
-  flushBytes: 1024 * 1024,
+  flushBytes: 256 * 1024,
   queueMaxBytes: 8 * 1024 * 1024,
   perAddress: 200,
   perAddressPerSecond: 100,
@@ -218,10 +221,12 @@ export const FALLBACK_MAX_BYTES = 65_536
  * `perSecond`; the bucket may go into debt by one request, never more. Past it, a request from that address
  * is still checked against the raw bytes (a genuine callback from a shared address is accepted), but gets
  * no JSON fallback and is not handed to the quarantine. Genuine Tylt traffic never fails; a rotation
- * mistake (a few KB per callback, every one refused) stays under the limit up to about a hundred callbacks a
- * second per Tylt address. The `global` bucket bounds the same work across all addresses, so rotating
- * addresses buys nothing; at most `addresses` are tracked (the stalest forgotten first), so the limiter's
- * memory stays bounded whatever the attacker rotates through.
+ * mistake (every callback refused) is charged like a forgery: with the fallback on, a refused callback of
+ * up to 1 KiB against a one-key service costs 18 KiB, so one Tylt address stays under the limit for about
+ * 455 at once and then about 57 a second (docs/hardening.md, section 7). The `global` bucket bounds the
+ * same work across all addresses, so rotating addresses buys nothing; at most `addresses` are tracked
+ * (the stalest forgotten first), so the limiter's memory stays bounded whatever the attacker rotates
+ * through.
  */
 export const FAILURE_LIMIT = {
   burst: 8 * 1024 * 1024,

@@ -1,13 +1,18 @@
-// "Genuine callbacks during a forged flood": genuine callbacks at a moderate fixed rate, measured once alone
-// and once while 32 connections from another loopback address send 256 KB forged bodies as fast as the
-// relay answers them, with the JSON fallback on. Two routes: `/webhooks/bench` and `POST /webhooks`, the
-// relay holding 20 services of 2 keys each and the genuine callbacks signed with the older key of the one
-// tried last (40 HMACs before the match on `POST /webhooks`, the worst case).
+// "Genuine callbacks during a forged flood", with the JSON fallback on. Two routes: `/webhooks/bench` and
+// `POST /webhooks`, the relay holding 20 services of 2 keys each and the genuine callbacks signed with the
+// older key of the one tried last (40 HMACs before the match on `POST /webhooks`, the worst case). For each
+// forged-body size (one under the fallback's cap, one just under it, one over SUSPECT_MAX_BODY) a fresh
+// relay takes genuine callbacks from 127.0.0.1, at a moderate fixed rate (for p99) and then at full load
+// (for throughput), once alone and once while 32 kept-alive connections from 127.0.0.2 send forged bodies
+// as fast as the relay answers them, dropping any answer held back longer than FLOOD.abortMs. The quarantine
+// is bounded small (FLOOD.quarantineMaxBytes) so that the flood could overrun it, and its gauge is read
+// from /metrics during and after the flood.
+import { statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { newNonce } from './body.js'
 import { LOAD_CORE, load } from './load.js'
-import { cpuTimeUs, removeFolder, run, sampleMemory, sleep } from './proc.js'
+import { cpuTimeUs, removeFolder, sampleMemory, sleep, startPiped } from './proc.js'
 import { SECRET, startRelay } from './relay.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -18,13 +23,26 @@ export const FLOOD = {
   genuineRate: 200,
   genuineConnections: 8,
   floodConnections: 32,
-  bytes: 262_144,
+  /** 1 KB and 60 KB go through the JSON fallback (FALLBACK_MAX_BYTES 64 KiB) until the limiter stops it. */
+  sizes: [1_024, 61_440, 262_144],
+  /** `--smoke` checks one size per route: the cheapest forgery on one, the costliest fallback on the other. */
+  smokeSizes: { named: [1_024], any: [61_440] },
   attacker: '127.0.0.2',
+  /**
+   * The attacker drops a request unanswered after this long and sends the next: it does not wait out the
+   * second a shed suspect's answer is held back. BENCH_FLOOD_ABORT_MS=0 waits for every answer.
+   */
+  abortMs: Number(process.env.BENCH_FLOOD_ABORT_MS ?? 100),
+  quarantineMaxBytes: 4 * 1024 * 1024,
 }
 
 /** 19 services sorted before `bench`, then `bench` itself, 2 keys each; genuine load signs with bench's older. */
 function services() {
-  const env = { TYLT_SECRET_BENCH: `bench-current-secret-7a41d2,${SECRET}`, SIGNATURE_JSON_FALLBACK: 'true' }
+  const env = {
+    TYLT_SECRET_BENCH: `bench-current-secret-7a41d2,${SECRET}`,
+    SIGNATURE_JSON_FALLBACK: 'true',
+    QUARANTINE_MAX_BYTES: String(FLOOD.quarantineMaxBytes),
+  }
   for (let i = 0; i < 19; i++) {
     const name = `A${String(i).padStart(2, '0')}`
     env[`TYLT_SECRET_${name}`] = `flood-${name}-current-secret,flood-${name}-older-secret`
@@ -32,24 +50,97 @@ function services() {
   return env
 }
 
-function flood(url, durationS) {
+/** The flood generator, started and waiting: `go()` starts the flood, `stop()` ends it and gives its tally. */
+async function attacker(url, bytes) {
   const options = {
     url,
-    durationS,
     connections: FLOOD.floodConnections,
-    bytes: FLOOD.bytes,
+    bytes,
     localAddress: FLOOD.attacker,
-    // BENCH_FLOOD_ABORT_MS: an attacker that drops every request unanswered after that long, instead of
-    // waiting for the relay's answers (which it holds back a second for a shed suspect).
-    abortMs: Number(process.env.BENCH_FLOOD_ABORT_MS ?? 0),
+    abortMs: FLOOD.abortMs,
   }
-  return run(process.execPath, [join(here, 'flood.js'), JSON.stringify(options)], { core: LOAD_CORE }).then(
-    (output) => {
-      const line = output.split('\n').find((l) => l.startsWith('BENCH_FLOOD '))
-      if (line === undefined) throw new Error(`flood.js printed no result:\n${output}`)
-      return JSON.parse(line.slice('BENCH_FLOOD '.length))
+  const child = startPiped(process.execPath, [join(here, 'flood.js'), JSON.stringify(options)], {
+    core: LOAD_CORE,
+  })
+  // Complete lines not yet asked for, in order; and the one waiting for a line, if any.
+  const lines = []
+  let partial = ''
+  let waiting
+  child.stdout.on('data', (chunk) => {
+    const parts = (partial + chunk).split('\n')
+    partial = parts.pop()
+    lines.push(...parts)
+    waiting?.()
+  })
+  const printed = (prefix) =>
+    new Promise((resolve, reject) => {
+      const onExit = (code) => reject(new Error(`flood.js exited with ${code}:\n${lines.join('\n')}`))
+      const look = () => {
+        while (lines.length > 0) {
+          const line = lines.shift()
+          if (!line.startsWith(prefix)) continue
+          waiting = undefined
+          child.off('close', onExit)
+          resolve(line.slice(prefix.length))
+          return
+        }
+      }
+      waiting = look
+      child.once('close', onExit)
+      look()
+    })
+  await printed('BENCH_FLOOD_READY')
+  /** What was sent since the last tally: asks for one with `command` and reads its line. */
+  const tally = async (command) => {
+    const result = printed('BENCH_FLOOD ')
+    if (command === 'stop') child.stdin.end('stop\n')
+    else child.stdin.write(`${command}\n`)
+    return JSON.parse(await result)
+  }
+  return { go: () => child.stdin.write('go\n'), mark: () => tally('mark'), stop: () => tally('stop') }
+}
+
+/** Samples the quarantine's bytes gauge once a second until stopped; resolves with the largest seen. */
+function watchQuarantine(server) {
+  let peak = 0
+  let watching = true
+  const done = (async () => {
+    while (watching) {
+      try {
+        peak = Math.max(peak, (await server.metrics()).quarantineBytes)
+      } catch {
+        // A slow answer during the flood: the next sample, and the one after it, count.
+      }
+      await sleep(1_000)
+    }
+    return peak
+  })()
+  return {
+    stop: () => {
+      watching = false
+      return done
     },
-  )
+  }
+}
+
+/** The quarantine's files on disk (database, write-ahead log), in bytes. */
+function quarantineFileBytes(dataDir) {
+  let bytes = 0
+  for (const name of ['quarantine.sqlite', 'quarantine.sqlite-wal']) {
+    try {
+      bytes += statSync(join(dataDir, name)).size
+    } catch {
+      // Not there (yet): nothing on disk.
+    }
+  }
+  return bytes
+}
+
+/** Two tallies of the flood as one. */
+function merge(a, b) {
+  const answers = { ...a.answers }
+  for (const [key, n] of Object.entries(b.answers)) answers[key] = (answers[key] ?? 0) + n
+  return { requests: a.requests + b.requests, answers }
 }
 
 function genuineFailures(what, result) {
@@ -61,44 +152,98 @@ function genuineFailures(what, result) {
   return failures
 }
 
-/** One route (`named` or `any`): the genuine run alone, then the same with the flood. */
-export async function forgedFlood(plan, route) {
+/** One forged-body size on one route: a fresh relay, genuine load alone, then the same during the flood. */
+async function floodOfSize(plan, route, bytes) {
   const server = await startRelay(PORT, OPS_PORT, { env: services() })
   const url = route === 'named' ? server.url : server.url.replace(/\/bench$/, '')
-  const genuine = (durationS) =>
-    load({
+  const pid = server.child.pid
+  const genuine = async (rate) => {
+    const cpuAt = cpuTimeUs(pid)
+    const startedAt = performance.now()
+    const result = await load({
       url,
-      durationS,
+      durationS: plan.durationS,
       connections: FLOOD.genuineConnections,
-      rate: FLOOD.genuineRate,
+      rate,
       secret: SECRET,
       nonce: newNonce(),
       forceAutocannon: plan.forceAutocannon,
     })
-  await genuine(plan.warmS)
-  const pid = server.child.pid
-  let cpuAt = cpuTimeUs(pid)
-  let startedAt = performance.now()
-  const quiet = await genuine(plan.durationS)
-  quiet.cpuShare = (cpuTimeUs(pid) - cpuAt) / ((performance.now() - startedAt) * 1000)
+    result.cpuShare = (cpuTimeUs(pid) - cpuAt) / ((performance.now() - startedAt) * 1000)
+    return result
+  }
+  await load({
+    url,
+    durationS: plan.warmS,
+    connections: FLOOD.genuineConnections,
+    rate: FLOOD.genuineRate,
+    secret: SECRET,
+    nonce: newNonce(),
+    forceAutocannon: plan.forceAutocannon,
+  })
+  const quiet = await genuine(FLOOD.genuineRate)
+  const quietFull = await genuine(0)
+  const flood = await attacker(url, bytes)
   const memory = sampleMemory(pid)
-  cpuAt = cpuTimeUs(pid)
-  startedAt = performance.now()
-  const flooding = flood(url, plan.durationS + 1)
-  const loud = await genuine(plan.durationS)
-  loud.cpuShare = (cpuTimeUs(pid) - cpuAt) / ((performance.now() - startedAt) * 1000)
-  const forged = await flooding
+  const quarantine = watchQuarantine(server)
+  flood.go()
+  const loud = await genuine(FLOOD.genuineRate)
+  const forgedAtRate = await flood.mark()
+  const loudFull = await genuine(0)
+  const forgedAtFull = await flood.stop()
+  const forged = merge(forgedAtRate, forgedAtFull)
+  const peakQuarantine = await quarantine.stop()
   const { peak } = memory.stop()
-  await sleep(200)
+  // What the quarantine still had queued is written within its flush interval.
+  await sleep(500)
   const metrics = await server.metrics()
+  const diskBytes = quarantineFileBytes(server.dataDir)
   const exit = await server.stop()
   removeFolder(server.dir)
-  const failures = [...genuineFailures('alone', quiet), ...genuineFailures('during the flood', loud)]
+  const quarantineBytes = Math.max(peakQuarantine, metrics.quarantineBytes)
+  const failures = [
+    ...genuineFailures('alone', quiet),
+    ...genuineFailures('alone at full load', quietFull),
+    ...genuineFailures('during the flood', loud),
+    ...genuineFailures('at full load during the flood', loudFull),
+  ]
   if (exit !== 0) failures.push(`server exited with ${exit} on SIGTERM`)
   if (forged.answers['200'] !== undefined)
     failures.push(`${forged.answers['200']} forged requests answered 200`)
-  if (metrics.accepted < quiet.ok + loud.ok)
-    failures.push(`${quiet.ok + loud.ok} genuine answered 200 but ${metrics.accepted} accepted`)
+  const genuineOk = quiet.ok + quietFull.ok + loud.ok + loudFull.ok
+  if (metrics.accepted < genuineOk)
+    failures.push(`${genuineOk} genuine answered 200 but ${metrics.accepted} accepted`)
+  if (quarantineBytes > FLOOD.quarantineMaxBytes)
+    failures.push(
+      `quarantine held ${quarantineBytes} bytes, over QUARANTINE_MAX_BYTES ${FLOOD.quarantineMaxBytes}`,
+    )
+  return {
+    bytes,
+    quiet,
+    loud,
+    quietFull,
+    loudFull,
+    forged,
+    forgedAtRate,
+    forgedAtFull,
+    quarantine: { peak: quarantineBytes, requests: metrics.quarantineRequests, diskBytes },
+    peakRss: peak,
+    failures: failures.map((f) => `${bytes}-byte forgeries: ${f}`),
+  }
+}
+
+/** One route (`named` or `any`), every forged-body size in turn. */
+export async function forgedFlood(plan, route) {
+  const sizes = process.env.BENCH_FLOOD_BYTES
+    ? process.env.BENCH_FLOOD_BYTES.split(',').map(Number)
+    : plan.smoke
+      ? FLOOD.smokeSizes[route]
+      : FLOOD.sizes
+  const floods = []
+  for (const bytes of sizes) {
+    floods.push(await floodOfSize(plan, route, bytes))
+    await sleep(500)
+  }
   const label = `forged flood, ${route === 'named' ? '/webhooks/:service' : 'POST /webhooks (20 services x 2 keys)'}`
-  return { label, route, quiet, loud, forged, ...loud, peakRss: peak, metrics, failures }
+  return { label, route, floods, failures: floods.flatMap((f) => f.failures) }
 }

@@ -1,10 +1,14 @@
 // The forged-flood generator: as many forged requests as the relay answers, from `connections` kept-alive
 // connections bound to `localAddress` (another loopback address than the genuine load's, so the relay can
 // tell the two sources apart, as it would tell an attacker from Tylt). Runs as its own process on the load
-// core and prints one `BENCH_FLOOD {json}` line: the answers by status ("reset" when the relay closed the
-// connection under a request, "held" when `abortMs` passed without an answer and the request was dropped)
-// and the rate. Argument: {url, connections, durationS, bytes, localAddress, abortMs?}.
+// core. It builds its body and prints `BENCH_FLOOD_READY`, floods from the line `go` on stdin until the line
+// `stop` (or the end of stdin), printing one `BENCH_FLOOD {json}` line at each `mark` and at the stop, for
+// what was sent since the previous one: the requests sent, the answers by
+// status ("reset" when the relay closed the connection under a request, "held" when `abortMs` passed without
+// an answer and the request was dropped) and the rate. Starting it ahead keeps node's start-up and the body's
+// construction out of the measured window. Argument: {url, connections, bytes, localAddress, abortMs?}.
 import { request } from 'node:http'
+import { createInterface } from 'node:readline'
 
 /** A JSON body of exactly `bytes` bytes made of many small objects, the costliest kind to parse. */
 export function forgedBody(bytes) {
@@ -21,8 +25,8 @@ async function main(options) {
   const body = forgedBody(options.bytes)
   const headers = { 'content-type': 'application/json', 'x-tlp-signature': 'ab'.repeat(32) }
   const answers = {}
-  const deadline = Date.now() + options.durationS * 1000
   let requests = 0
+  let stopped = false
   const one = () =>
     new Promise((resolve) => {
       let settled = false
@@ -30,7 +34,6 @@ async function main(options) {
         if (settled) return
         settled = true
         answers[key] = (answers[key] ?? 0) + 1
-        requests++
         resolve()
       }
       const req = request(
@@ -49,15 +52,38 @@ async function main(options) {
           settle('held')
           req.destroy()
         })
+      requests++
       req.end(body)
     })
-  const startedAt = performance.now()
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+  process.stdout.write('BENCH_FLOOD_READY\n')
+  while (!stopped) {
+    const { value, done } = await lines.next()
+    if (done) return
+    if (value.trim() === 'go') break
+  }
+  let startedAt = performance.now()
+  const tally = () => {
+    const seconds = (performance.now() - startedAt) / 1000
+    process.stdout.write(`BENCH_FLOOD ${JSON.stringify({ requests, rps: requests / seconds, answers })}\n`)
+    requests = 0
+    for (const key of Object.keys(answers)) delete answers[key]
+    startedAt = performance.now()
+  }
+  void (async () => {
+    for (;;) {
+      const { value, done } = await lines.next()
+      if (done || value.trim() === 'stop') break
+      if (value.trim() === 'mark') tally()
+    }
+    stopped = true
+  })()
   const worker = async () => {
-    while (Date.now() < deadline) await one()
+    while (!stopped) await one()
   }
   await Promise.all(Array.from({ length: options.connections }, worker))
-  const seconds = (performance.now() - startedAt) / 1000
-  process.stdout.write(`BENCH_FLOOD ${JSON.stringify({ requests, rps: requests / seconds, answers })}\n`)
+  tally()
+  process.exit(0)
 }
 
 if (process.argv[2] !== undefined) await main(JSON.parse(process.argv[2]))

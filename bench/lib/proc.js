@@ -68,6 +68,15 @@ export function start(command, args, { core, env, cwd, logFile } = {}) {
   return child
 }
 
+/** Starts `command` pinned like start, its stdin and stdout piped: a child the bench talks to while it runs. */
+export function startPiped(command, args, { core, env } = {}) {
+  const [file, argv] = pinned(command, args, core)
+  const child = spawn(file, argv, { cwd: tmpdir(), env: childEnv(env), stdio: ['pipe', 'pipe', 'inherit'] })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
 /** Runs `command` to the end (pinned like start) and returns its stdout; rejects on a non-zero exit. */
 export function run(command, args, { core, env, cwd } = {}) {
   const [file, argv] = pinned(command, args, core)

@@ -117,5 +117,7 @@ export async function readMetrics(ops) {
     refused: value(/^tylt_relay_webhook_requests_total\{(?!.*outcome="(accepted|duplicate)")/),
     pending: value(/^tylt_relay_pending_events /),
     storeUp: value(/^tylt_relay_store_up /),
+    quarantineBytes: value(/^tylt_relay_quarantine_bytes /),
+    quarantineRequests: value(/^tylt_relay_quarantine_requests /),
   }
 }

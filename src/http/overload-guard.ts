@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { MAX_LARGE_IN_FLIGHT, OVERLOAD, SUSPECT_MAX_BODY } from '../constants.js'
@@ -66,15 +67,17 @@ const RESOLUTION_MS = 10
  * Before that, suspects go first: a request from a source recently past its failure limit (the limiter's
  * suspects) is answered 503 before a byte of its body is read, and its connection closed, when its body
  * is larger than any callback (SUSPECT_MAX_BODY), or whatever its size while the event loop is busy
- * (`suspectMaxUtilization`). A flood of forgeries then stops costing anything while callbacks from other
- * sources are served as usual; a small genuine callback from a suspect's address (a shared NAT) is still
- * verified while the relay has time for it. Register inside the webhook scope, after `observeWebhooks`, so
+ * (`suspectMaxUtilization`), when its new connections are closed unread too. A flood of forgeries then
+ * stops costing verification while callbacks from other sources are served as usual; a small genuine
+ * callback from a suspect's address (a shared NAT, or Tylt's own address during a rotation mistake) is
+ * still verified while the relay has time for it. Register inside the webhook scope, after `observeWebhooks`, so
  * refusals are logged and counted.
  */
 export async function overloadGuard(
   scope: FastifyInstance,
   options: OverloadOptions = OVERLOAD,
   limiter?: FailureLimiter,
+  onConnectionRefused: () => void = () => {},
 ) {
   const maxUtilization = options.suspectMaxUtilization ?? OVERLOAD.suspectMaxUtilization
   const holdMs = options.suspectHoldMs ?? OVERLOAD.suspectHoldMs
@@ -103,7 +106,19 @@ export async function overloadGuard(
     shedding = limiter !== undefined && (at < busyUntil || at - lastShedAt < holdMs)
   }, options.sampleIntervalMs)
   sample.unref()
+  // While suspects are shed, a new connection from one (a flood that does not wait for its held answers,
+  // or comes back after its connection was closed) would cost an HTTP parse, an answer and a log line per
+  // request, as much as a small forgery costs verified: it is closed before anything is read, and counted.
+  const refuseSuspectConnection = (socket: Socket) => {
+    const ip = socket.remoteAddress
+    if (!shedding || limiter === undefined || ip === undefined || !limiter.anySuspect()) return
+    if (!limiter.suspect(ip)) return
+    onConnectionRefused()
+    socket.destroy()
+  }
+  scope.server.prependListener('connection', refuseSuspectConnection)
   scope.addHook('onClose', (_instance, done) => {
+    scope.server.off('connection', refuseSuspectConnection)
     clearInterval(sample)
     histogram.disable()
     done()
@@ -126,11 +141,17 @@ export async function overloadGuard(
     const error = shedSuspect(request, reply)
     if (held >= maxHeld || delayMs === 0) return done(error)
     // Held back before the answer (its body unread, so the sender soon blocks on a full socket): each of a
-    // flood's connections then costs one request a `delayMs` instead of one as fast as it can send.
+    // flood's connections then costs one request a `delayMs` instead of one as fast as it can send. Each
+    // waits between half and one and a half `delayMs`: connections shed together would otherwise be answered
+    // in one timer tick and come back together, a burst of work once a `delayMs` that genuine callbacks
+    // arriving then wait behind.
     held++
-    setTimeout(() => {
-      held--
-      done(error)
-    }, delayMs)
+    setTimeout(
+      () => {
+        held--
+        done(error)
+      },
+      delayMs * (0.5 + Math.random()),
+    )
   })
 }

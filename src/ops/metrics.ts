@@ -41,6 +41,10 @@ export function createMetrics(store: EventStore) {
       help: 'Requests refused on a webhook path by reason (missing, malformed, mismatch, unknown_service, bad_url); over_limit="true": past the source\'s failure limit, so no JSON fallback and not quarantined',
       labelNames: ['reason', 'over_limit'],
     }),
+    suspectConnectionsRefused: registry.counter({
+      name: `${PREFIX}suspect_connections_refused_total`,
+      help: 'Connections closed unread, from a source past its failure limit within the last minute, while suspects are shed (a forged flood)',
+    }),
     secretMatches: registry.counter({
       name: `${PREFIX}secret_matches_total`,
       help: 'Verified callbacks by the secret that matched (current or older) and the bytes it matched (raw or json_fallback)',

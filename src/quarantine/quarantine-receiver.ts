@@ -98,7 +98,11 @@ export class QuarantineReceiver implements RefusalObserver {
     return this.#queue.length
   }
 
-  /** Writes what waits now, until nothing does or a write fails (what failed is kept for the next try). */
+  /**
+   * Writes what waits now, one batch of about `flushBytes` at a time, until nothing does or a write fails
+   * (what failed is kept for the next try). Each write holds the event loop: between batches, whatever
+   * arrived meanwhile (a genuine callback) goes first.
+   */
   async flush(): Promise<void> {
     do {
       this.#writing ??= this.#write().finally(() => {
@@ -106,6 +110,7 @@ export class QuarantineReceiver implements RefusalObserver {
         if (this.#queue.length > 0) this.#schedule(this.#limits.flushMs)
       })
       await this.#writing
+      if (this.#queue.length > 0 && !this.#failing) await new Promise((resolve) => setImmediate(resolve))
     } while (this.#queue.length > 0 && !this.#failing)
   }
 
@@ -142,9 +147,12 @@ export class QuarantineReceiver implements RefusalObserver {
   async #write(): Promise<void> {
     if (this.#queue.length === 0) return
     const { store, maxBytes, maxAgeMs, logger } = this.#options
-    const batch = this.#queue
-    this.#queue = []
-    let batchBytes = batch.reduce((sum, q) => sum + q.bytes, 0)
+    let taken = 0
+    let batchBytes = 0
+    while (taken < this.#queue.length && (taken === 0 || batchBytes < this.#limits.flushBytes))
+      batchBytes += this.#queue[taken++]!.bytes
+    const batch = this.#queue.slice(0, taken)
+    this.#queue = this.#queue.slice(taken)
     // A batch larger than the whole quarantine keeps its newest requests, as the store would.
     let skipped = 0
     while (batchBytes > maxBytes) {

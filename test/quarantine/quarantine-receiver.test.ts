@@ -40,6 +40,35 @@ describe('QuarantineReceiver', () => {
     expect((await store.get(ids[0]!))?.body.equals(secretish)).toBe(true)
   })
 
+  it('writes what waits in transactions of about flushBytes each, oldest first, a turn of the loop between two', async () => {
+    const store = quarantineStore()
+    const batches: number[] = []
+    const add = store.add.bind(store)
+    store.add = (requests) => {
+      batches.push(requests.length)
+      return add(requests)
+    }
+    const r = receiver({ store, limits: { flushBytes: 64 * 1024, flushMs: 10_000 } })
+    // Ten requests of about 30 KB: two fill a batch, the third takes it past flushBytes.
+    for (let i = 0; i < 10; i++)
+      r.refused(
+        refusedRequest({
+          receivedAt: Date.now(),
+          sourceAddress: `198.51.100.${i}`,
+          body: Buffer.alloc(30_000, 0x61 + i),
+        }),
+      )
+    let turns = 0
+    const counting = setInterval(() => turns++, 0)
+    await r.flush()
+    clearInterval(counting)
+    expect(batches).toEqual([3, 3, 3, 1])
+    expect(turns).toBeGreaterThanOrEqual(1)
+    expect((await store.list(20)).map((q) => q.sourceAddress).reverse()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `198.51.100.${i}`),
+    )
+  })
+
   it('rate-limits per source address; what is dropped is counted and not logged', async () => {
     const store = quarantineStore()
     const { logger, lines } = capturedLogger()
