@@ -73,6 +73,11 @@ export const OVERLOAD = {
    */
   suspectDelayMs: 1_000,
   maxHeld: 64,
+  /**
+   * While suspects are shed, up to 256 of their new connections are held open unread (10 s at most each, a
+   * file descriptor and up to about 16 KB of buffer each); past that they are closed as soon as accepted.
+   */
+  maxHeldConnections: 256,
 } as const
 
 /**

@@ -16,6 +16,8 @@ export interface OverloadOptions {
   /** How long a shed suspect's answer is held back, and for how many requests at once at most. */
   readonly suspectDelayMs?: number
   readonly maxHeld?: number
+  /** How many of a shed suspect's new connections are held open unread at once at most. */
+  readonly maxHeldConnections?: number
 }
 
 /** A body declared larger than any callback. */
@@ -54,6 +56,9 @@ function admitLarge(inFlight: Map<string, number>, request: FastifyRequest, repl
   return true
 }
 
+/** How much of what a held suspect connection sends is read (and dropped): a few of its requests. */
+const TARPIT_MAX_READ = 1_048_576
+
 /** Histogram resolution (ms) of the event-loop delay monitor; subtracted from its mean, as it is the floor. */
 const RESOLUTION_MS = 10
 
@@ -67,7 +72,7 @@ const RESOLUTION_MS = 10
  * Before that, suspects go first: a request from a source recently past its failure limit (the limiter's
  * suspects) is answered 503 before a byte of its body is read, and its connection closed, when its body
  * is larger than any callback (SUSPECT_MAX_BODY), or whatever its size while the event loop is busy
- * (`suspectMaxUtilization`), when its new connections are closed unread too. A flood of forgeries then
+ * (`suspectMaxUtilization`), when its new connections are held unread too (a tarpit). A flood of forgeries then
  * stops costing verification while callbacks from other sources are served as usual; a small genuine
  * callback from a suspect's address (a shared NAT, or Tylt's own address during a rotation mistake) is
  * still verified while the relay has time for it. Register inside the webhook scope, after `observeWebhooks`, so
@@ -83,6 +88,7 @@ export async function overloadGuard(
   const holdMs = options.suspectHoldMs ?? OVERLOAD.suspectHoldMs
   const delayMs = options.suspectDelayMs ?? OVERLOAD.suspectDelayMs
   const maxHeld = options.maxHeld ?? OVERLOAD.maxHeld
+  const maxHeldConnections = options.maxHeldConnections ?? OVERLOAD.maxHeldConnections
   let held = 0
   /** Requests with a large body in flight, per source address. */
   const largeInFlight = new Map<string, number>()
@@ -108,17 +114,61 @@ export async function overloadGuard(
   sample.unref()
   // While suspects are shed, a new connection from one (a flood that does not wait for its held answers,
   // or comes back after its connection was closed) would cost an HTTP parse, an answer and a log line per
-  // request, as much as a small forgery costs verified: it is closed before anything is read, and counted.
-  const refuseSuspectConnection = (socket: Socket) => {
-    const ip = socket.remoteAddress
-    if (!shedding || limiter === undefined || ip === undefined || !limiter.anySuspect()) return
-    if (!limiter.suspect(ip)) return
-    onConnectionRefused()
+  // request, as much as a small forgery costs verified. It never reaches the HTTP server: it is held open
+  // unread (a tarpit) until its sender gives up or `suspectDelayMs` x 10 has passed. Closing it at once
+  // would cost less per connection but invite the next one at once: a flood that reconnects as fast as it
+  // can then costs the relay an accept and a close per attempt, thousands a second; held, each of its
+  // connections costs one accept per timeout of its own. Past `maxHeldConnections` held at once they are
+  // closed at once instead. Counted either way. Holding one also keeps the shedding going, since letting
+  // the source back in is what would make the loop busy again.
+  const heldSockets = new Set<Socket>()
+  const release = (socket: Socket) => {
+    heldSockets.delete(socket)
     socket.destroy()
   }
-  scope.server.prependListener('connection', refuseSuspectConnection)
+  const tarpit = (socket: Socket): boolean => {
+    const ip = socket.remoteAddress
+    if (!shedding || limiter === undefined || ip === undefined || !limiter.anySuspect()) return false
+    if (!limiter.suspect(ip)) return false
+    onConnectionRefused()
+    lastShedAt = Date.now()
+    if (heldSockets.size >= maxHeldConnections) {
+      socket.destroy()
+      return true
+    }
+    heldSockets.add(socket)
+    // Read and dropped, not paused: a socket that reads nothing would never see its sender give up, and
+    // one closed for what it sent would be back at once. A sender that keeps writing past TARPIT_MAX_READ
+    // is no longer read (it blocks on its full socket) until its hold ends.
+    let read = 0
+    socket.on('data', (chunk: Buffer) => {
+      read += chunk.length
+      if (read > TARPIT_MAX_READ) socket.pause()
+    })
+    const timer = setTimeout(() => release(socket), delayMs * 10)
+    timer.unref()
+    // The listener allows half-open sockets (for HTTP's sake): a sender's end must be answered with ours.
+    socket.on('end', () => release(socket))
+    socket.on('error', () => release(socket))
+    socket.on('close', () => {
+      clearTimeout(timer)
+      heldSockets.delete(socket)
+    })
+    return true
+  }
+  // The HTTP server's own connection handling runs only for connections the tarpit does not keep.
+  const server = scope.server
+  const serve = server.listeners('connection') as ((socket: Socket) => void)[]
+  server.removeAllListeners('connection')
+  const onConnection = (socket: Socket) => {
+    if (tarpit(socket)) return
+    for (const listener of serve) listener.call(server, socket)
+  }
+  server.on('connection', onConnection)
   scope.addHook('onClose', (_instance, done) => {
-    scope.server.off('connection', refuseSuspectConnection)
+    server.off('connection', onConnection)
+    for (const listener of serve) server.on('connection', listener)
+    for (const socket of heldSockets) release(socket)
     clearInterval(sample)
     histogram.disable()
     done()

@@ -43,7 +43,7 @@ export function createMetrics(store: EventStore) {
     }),
     suspectConnectionsRefused: registry.counter({
       name: `${PREFIX}suspect_connections_refused_total`,
-      help: 'Connections closed unread, from a source past its failure limit within the last minute, while suspects are shed (a forged flood)',
+      help: 'Connections held unread or closed at once, from a source past its failure limit within the last minute, while suspects are shed (a forged flood)',
     }),
     secretMatches: registry.counter({
       name: `${PREFIX}secret_matches_total`,

@@ -1,8 +1,10 @@
+import { connect } from 'node:net'
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { FALLBACK_MAX_BYTES } from '../../src/constants.js'
 import type { RefusedRequest } from '../../src/core/quarantine-store.js'
 import { failureCost } from '../../src/verify/failure-limiter.js'
 import { buildTestApp, sample, sign } from '../helper.js'
+import { freePort } from '../ports.js'
 
 /** 20 services of 2 keys each, as the forged-flood bench runs `POST /webhooks`. */
 const MANY: Record<string, string> = {}
@@ -246,5 +248,75 @@ describe('the overload guard sheds suspects first', () => {
     expect(stored().map((e) => e.service)).toEqual(['svc1'])
     // Shed requests were never verified, so never handed to the quarantine.
     expect(seen.filter((r) => r.sourceAddress === attacker).length).toBeLessThanOrEqual(3)
+  })
+
+  it("while shedding, a suspect's new connection is held unread, never answered, and let go when its sender gives up; others are served", async () => {
+    const { app, metrics } = await buildTestApp(MANY, undefined, {
+      failureLimit: LIMIT,
+      overload: {
+        maxEventLoopDelayMs: 10_000,
+        sampleIntervalMs: 100,
+        suspectMaxUtilization: 0.3,
+        suspectHoldMs: 2_000,
+      },
+    })
+    const port = await freePort()
+    await app.listen({ port, host: '127.0.0.1' })
+    const attacker = '127.0.0.2'
+    const forgedRequest =
+      `POST /webhooks/svc1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+      `X-TLP-SIGNATURE: ${sign('forged', forged)}\r\nContent-Length: ${forged.length}\r\n\r\n${forged}`
+    /** Connects from `from`, sends one forged request, and reports what came back within `waitMs`. */
+    const attempt = (from: string, waitMs: number) =>
+      new Promise<{ answer: string; closedBy: 'relay' | 'sender' }>((resolve) => {
+        const socket = connect({ port, host: '127.0.0.1', localAddress: from })
+        let answer = ''
+        let endedBySender = false
+        socket.setEncoding('latin1')
+        socket.on('connect', () => socket.write(forgedRequest))
+        socket.on('data', (chunk: string) => {
+          answer += chunk
+        })
+        socket.on('error', () => {})
+        socket.on('close', () => resolve({ answer, closedBy: endedBySender ? 'sender' : 'relay' }))
+        setTimeout(() => {
+          endedBySender = true
+          socket.end()
+        }, waitMs)
+      })
+    // Past its limit (3), the attacker is a suspect; once the loop is busy, its requests are shed.
+    for (let i = 0; i < 4; i++) expect((await attempt(attacker, 200)).answer).toMatch(/^HTTP\/1\.1 401/)
+    const stop = keepBusy()
+    const deadline = Date.now() + 5_000
+    while (!(await attempt(attacker, 200)).answer.startsWith('HTTP/1.1 503') && Date.now() < deadline) {
+      await sleep(20)
+    }
+    const before =
+      sample(await metrics.registry.metrics(), 'tylt_relay_suspect_connections_refused_total') ?? 0
+    // Held: no answer, the connection open until the sender itself ends it.
+    const held = await attempt(attacker, 600)
+    stop()
+    expect(held).toEqual({ answer: '', closedBy: 'sender' })
+    const after = sample(await metrics.registry.metrics(), 'tylt_relay_suspect_connections_refused_total')
+    expect(after).toBe(before + 1)
+    // Another source is served meanwhile.
+    const genuine = compact(40)
+    const served = await new Promise<string>((resolve) => {
+      const socket = connect({ port, host: '127.0.0.1' })
+      let answer = ''
+      socket.setEncoding('latin1')
+      socket.on('connect', () =>
+        socket.write(
+          `POST /webhooks/svc1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+            `X-TLP-SIGNATURE: ${sign('svc-1-current-secret', genuine)}\r\nContent-Length: ${genuine.length}\r\n` +
+            `Connection: close\r\n\r\n${genuine}`,
+        ),
+      )
+      socket.on('data', (chunk: string) => {
+        answer += chunk
+      })
+      socket.on('close', () => resolve(answer))
+    })
+    expect(served).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nok$/)
   })
 })
