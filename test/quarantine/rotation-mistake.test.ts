@@ -94,7 +94,13 @@ describe('a configuration mistake loses nothing: quarantine, then retry', () => 
     const metrics = await relay.metrics()
     expect(sample(metrics, 'tylt_relay_quarantined_total', { service: 'x', reason: 'mismatch' })).toBe(1)
     expect(sample(metrics, 'tylt_relay_quarantine_requests')).toBe(1)
-    const logged = relay.stdout.filter((l) => l.includes('"request quarantined"'))
+    // The log is written in batches (at most 100 ms late): wait for the line, then check there is one.
+    const logged = await eventually(
+      async () => relay.stdout.filter((l) => l.includes('"request quarantined"')),
+      (lines) => lines.length > 0,
+    )
+    await sleep(200)
+    expect(relay.stdout.filter((l) => l.includes('"request quarantined"'))).toEqual(logged)
     expect(logged).toHaveLength(1)
     expect(JSON.parse(logged[0]!)).toMatchObject({
       quarantineId: q!.id,
