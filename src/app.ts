@@ -19,9 +19,7 @@ export interface AppDeps {
   readonly store: EventStore
   readonly secrets: SecretRegistry
   readonly metrics: Metrics
-  readonly onAccepted?: () => void
-  /** Each service's time of its newest new event, kept in memory (webhook-routes.ts). */
-  readonly lastAccepted?: Map<string, number>
+  readonly onAccepted?: (service: string, acceptedAt: number) => void
   /** Told of every request refused on a webhook path (401, 404), so that it can be quarantined. */
   readonly quarantine?: RefusalObserver
   /** Defaults to OVERLOAD in constants.ts; tests pass tiny thresholds. */
@@ -66,7 +64,6 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       metrics: deps.metrics,
       jsonFallback: config.signatureJsonFallback,
       onAccepted: deps.onAccepted ?? (() => {}),
-      lastAccepted: deps.lastAccepted,
       quarantine: deps.quarantine,
       limiter,
     })

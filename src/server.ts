@@ -64,11 +64,15 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   const secrets = new SecretRegistry(config.services, logger)
   // Read by the console: the store forgets delivered events after DEDUP_WINDOW, this does not.
   const lastAccepted = new Map<string, number>()
-  const onAccepted = () => {
+  const wakeForwarders = () => {
     for (const forwarder of forwarders) forwarder.notify()
   }
+  const onAccepted = (service: string, acceptedAt: number) => {
+    lastAccepted.set(service, acceptedAt)
+    wakeForwarders()
+  }
   // Replicas on PostgreSQL: only the lease holder is handed pending events; any replica's commit wakes it.
-  lease.onWake(onAccepted)
+  lease.onWake(wakeForwarders)
   const quarantine = createQuarantine(
     config,
     logger,
@@ -81,7 +85,6 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     secrets,
     metrics,
     onAccepted,
-    lastAccepted,
     ...(quarantine && { quarantine }),
   })
   const ops = buildOpsApp({
@@ -96,7 +99,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       registry: metrics.registry,
       lastAccepted,
       downstreams: () => forwarders.map((f) => f.status()),
-      wake: onAccepted,
+      wake: wakeForwarders,
       ...(quarantine && {
         quarantine: quarantine.store,
         retryQuarantined: async (id: string) => {
@@ -105,7 +108,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
             signatureJsonFallback: config.signatureJsonFallback,
           }
           const [outcome] = await retryQuarantined(quarantine.store, store, retrySecrets, [id], Date.now())
-          if (outcome?.outcome === 'accepted') onAccepted()
+          if (outcome?.outcome === 'accepted') wakeForwarders()
           return outcome?.outcome ?? 'missing'
         },
       }),

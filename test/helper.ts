@@ -61,7 +61,7 @@ export async function buildTestApp(
   {
     sync,
     ...deps
-  }: Pick<AppDeps, 'overload' | 'quarantine' | 'failureLimit' | 'lastAccepted'> & {
+  }: Pick<AppDeps, 'overload' | 'quarantine' | 'failureLimit' | 'onAccepted'> & {
     readonly sync?: SyncFile
   } = {},
 ): Promise<TestApp> {

@@ -18,13 +18,11 @@ export interface WebhookRoutesOptions {
   readonly store: EventStore
   readonly metrics: Metrics
   readonly jsonFallback: boolean
-  /** Called after a new event is committed, so the forwarder need not poll. */
-  readonly onAccepted: () => void
   /**
-   * Set to each service's time of its newest new event (ms): the console's "last accepted callback", which
-   * pruning delivered events from the store must not blank.
+   * Called after a new event is committed, with its service and acceptance time (ms): the forwarder need not
+   * poll, and the console keeps each service's last accepted callback past the store's pruning.
    */
-  readonly lastAccepted?: Map<string, number> | undefined
+  readonly onAccepted: (service: string, acceptedAt: number) => void
   /** Told of each refused request (bad signature, unknown service), with its bytes; absent: nothing kept. */
   readonly quarantine?: RefusalObserver | undefined
   /** Refusals per source address; the overload guard shares it to shed suspects first. */
@@ -56,7 +54,7 @@ function takeContentType(request: FastifyRequest) {
  * bytes, and a JSON parser would hand us a re-serialised object instead.
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions) {
-  const { secrets, store, metrics, jsonFallback, onAccepted, lastAccepted, quarantine } = options
+  const { secrets, store, metrics, jsonFallback, onAccepted, quarantine } = options
   const limiter = options.limiter ?? new FailureLimiter()
 
   /** Hands a refused request to the quarantine; the answer to the sender does not change. */
@@ -135,10 +133,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
       recovered: null,
     })
     context.outcome = inserted ? 'accepted' : 'duplicate'
-    if (inserted) {
-      lastAccepted?.set(verified.service, acceptedAt)
-      onAccepted()
-    }
+    if (inserted) onAccepted(verified.service, acceptedAt)
     return reply.type(TEXT_PLAIN).header(OUTCOME_HEADER, context.outcome).send(ANSWER.ok)
   }
 

@@ -28,7 +28,9 @@ export async function buildConsoleApp(deps: Partial<ConsoleDeps> = {}, token: st
   )
   // Shared by the webhook app and the console, as the server does.
   const lastAccepted = new Map<string, number>()
-  const relay = await buildTestApp({}, logger, { lastAccepted })
+  const relay = await buildTestApp({}, logger, {
+    onAccepted: (service, acceptedAt) => lastAccepted.set(service, acceptedAt),
+  })
   const woken: number[] = []
   const ops = buildOpsApp({
     logger,
