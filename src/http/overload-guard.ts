@@ -100,10 +100,12 @@ export async function overloadGuard(
   let lastShedAt = 0
   let utilization = performance.eventLoopUtilization()
   const sample = setInterval(() => {
-    const lag = histogram.mean / 1e6 - RESOLUTION_MS
+    // No sample at all means the loop never got round to the monitor's timer in the whole sample: it lagged
+    // by that much at least, judged like any other lag (a process descheduled for one short sample is not
+    // lagging past a long limit).
+    const lag = histogram.count === 0 ? options.sampleIntervalMs : histogram.mean / 1e6 - RESOLUTION_MS
     histogram.reset()
-    // No sample at all means the loop never got round to the monitor's timer: as lagging as it gets.
-    lagging = Number.isNaN(lag) || lag > options.maxEventLoopDelayMs
+    lagging = lag > options.maxEventLoopDelayMs
     const now = performance.eventLoopUtilization()
     const busy = performance.eventLoopUtilization(now, utilization).utilization > maxUtilization
     utilization = now
