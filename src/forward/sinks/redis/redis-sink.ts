@@ -26,6 +26,8 @@ export class RedisSink implements Sink {
   readonly #stream: string
   readonly #connectTimeoutMs: number
   #lastError: Error | undefined
+  /** The server's proto-max-bulk-len, asked for once per connection; undefined where CONFIG is not allowed. */
+  #maxBulk: Promise<number | undefined> | undefined
 
   constructor(options: RedisSinkOptions) {
     this.target = options.redacted
@@ -49,6 +51,7 @@ export class RedisSink implements Sink {
     })
     this.#redis.on('ready', () => {
       this.#lastError = undefined
+      this.#maxBulk = undefined
     })
   }
 
@@ -57,6 +60,19 @@ export class RedisSink implements Sink {
     if (!(await this.#ready(signal))) {
       if (signal?.aborted === true) return { delivered: 0, error: abortedError(signal) }
       return { delivered: 0, error: new Error(`Redis is not connected (${this.#notReadyReason()})`) }
+    }
+    // An event over the server's limit is refused before it is sent: Redis would refuse it too, but then
+    // closes the connection with the rest of the event unread, and the reset often loses its answer (and
+    // the answers to the events before it), which would look like an outage however often it was sent.
+    const limit = untilAborted(signal)
+    const maxBulk = await Promise.race([this.#maxBulkLength(), limit.promise]).finally(limit.dispose)
+    if (maxBulk === 'aborted') return { delivered: 0, error: abortedError(signal!) }
+    const tooLarge = maxBulk === undefined ? -1 : events.findIndex((event) => event.body.length > maxBulk)
+    if (tooLarge === 0) return tooLargeRefusal(events[0]!, maxBulk!)
+    if (tooLarge > 0) {
+      const before = await this.send(events.slice(0, tooLarge), signal)
+      if (before.delivered < tooLarge || before.error !== undefined) return before
+      return { ...tooLargeRefusal(events[tooLarge]!, maxBulk!), delivered: tooLarge }
     }
     const pipeline = this.#redis.pipeline()
     for (const event of events) {
@@ -88,6 +104,21 @@ export class RedisSink implements Sink {
       if (type === 'none' || type === 'stream') return undefined
       return `${what}: key "${this.#stream}" holds a ${type}, not a stream; every XADD fails (WRONGTYPE)`
     })
+  }
+
+  /**
+   * `CONFIG GET proto-max-bulk-len` on this connection, asked once. A Redis that does not allow CONFIG (an
+   * ACL, a renamed command, a managed service) is left to refuse an oversized event itself.
+   */
+  #maxBulkLength(): Promise<number | undefined> {
+    this.#maxBulk ??= this.#redis.config('GET', 'proto-max-bulk-len').then(
+      (reply) => {
+        const value = Number((reply as unknown[])[1])
+        return Number.isSafeInteger(value) && value > 0 ? value : undefined
+      },
+      () => undefined,
+    )
+    return this.#maxBulk
   }
 
   #notReadyReason(): string {
@@ -133,6 +164,11 @@ export class RedisSink implements Sink {
  * READONLY, NOAUTH, WRONGTYPE on the stream key...) is about the server or its configuration, not the event.
  */
 const TOO_LARGE = /invalid bulk length/i
+
+function tooLargeRefusal(event: RelayEvent, maxBulk: number): SendResult {
+  const why = `its ${event.body.length} bytes are over the server's proto-max-bulk-len (${maxBulk})`
+  return { delivered: 0, error: new Refusal(`XADD to Redis refused the event: ${why}`), permanent: true }
+}
 
 function confirmedPrefix(results: readonly [Error | null, unknown][], expected: number): SendResult {
   for (let index = 0; index < expected; index++) {

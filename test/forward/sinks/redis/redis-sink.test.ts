@@ -148,19 +148,49 @@ async function privateRedis(extra: readonly string[] = []) {
 }
 
 describe('RedisSink: refusals, stopping, readiness', () => {
-  it("refuses for good an event over the server's proto-max-bulk-len, and only that one", async () => {
+  it("refuses for good an event over the server's proto-max-bulk-len before sending it, and only that one", async () => {
     const { url } = await privateRedis(['--proto-max-bulk-len', '1mb'])
     const stream = uniqueName('tylt-large')
     const sink = sinkFor(url, stream, 3_000)
     const [first, second, third] = makeEvents(3)
     const large = { ...second!, body: Buffer.alloc(1_200_000, 0x61) }
-    const result = await sink.send([first!, large, third!])
-    expect(result.delivered).toBe(1)
-    expect(result.permanent).toBe(true)
-    expect(result.error?.message).toBe(
-      'XADD to Redis refused: ERR Protocol error: invalid bulk length: the event is larger than this Redis takes (proto-max-bulk-len)',
-    )
-    // Redis closed the connection after refusing; the sink reconnects and the next event goes through.
+    const refusal = {
+      delivered: 1,
+      permanent: true,
+      error: expect.objectContaining({
+        message:
+          "XADD to Redis refused the event: its 1200000 bytes are over the server's proto-max-bulk-len (1048576)",
+      }),
+    }
+    expect(await sink.send([first!, large, third!])).toEqual(refusal)
+    // Every time, not by luck of a race with the connection Redis would close: it was never sent.
+    for (let i = 0; i < 5; i++) expect(await sink.send([large])).toEqual({ ...refusal, delivered: 0 })
+    // The connection is still up, so the next event goes straight through.
+    expect(await sink.send([third!])).toEqual({ delivered: 1 })
+    expectEntries(await readStream(url, stream), [first!, third!])
+  })
+
+  it('where CONFIG is not allowed, an oversized event is never confirmed and the sink recovers after it', async () => {
+    const { url } = await privateRedis(['--proto-max-bulk-len', '1mb', '--rename-command', 'CONFIG', '""'])
+    const stream = uniqueName('tylt-large-noconfig')
+    const sink = sinkFor(url, stream, 3_000)
+    const [first, second, third] = makeEvents(3)
+    const large = { ...second!, body: Buffer.alloc(1_200_000, 0x61) }
+    expect(await sink.send([first!])).toEqual({ delivered: 1 })
+    // Redis refuses it and closes the connection: the refusal, when its answer arrives before the reset,
+    // is for good; otherwise it is an outage, retried. Never a delivery.
+    for (let i = 0; i < 5; i++) {
+      const result = await sink.send([large])
+      expect(result.delivered).toBe(0)
+      if (result.permanent === true) {
+        expect(result.error?.message).toBe(
+          'XADD to Redis refused: ERR Protocol error: invalid bulk length: the event is larger than this Redis takes (proto-max-bulk-len)',
+        )
+      } else {
+        expect(result.error?.message).toMatch(/Redis/)
+      }
+      await sleep(50)
+    }
     const deadline = Date.now() + 10_000
     let next = await sink.send([third!])
     while (next.delivered === 0 && Date.now() < deadline) {
