@@ -8,6 +8,7 @@ import type { RefusalObserver } from './core/quarantine-store.js'
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './http/error-handler.js'
 import { type OverloadOptions, overloadGuard } from './http/overload-guard.js'
 import { NO_SCHEMA_COMPILERS } from './http/schema-compilers.js'
+import { SourceTurns, takeTurns } from './http/source-turns.js'
 import type { Metrics } from './ops/metrics.js'
 import { FailureLimiter, type FailureLimitOptions } from './verify/failure-limiter.js'
 import { observeWebhooks } from './webhook/observe-webhooks.js'
@@ -26,6 +27,8 @@ export interface AppDeps {
   readonly overload?: OverloadOptions
   /** Defaults to FAILURE_LIMIT in constants.ts; tests pass tiny limits. */
   readonly failureLimit?: FailureLimitOptions
+  /** Which requests go first (trusted sources); tests pass their own to look at it. */
+  readonly turns?: SourceTurns
 }
 
 /** Fastify takes a hop count at run time but not in its types; a function says the same. */
@@ -58,6 +61,8 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     observeWebhooks(scope, deps.metrics)
     const limiter = new FailureLimiter(deps.failureLimit)
     await overloadGuard(scope, deps.overload, limiter, () => deps.metrics.suspectConnectionsRefused.inc())
+    const turns = deps.turns ?? new SourceTurns()
+    takeTurns(scope, turns)
     await webhookRoutes(scope, {
       secrets: deps.secrets,
       store: deps.store,
@@ -66,6 +71,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       onAccepted: deps.onAccepted ?? (() => {}),
       quarantine: deps.quarantine,
       limiter,
+      turns,
     })
   })
   return app

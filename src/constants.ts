@@ -243,6 +243,17 @@ export const FAILURE_LIMIT = {
   suspectMs: 60_000,
 } as const
 
+/**
+ * Webhook requests from sources not known to be Tylt (none of their requests verified yet, or one refused
+ * since the last that did) are let in one per turn of the event loop, round robin across sources; trust
+ * lasts `trustMs` after the last request that verified, for at most `addresses` sources.
+ * src/http/source-turns.ts, docs/hardening.md.
+ */
+export const SOURCE_TURNS = {
+  trustMs: 24 * 60 * 60 * 1000,
+  addresses: 10_000,
+} as const
+
 /** What one refused request costs at least, and how much more the JSON fallback weighs than one HMAC. */
 export const FAILURE_COST = { minCost: 1024, fallbackWeight: 16 } as const
 

@@ -61,7 +61,7 @@ export async function buildTestApp(
   {
     sync,
     ...deps
-  }: Pick<AppDeps, 'overload' | 'quarantine' | 'failureLimit' | 'onAccepted'> & {
+  }: Pick<AppDeps, 'overload' | 'quarantine' | 'failureLimit' | 'onAccepted' | 'turns'> & {
     readonly sync?: SyncFile
   } = {},
 ): Promise<TestApp> {

@@ -7,6 +7,7 @@ import { InvalidSignatureError } from '../errors.js'
 import { eventId } from '../event/event-id.js'
 import { extractMetadata } from '../event/extract-metadata.js'
 import { shedSuspect } from '../http/overload-guard.js'
+import type { SourceTurns } from '../http/source-turns.js'
 import type { Metrics } from '../ops/metrics.js'
 import { FailureLimiter, failureCost } from '../verify/failure-limiter.js'
 import { type FailureReason, type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
@@ -27,6 +28,8 @@ export interface WebhookRoutesOptions {
   readonly quarantine?: RefusalObserver | undefined
   /** Refusals per source address; the overload guard shares it to shed suspects first. */
   readonly limiter?: FailureLimiter | undefined
+  /** Told which sources verified and which were refused: trusted sources' requests go first. */
+  readonly turns?: SourceTurns | undefined
 }
 
 const headerText = (value: string | string[] | undefined): string | null =>
@@ -56,6 +59,7 @@ function takeContentType(request: FastifyRequest) {
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions) {
   const { secrets, store, metrics, jsonFallback, onAccepted, quarantine } = options
   const limiter = options.limiter ?? new FailureLimiter()
+  const turns = options.turns
 
   /** Hands a refused request to the quarantine; the answer to the sender does not change. */
   function refuse(request: FastifyRequest, reason: QuarantineReason, body: Buffer, service: string | null) {
@@ -108,7 +112,11 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     let fellBack = false
     const fallback = jsonFallback && (() => (fellBack = limiter.allows(request.ip)))
     const verified = verifySignature(candidates, body, signature, fallback)
-    if (!verified.ok) throw refuseSignature(request, verified.reason, body, candidates, fellBack)
+    if (!verified.ok) {
+      turns?.refused(request.ip)
+      throw refuseSignature(request, verified.reason, body, candidates, fellBack)
+    }
+    turns?.verified(request.ip)
     context.service = verified.service
     metrics.secretMatches
       .labels(
