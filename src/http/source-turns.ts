@@ -6,15 +6,15 @@ export type SourceTurnOptions = { readonly [K in keyof typeof SOURCE_TURNS]: num
 
 /**
  * Which webhook requests go first when the event loop is shared. A source is trusted once a request from it
- * verified, until one from it is refused (or `trustMs` passes); its requests are handled as they come. A
- * request from any other source waits for its turn: one such request is let in per turn of the event loop,
- * round robin across sources (in order within one). A request that is let in runs to its answer with
+ * verified, until one from it is refused (401 or 404) or `trustMs` passes; its requests are handled as they
+ * come. A request from any other source waits for its turn: one such request is let in per turn of the event
+ * loop, round robin across sources (in order within one). A request that is let in runs to its answer with
  * nothing held (its body is read, verified and answered as any other), so a slow sender delays nobody.
  *
  * Why: a genuine callback takes several turns of the event loop (read, verify, commit, answer), a small
  * forgery one. With 32 connections sending forgeries as fast as they are answered, every one of those turns
  * would otherwise also handle a forgery per connection, and a callback would wait for a few rounds of 32
- * forgeries (60-190 ms measured) before the overload guard starts shedding; let in one at a time, it waits
+ * forgeries (up to 120 ms measured) before the overload guard starts shedding; let in one at a time, it waits
  * for a few forgeries. An untrusted genuine callback (a new Tylt address, a rotation mistake) is never
  * refused for this: it waits for its round, one request of each other waiting source. Memory is bounded:
  * at most `addresses` trusted sources, the one verified least recently forgotten first.

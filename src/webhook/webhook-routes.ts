@@ -160,6 +160,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
   function unknownService(request: FastifyRequest, reply: FastifyReply, done: () => void) {
     request.webhook.outcome = 'unknown_service'
     request.webhook.reason = 'unknown_service'
+    turns?.refused(request.ip)
     const declared = Number(request.headers['content-length'] ?? 0) || 0
     request.webhook.overLimit = !limiter.fail(request.ip, failureCost(declared, 0, false))
     // With a quarantine, the body is read so that a callback sent before its service was configured can be

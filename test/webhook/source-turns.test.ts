@@ -62,15 +62,21 @@ describe('SourceTurns', () => {
 const MANY: Record<string, string> = {}
 for (let i = 0; i < 20; i++) MANY[`TYLT_SECRET_SVC${i}`] = `svc-${i}-current-secret,svc-${i}-older-secret`
 
-/** Sends `body` to POST /webhooks over a connection of its own from `from`; resolves with the status. */
-function post(port: number, from: string, body: string, signature: string): Promise<number> {
+/** POSTs `body` to `path` over a connection of its own from `from`; resolves with the status. */
+function post(
+  port: number,
+  from: string,
+  body: string,
+  signature: string,
+  path = '/webhooks',
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1', localAddress: from })
     let answer = ''
     socket.setEncoding('latin1')
     socket.on('connect', () =>
       socket.write(
-        `POST /webhooks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
           `X-TLP-SIGNATURE: ${signature}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
           `Connection: close\r\n\r\n${body}`,
       ),
@@ -136,7 +142,10 @@ describe('requests from a trusted source go first', () => {
     expect(flood.statuses.length).toBeLessThan(16)
     expect(await flood.done).toEqual(Array(32).fill(401))
     expect(stored().map((e) => JSON.parse(e.body.toString()).data.orderId)).toEqual(['o-1', 'o-2'])
-    // Refused, the forger's address waits again; Tylt's stays trusted.
+    // Refused, the forger's address waits again; Tylt's stays trusted, until it asks for a service that is
+    // not there (a 404 is a refusal too).
     expect([turns.trusted('127.0.0.2'), turns.trusted('127.0.0.1')]).toEqual([false, true])
+    expect(await post(port, '127.0.0.1', genuine(3), signed(genuine(3)), '/webhooks/nope')).toBe(404)
+    expect(turns.trusted('127.0.0.1')).toBe(false)
   })
 })
