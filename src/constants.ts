@@ -148,11 +148,13 @@ export const QUARANTINE_FILE = 'quarantine.sqlite'
  * of a service, from Tylt's few addresses: the per-address rate is set well above a merchant's callback rate.
  * A write runs on the event loop (better-sqlite3 is synchronous), so a batch is kept small: 256 KiB is a
  * millisecond or so that a genuine callback may wait behind, where a 1 MiB batch of a flood's first wave was
- * several.
+ * several; and at most `flushCount` requests, since each costs a row and a log line whatever its size (200
+ * small forgeries in one batch held the loop for 15-20 ms).
  */
 export const QUARANTINE = {
   flushMs: 100,
   flushBytes: 256 * 1024,
+  flushCount: 32,
   queueMaxBytes: 8 * 1024 * 1024,
   perAddress: 200,
   perAddressPerSecond: 100,

@@ -36,7 +36,7 @@ function row(runs) {
     runs.map((f) => p99Ratio(f).toFixed(2)).join(', '),
     `${int(median(runs.map((f) => f.quietFull.rps)))} / ${int(median(runs.map((f) => f.loudFull.rps)))}`,
     runs.map((f) => throughputRatio(f).toFixed(2)).join(', '),
-    int(sum(runs.map((f) => f.forged.requests))),
+    `${int(median(runs.map((f) => f.forgedAtRate.rps)))} / ${int(median(runs.map((f) => f.forgedAtFull.rps)))}`,
     Object.entries(answers)
       .map(([key, n]) => `${key}: ${int(n)}`)
       .join(', '),
@@ -66,7 +66,7 @@ export function floodSection(rounds) {
     'p99 ratio, per round',
     'full-load req/s, alone / flood',
     'throughput ratio, per round',
-    'forged sent',
+    `forged req/s sent, at ${FLOOD.genuineRate} req/s / at full load`,
     'forged answers',
     'quarantine peak / max',
   ]

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import { Socket, type SocketConstructorOpts } from 'node:net'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { MAX_LARGE_IN_FLIGHT, OVERLOAD, SUSPECT_MAX_BODY } from '../constants.js'
@@ -58,6 +58,46 @@ function admitLarge(inFlight: Map<string, number>, request: FastifyRequest, repl
 
 /** How much of what a held suspect connection sends is read (and dropped): a few of its requests. */
 const TARPIT_MAX_READ = 1_048_576
+
+/** Where every held connection's bytes are read to, and dropped: one buffer for all of them. */
+const SINK = Buffer.allocUnsafe(65_536)
+
+/**
+ * The held connection `socket`, read into SINK from now on. Read and dropped, not paused: a socket that
+ * reads nothing would never see its sender give up, and one closed for what it sent would be back at once.
+ * Read the usual way, each read would allocate a buffer of its own: at the tens of megabytes a second a
+ * flood of large forgeries sends, those buffers made V8 collect its old generation ten times a second, a
+ * pause of several milliseconds each for every callback arriving then. Node reads into one given buffer
+ * only for a socket made with `onread`, so the accepted socket hands its handle to one (the way Node's own
+ * cluster hands handles on), and is then destroyed without it. Where the handle is not there to move, the
+ * socket itself is read and dropped. A sender that keeps writing past TARPIT_MAX_READ is no longer read (it
+ * blocks on its full socket) until its hold ends.
+ */
+export function readIntoSink(socket: Socket): Socket {
+  let read = 0
+  const handle = (socket as { _handle?: unknown })._handle
+  if (typeof (handle as { useUserBuffer?: unknown } | undefined)?.useUserBuffer !== 'function') {
+    socket.on('data', (chunk: Buffer) => {
+      read += chunk.length
+      if (read > TARPIT_MAX_READ) socket.pause()
+    })
+    return socket
+  }
+  ;(socket as { _handle?: unknown })._handle = null
+  socket.destroy()
+  const options = {
+    handle,
+    allowHalfOpen: true,
+    onread: {
+      buffer: SINK,
+      callback: (bytes: number) => {
+        read += bytes
+        return read <= TARPIT_MAX_READ
+      },
+    },
+  }
+  return new Socket(options as SocketConstructorOpts)
+}
 
 /** Histogram resolution (ms) of the event-loop delay monitor; subtracted from its mean, as it is the floor. */
 const RESOLUTION_MS = 10
@@ -138,23 +178,16 @@ export async function overloadGuard(
       socket.destroy()
       return true
     }
-    heldSockets.add(socket)
-    // Read and dropped, not paused: a socket that reads nothing would never see its sender give up, and
-    // one closed for what it sent would be back at once. A sender that keeps writing past TARPIT_MAX_READ
-    // is no longer read (it blocks on its full socket) until its hold ends.
-    let read = 0
-    socket.on('data', (chunk: Buffer) => {
-      read += chunk.length
-      if (read > TARPIT_MAX_READ) socket.pause()
-    })
-    const timer = setTimeout(() => release(socket), delayMs * 10)
+    const held = readIntoSink(socket)
+    heldSockets.add(held)
+    const timer = setTimeout(() => release(held), delayMs * 10)
     timer.unref()
     // The listener allows half-open sockets (for HTTP's sake): a sender's end must be answered with ours.
-    socket.on('end', () => release(socket))
-    socket.on('error', () => release(socket))
-    socket.on('close', () => {
+    held.on('end', () => release(held))
+    held.on('error', () => release(held))
+    held.on('close', () => {
       clearTimeout(timer)
-      heldSockets.delete(socket)
+      heldSockets.delete(held)
     })
     return true
   }
@@ -186,24 +219,34 @@ export async function overloadGuard(
     // how Tylt frames its bodies, so only a declared length bounds a first wave.
     const large = declared === undefined || declaresLarge
     const crowded = declaresLarge && !admitLarge(largeInFlight, request, reply)
-    const suspect =
-      !crowded && limiter?.anySuspect() === true && (shedding || large) && limiter.suspect(request.ip)
+    const suspect = !crowded && limiter?.anySuspect() === true && limiter.suspect(request.ip)
     if (!crowded && !suspect) return done()
-    if (suspect) lastShedAt = Date.now()
-    const error = shedSuspect(request, reply)
-    if (held >= maxHeld || delayMs === 0) return done(error)
-    // Held back before the answer (its body unread, so the sender soon blocks on a full socket): each of a
-    // flood's connections then costs one request a `delayMs` instead of one as fast as it can send. Each
-    // waits between half and one and a half `delayMs`: connections shed together would otherwise be answered
-    // in one timer tick and come back together, a burst of work once a `delayMs` that genuine callbacks
-    // arriving then wait behind.
+    const shed = crowded || shedding || large
+    if (suspect && shed) lastShedAt = Date.now()
+    if (held >= maxHeld || delayMs === 0) return shed ? done(shedSuspect(request, reply)) : done()
+    // Held back before the answer or the verification (its body unread, so the sender soon blocks on a full
+    // socket): each of a flood's connections then costs one request a `delayMs` instead of one as fast as
+    // the relay answers. A small body from a suspect that is not shed is verified once its wait is over, so
+    // a genuine callback from a suspect's address (Tylt's own, during a rotation mistake on another service)
+    // is still accepted, a second late. Each waits between half and one and a half `delayMs`: connections
+    // held together would otherwise be let go in one timer tick and come back together, a burst of work
+    // once a `delayMs` that genuine callbacks arriving then wait behind.
     held++
-    setTimeout(
-      () => {
-        held--
-        done(error)
-      },
-      delayMs * (0.5 + Math.random()),
-    )
+    const socket = request.raw.socket
+    // Its wait ends when its time is up or its sender gives up (a flood that does not wait would otherwise
+    // fill the places with requests nobody is waiting for, and be verified at once for want of a place). It
+    // is shed after all if shedding began meanwhile; one whose sender is gone is not verified.
+    const settle = () => {
+      clearTimeout(timer)
+      socket.off('close', settle)
+      held--
+      if (shed || shedding) {
+        if (!shed) lastShedAt = Date.now()
+        done(shedSuspect(request, reply))
+      } else if (socket.destroyed) done(shedSuspect(request, reply))
+      else done()
+    }
+    const timer = setTimeout(settle, delayMs * (0.5 + Math.random()))
+    socket.once('close', settle)
   })
 }

@@ -10,6 +10,7 @@ import {
   type RefusedRequest,
   requestBytes,
 } from '../core/quarantine-store.js'
+import { FLAT_LINE_REDACT } from '../logger.js'
 import { TokenBuckets } from './token-buckets.js'
 
 export type QuarantineLimits = { readonly [K in keyof typeof QUARANTINE]: number }
@@ -55,11 +56,14 @@ export class QuarantineReceiver implements RefusalObserver {
   #closed = false
   readonly #maintenance: NodeJS.Timeout
   readonly #dropped = new Map<QuarantineDropCause, number>()
+  /** For the line per kept request, whose values are all flat (FLAT_LINE_REDACT): a flood writes many. */
+  readonly #keptLog: Logger
 
   constructor(options: QuarantineReceiverOptions) {
     this.#options = options
     this.#limits = { ...QUARANTINE, ...options.limits }
     this.#observer = options.observer ?? NO_OBSERVER
+    this.#keptLog = options.logger.child({}, { redact: FLAT_LINE_REDACT })
     this.#now = options.now ?? Date.now
     const { perAddress, perAddressPerSecond, addresses, burstBytes, bytesPerSecond } = this.#limits
     this.#perAddress = new TokenBuckets(perAddress, perAddressPerSecond, addresses)
@@ -89,7 +93,8 @@ export class QuarantineReceiver implements RefusalObserver {
     if (this.#queuedBytes + bytes > this.#limits.queueMaxBytes) return 'queue_full'
     this.#queue.push({ request, bytes })
     this.#queuedBytes += bytes
-    this.#schedule(this.#queuedBytes >= this.#limits.flushBytes ? 0 : this.#limits.flushMs)
+    const full = this.#queuedBytes >= this.#limits.flushBytes || this.#queue.length >= this.#limits.flushCount
+    this.#schedule(full ? 0 : this.#limits.flushMs)
     return undefined
   }
 
@@ -99,7 +104,7 @@ export class QuarantineReceiver implements RefusalObserver {
   }
 
   /**
-   * Writes what waits now, one batch of about `flushBytes` at a time, until nothing does or a write fails
+   * Writes what waits now, one batch of about `flushBytes` (at most `flushCount` requests) at a time, until nothing does or a write fails
    * (what failed is kept for the next try). Each write holds the event loop: between batches, whatever
    * arrived meanwhile (a genuine callback) goes first.
    */
@@ -149,7 +154,8 @@ export class QuarantineReceiver implements RefusalObserver {
     const { store, maxBytes, maxAgeMs, logger } = this.#options
     let taken = 0
     let batchBytes = 0
-    while (taken < this.#queue.length && (taken === 0 || batchBytes < this.#limits.flushBytes))
+    const { flushBytes, flushCount } = this.#limits
+    while (taken < this.#queue.length && taken < flushCount && (taken === 0 || batchBytes < flushBytes))
       batchBytes += this.#queue[taken++]!.bytes
     const batch = this.#queue.slice(0, taken)
     this.#queue = this.#queue.slice(taken)
@@ -182,7 +188,7 @@ export class QuarantineReceiver implements RefusalObserver {
     for (const r of kept) {
       this.#observer.onQuarantined(r.reason, serviceLabel(r))
       // Never the body nor the signature at info: the body holds personal data.
-      logger.info(
+      this.#keptLog.info(
         {
           quarantineId: r.id,
           reason: r.reason,

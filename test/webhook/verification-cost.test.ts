@@ -250,6 +250,68 @@ describe('the overload guard sheds suspects first', () => {
     expect(seen.filter((r) => r.sourceAddress === attacker).length).toBeLessThanOrEqual(3)
   })
 
+  it("when not shedding, a suspect's small request waits before it is verified, and its place is freed when its sender gives up", async () => {
+    const delayMs = 400
+    const { app, stored } = await buildTestApp(MANY, undefined, {
+      failureLimit: LIMIT,
+      // Never busy enough to shed: only the wait is left.
+      overload: {
+        maxEventLoopDelayMs: 10_000,
+        sampleIntervalMs: 100,
+        suspectMaxUtilization: 1.1,
+        suspectDelayMs: delayMs,
+        maxHeld: 1,
+      },
+    })
+    const port = await freePort()
+    await app.listen({ port, host: '127.0.0.1' })
+    const attacker = '127.0.0.2'
+    const request = (secret: string, body: Buffer) =>
+      `POST /webhooks/svc1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+      `X-TLP-SIGNATURE: ${sign(secret, body)}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+    /** Sends one request from `from`; resolves with the answer's status line and how long it took, or '' if given up. */
+    const attempt = (text: string, from: string, giveUpMs = 5_000) =>
+      new Promise<{ status: string; ms: number }>((resolve) => {
+        const startedAt = performance.now()
+        const socket = connect({ port, host: '127.0.0.1', localAddress: from })
+        let answer = ''
+        socket.setEncoding('latin1')
+        socket.on('connect', () => socket.write(text))
+        socket.on('data', (chunk: string) => {
+          answer += chunk
+          if (answer.includes('\r\n\r\n')) socket.destroy()
+        })
+        socket.on('error', () => {})
+        socket.on('close', () =>
+          resolve({ status: answer.split('\r\n')[0] ?? '', ms: performance.now() - startedAt }),
+        )
+        setTimeout(() => socket.destroy(), giveUpMs)
+      })
+    // Past its limit (3), the attacker is a suspect.
+    for (let i = 0; i < 4; i++)
+      expect((await attempt(request('forged', forged), attacker)).status).toBe('HTTP/1.1 401 Unauthorized')
+    // A genuine callback from the suspect's address is accepted, after its wait (half to one and a half delayMs).
+    const genuine = compact(41)
+    const accepted = await attempt(request('svc-1-current-secret', genuine), attacker)
+    expect(accepted.status).toBe('HTTP/1.1 200 OK')
+    expect(accepted.ms).toBeGreaterThanOrEqual(delayMs / 2)
+    expect(stored().map((e) => Buffer.from(e.body).equals(genuine))).toEqual([true])
+    // A forgery waits as long, then is refused for its signature.
+    const refused = await attempt(request('forged', forged), attacker)
+    expect(refused.status).toBe('HTTP/1.1 401 Unauthorized')
+    expect(refused.ms).toBeGreaterThanOrEqual(delayMs / 2)
+    // One place to wait in (maxHeld 1): a sender that gives up after 20 ms frees it at once, so the next
+    // suspect request waits too instead of being verified at once for want of a place.
+    expect((await attempt(request('forged', forged), attacker, 20)).status).toBe('')
+    const next = await attempt(request('forged', forged), attacker)
+    expect(next.status).toBe('HTTP/1.1 401 Unauthorized')
+    expect(next.ms).toBeGreaterThanOrEqual(delayMs / 2)
+    // Others are verified at once meanwhile.
+    const other = await attempt(request('forged', forged), '127.0.0.3')
+    expect(other.status).toBe('HTTP/1.1 401 Unauthorized')
+    expect(other.ms).toBeLessThan(delayMs / 2)
+  })
+
   it("while shedding, a suspect's new connection is held unread, never answered, and let go when its sender gives up; others are served", async () => {
     const { app, metrics } = await buildTestApp(MANY, undefined, {
       failureLimit: LIMIT,
