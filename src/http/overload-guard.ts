@@ -235,16 +235,17 @@ export async function overloadGuard(
     const socket = request.raw.socket
     // Its wait ends when its time is up or its sender gives up (a flood that does not wait would otherwise
     // fill the places with requests nobody is waiting for, and be verified at once for want of a place). It
-    // is shed after all if shedding began meanwhile; one whose sender is gone is not verified.
+    // is shed after all if shedding began meanwhile. A suspect that gives up within its second is flooding,
+    // not sending callbacks (nothing that waits for an answer gives up that soon): shedding starts, as when
+    // the loop is busy, so that its next connections are held unread instead of costing a request each.
     const settle = () => {
       clearTimeout(timer)
       socket.off('close', settle)
       held--
-      if (shed || shedding) {
+      if (shed || shedding || socket.destroyed) {
         if (!shed) lastShedAt = Date.now()
         done(shedSuspect(request, reply))
-      } else if (socket.destroyed) done(shedSuspect(request, reply))
-      else done()
+      } else done()
     }
     const timer = setTimeout(settle, delayMs * (0.5 + Math.random()))
     socket.once('close', settle)

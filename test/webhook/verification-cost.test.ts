@@ -250,7 +250,7 @@ describe('the overload guard sheds suspects first', () => {
     expect(seen.filter((r) => r.sourceAddress === attacker).length).toBeLessThanOrEqual(3)
   })
 
-  it("when not shedding, a suspect's small request waits before it is verified, and its place is freed when its sender gives up", async () => {
+  it("when not shedding, a suspect's small request waits before it is verified; one that gives up frees its place and starts the shedding", async () => {
     const delayMs = 400
     const { app, stored } = await buildTestApp(MANY, undefined, {
       failureLimit: LIMIT,
@@ -300,13 +300,29 @@ describe('the overload guard sheds suspects first', () => {
     const refused = await attempt(request('forged', forged), attacker)
     expect(refused.status).toBe('HTTP/1.1 401 Unauthorized')
     expect(refused.ms).toBeGreaterThanOrEqual(delayMs / 2)
-    // One place to wait in (maxHeld 1): a sender that gives up after 20 ms frees it at once, so the next
-    // suspect request waits too instead of being verified at once for want of a place.
+    // A connection of the attacker's opened now, before shedding starts, to be used after it has.
+    const kept = connect({ port, host: '127.0.0.1', localAddress: attacker })
+    kept.setEncoding('latin1')
+    await new Promise<void>((resolve) => kept.on('connect', () => resolve()))
+    // One place to wait in (maxHeld 1). A suspect that gives up after 20 ms is flooding: its place is freed
+    // at once, and shedding starts.
     expect((await attempt(request('forged', forged), attacker, 20)).status).toBe('')
-    const next = await attempt(request('forged', forged), attacker)
-    expect(next.status).toBe('HTTP/1.1 401 Unauthorized')
-    expect(next.ms).toBeGreaterThanOrEqual(delayMs / 2)
-    // Others are verified at once meanwhile.
+    const startedAt = performance.now()
+    const answer = await new Promise<string>((resolve) => {
+      let text = ''
+      kept.on('data', (chunk: string) => {
+        text += chunk
+        if (text.includes('\r\n\r\n')) resolve(text.split('\r\n')[0] ?? '')
+      })
+      kept.write(request('forged', forged))
+    })
+    // Shed (503), after a wait in the place the one that gave up freed: without a free place it is answered
+    // at once.
+    expect(answer).toBe('HTTP/1.1 503 Service Unavailable')
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(delayMs / 2)
+    kept.destroy()
+    // While shedding, the attacker's new connection is held unread; others are verified at once meanwhile.
+    expect((await attempt(request('forged', forged), attacker, 300)).status).toBe('')
     const other = await attempt(request('forged', forged), '127.0.0.3')
     expect(other.status).toBe('HTTP/1.1 401 Unauthorized')
     expect(other.ms).toBeLessThan(delayMs / 2)
