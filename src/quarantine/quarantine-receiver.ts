@@ -104,9 +104,9 @@ export class QuarantineReceiver implements RefusalObserver {
   }
 
   /**
-   * Writes what waits now, one batch of about `flushBytes` (at most `flushCount` requests) at a time, until nothing does or a write fails
-   * (what failed is kept for the next try). Each write holds the event loop: between batches, whatever
-   * arrived meanwhile (a genuine callback) goes first.
+   * Writes what waits now, one batch of about `flushBytes` and at most `flushCount` requests at a time,
+   * until nothing does or a write fails (what failed is kept for the next try). Each write holds the event
+   * loop: between batches, whatever arrived meanwhile (a genuine callback) goes first.
    */
   async flush(): Promise<void> {
     do {

@@ -69,6 +69,26 @@ describe('QuarantineReceiver', () => {
     )
   })
 
+  it('writes at most flushCount requests a transaction, however small, and writes at once when that many wait', async () => {
+    const store = quarantineStore()
+    const batches: number[] = []
+    const add = store.add.bind(store)
+    store.add = (requests) => {
+      batches.push(requests.length)
+      return add(requests)
+    }
+    // The timer alone would wait 10 s: 70 small requests are written at once, 32 at a time.
+    const r = receiver({ store, limits: { flushMs: 10_000 } })
+    for (let i = 0; i < 70; i++)
+      r.refused(refusedRequest({ receivedAt: Date.now(), sourceAddress: `198.51.${i}.1` }))
+    await eventually(
+      () => store.stats(),
+      (s) => s.count === 70,
+      2_000,
+    )
+    expect(batches).toEqual([32, 32, 6])
+  })
+
   it('rate-limits per source address; what is dropped is counted and not logged', async () => {
     const store = quarantineStore()
     const { logger, lines } = capturedLogger()
