@@ -2,11 +2,22 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { QUARANTINE, QUARANTINE_FILE } from '../../src/constants.js'
-import { requestBytes } from '../../src/core/quarantine-store.js'
+import { type QuarantineStore, requestBytes } from '../../src/core/quarantine-store.js'
 import { eventually, sleep, tempDir } from '../helper.js'
 import { capturedLogger, quarantineStore, receiver, recordingObserver, refusedRequest } from './helpers.js'
 
 const each = requestBytes(refusedRequest(), QUARANTINE.overheadBytes)
+
+/** The number of requests in each transaction `store` is given, in order. */
+function batchSizes(store: QuarantineStore): number[] {
+  const sizes: number[] = []
+  const add = store.add.bind(store)
+  store.add = (requests) => {
+    sizes.push(requests.length)
+    return add(requests)
+  }
+  return sizes
+}
 
 describe('QuarantineReceiver', () => {
   it('keeps refused requests in one write, and logs each with its id but never its body or signature', async () => {
@@ -42,12 +53,7 @@ describe('QuarantineReceiver', () => {
 
   it('writes what waits in transactions of about flushBytes each, oldest first, a turn of the loop between two', async () => {
     const store = quarantineStore()
-    const batches: number[] = []
-    const add = store.add.bind(store)
-    store.add = (requests) => {
-      batches.push(requests.length)
-      return add(requests)
-    }
+    const batches = batchSizes(store)
     const r = receiver({ store, limits: { flushBytes: 64 * 1024, flushMs: 10_000 } })
     // Ten requests of about 30 KB: two fill a batch, the third takes it past flushBytes.
     for (let i = 0; i < 10; i++)
@@ -71,12 +77,7 @@ describe('QuarantineReceiver', () => {
 
   it('writes at most flushCount requests a transaction, however small, and writes at once when that many wait', async () => {
     const store = quarantineStore()
-    const batches: number[] = []
-    const add = store.add.bind(store)
-    store.add = (requests) => {
-      batches.push(requests.length)
-      return add(requests)
-    }
+    const batches = batchSizes(store)
     // The timer alone would wait 10 s: 70 small requests are written at once, 32 at a time.
     const r = receiver({ store, limits: { flushMs: 10_000 } })
     for (let i = 0; i < 70; i++)
