@@ -74,10 +74,13 @@ export const OVERLOAD = {
   suspectDelayMs: 1_000,
   maxHeld: 64,
   /**
-   * While suspects are shed, up to 256 of their new connections are held open unread (10 s at most each, a
-   * file descriptor and up to about 16 KB of buffer each); past that they are closed as soon as accepted.
+   * While suspects are shed, up to 256 of their new connections are held open unread, for half a second
+   * each, then closed: a file descriptor and what the kernel buffers of the unread bytes each (its receive
+   * buffer at most, 128 KiB by default on Linux: 32 MiB for all 256 in the worst case). Past that they are
+   * closed as soon as accepted.
    */
   maxHeldConnections: 256,
+  connectionHoldMs: 500,
 } as const
 
 /**

@@ -10,6 +10,7 @@ const median = (values) => {
 }
 const ms = (us) => (us / 1000).toFixed(2)
 const int = (n) => Math.round(n).toLocaleString('en-US')
+const pct = (share) => `${Math.round(share * 100)}%`
 const kib = (bytes) => `${int(bytes / 1024)} KiB`
 const sum = (values) => values.reduce((a, b) => a + b, 0)
 const size = (bytes) => (bytes >= 1024 ? `${int(bytes / 1024)} KiB` : `${bytes} B`)
@@ -34,6 +35,7 @@ function row(runs) {
     `${int(ok)} / ${int(requests)}`,
     `${ms(median(runs.map((f) => f.quiet.p99Us)))} / ${ms(median(runs.map((f) => f.loud.p99Us)))}`,
     runs.map((f) => p99Ratio(f).toFixed(2)).join(', '),
+    `${pct(median(runs.map((f) => f.quiet.cpuShare)))} / ${pct(median(runs.map((f) => f.loud.cpuShare)))}`,
     `${int(median(runs.map((f) => f.quietFull.rps)))} / ${int(median(runs.map((f) => f.loudFull.rps)))}`,
     runs.map((f) => throughputRatio(f).toFixed(2)).join(', '),
     `${int(median(runs.map((f) => f.forgedAtRate.rps)))} / ${int(median(runs.map((f) => f.forgedAtFull.rps)))}`,
@@ -64,6 +66,7 @@ export function floodSection(rounds) {
     'genuine ok / sent',
     `p99 ms at ${FLOOD.genuineRate} req/s, alone / flood`,
     'p99 ratio, per round',
+    `relay CPU at ${FLOOD.genuineRate} req/s, alone / flood`,
     'full-load req/s, alone / flood',
     'throughput ratio, per round',
     `forged req/s sent, at ${FLOOD.genuineRate} req/s / at full load`,

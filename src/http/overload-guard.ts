@@ -1,9 +1,9 @@
-import { Socket, type SocketConstructorOpts } from 'node:net'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { MAX_LARGE_IN_FLIGHT, OVERLOAD, SUSPECT_MAX_BODY } from '../constants.js'
 import { OverloadedError } from '../errors.js'
 import { addressKey, type FailureLimiter } from '../verify/failure-limiter.js'
+import { holdAtAccept } from './tarpit.js'
 
 export interface OverloadOptions {
   /** Mean event-loop delay (ms) over one sample past which new requests are refused. */
@@ -16,8 +16,9 @@ export interface OverloadOptions {
   /** How long a shed suspect's answer is held back, and for how many requests at once at most. */
   readonly suspectDelayMs?: number
   readonly maxHeld?: number
-  /** How many of a shed suspect's new connections are held open unread at once at most. */
+  /** How many of a shed suspect's new connections are held open unread at once at most, and how long each. */
   readonly maxHeldConnections?: number
+  readonly connectionHoldMs?: number
 }
 
 /** A body declared larger than any callback. */
@@ -56,49 +57,6 @@ function admitLarge(inFlight: Map<string, number>, request: FastifyRequest, repl
   return true
 }
 
-/** How much of what a held suspect connection sends is read (and dropped): a few of its requests. */
-const TARPIT_MAX_READ = 1_048_576
-
-/** Where every held connection's bytes are read to, and dropped: one buffer for all of them. */
-const SINK = Buffer.allocUnsafe(65_536)
-
-/**
- * The held connection `socket`, read into SINK from now on. Read and dropped, not paused: a socket that
- * reads nothing would never see its sender give up, and one closed for what it sent would be back at once.
- * Read the usual way, each read would allocate a buffer of its own: at the tens of megabytes a second a
- * flood of large forgeries sends, those buffers made V8 collect its old generation ten times a second, a
- * pause of several milliseconds each for every callback arriving then. Node reads into one given buffer
- * only for a socket made with `onread`, so the accepted socket hands its handle to one (the way Node's own
- * cluster hands handles on), and is then destroyed without it. Where the handle is not there to move, the
- * socket itself is read and dropped. A sender that keeps writing past TARPIT_MAX_READ is no longer read (it
- * blocks on its full socket) until its hold ends.
- */
-export function readIntoSink(socket: Socket): Socket {
-  let read = 0
-  const handle = (socket as { _handle?: unknown })._handle
-  if (typeof (handle as { useUserBuffer?: unknown } | undefined)?.useUserBuffer !== 'function') {
-    socket.on('data', (chunk: Buffer) => {
-      read += chunk.length
-      if (read > TARPIT_MAX_READ) socket.pause()
-    })
-    return socket
-  }
-  ;(socket as { _handle?: unknown })._handle = null
-  socket.destroy()
-  const options = {
-    handle,
-    allowHalfOpen: true,
-    onread: {
-      buffer: SINK,
-      callback: (bytes: number) => {
-        read += bytes
-        return read <= TARPIT_MAX_READ
-      },
-    },
-  }
-  return new Socket(options as SocketConstructorOpts)
-}
-
 /** Histogram resolution (ms) of the event-loop delay monitor; subtracted from its mean, as it is the floor. */
 const RESOLUTION_MS = 10
 
@@ -129,6 +87,7 @@ export async function overloadGuard(
   const delayMs = options.suspectDelayMs ?? OVERLOAD.suspectDelayMs
   const maxHeld = options.maxHeld ?? OVERLOAD.maxHeld
   const maxHeldConnections = options.maxHeldConnections ?? OVERLOAD.maxHeldConnections
+  const connectionHoldMs = options.connectionHoldMs ?? OVERLOAD.connectionHoldMs
   let held = 0
   /** Requests with a large body in flight, per source address. */
   const largeInFlight = new Map<string, number>()
@@ -157,53 +116,25 @@ export async function overloadGuard(
   // While suspects are shed, a new connection from one (a flood that does not wait for its held answers,
   // or comes back after its connection was closed) would cost an HTTP parse, an answer and a log line per
   // request, as much as a small forgery costs verified. It never reaches the HTTP server: it is held open
-  // unread (a tarpit) until its sender gives up or `suspectDelayMs` x 10 has passed. Closing it at once
-  // would cost less per connection but invite the next one at once: a flood that reconnects as fast as it
-  // can then costs the relay an accept and a close per attempt, thousands a second; held, each of its
-  // connections costs one accept per timeout of its own. Past `maxHeldConnections` held at once they are
-  // closed at once instead. Counted either way. Holding one also keeps the shedding going, since letting
-  // the source back in is what would make the loop busy again.
-  const heldSockets = new Set<Socket>()
-  const release = (socket: Socket) => {
-    heldSockets.delete(socket)
-    socket.destroy()
-  }
-  const tarpit = (socket: Socket): boolean => {
-    const ip = socket.remoteAddress
-    if (!shedding || limiter === undefined || ip === undefined || !limiter.anySuspect()) return false
-    if (!limiter.suspect(ip)) return false
-    onConnectionRefused()
-    lastShedAt = Date.now()
-    if (heldSockets.size >= maxHeldConnections) {
-      socket.destroy()
+  // unread (a tarpit, src/http/tarpit.ts) for `connectionHoldMs`, then closed. Closing it at once would
+  // cost less per connection but invite the next one at once: a flood that reconnects as fast as it can
+  // then costs the relay an accept and a close per attempt, thousands a second; held, each of its
+  // connections costs one accept per hold, or per timeout of its own. Past `maxHeldConnections` held at
+  // once they are closed at once instead. Counted either way. Holding one also keeps the shedding going,
+  // since letting the source back in is what would make the loop busy again.
+  const tarpit = holdAtAccept(
+    scope.server,
+    (ip) => {
+      if (!shedding || limiter === undefined || ip === undefined || !limiter.anySuspect()) return false
+      if (!limiter.suspect(ip)) return false
+      onConnectionRefused()
+      lastShedAt = Date.now()
       return true
-    }
-    const held = readIntoSink(socket)
-    heldSockets.add(held)
-    const timer = setTimeout(() => release(held), delayMs * 10)
-    timer.unref()
-    // The listener allows half-open sockets (for HTTP's sake): a sender's end must be answered with ours.
-    held.on('end', () => release(held))
-    held.on('error', () => release(held))
-    held.on('close', () => {
-      clearTimeout(timer)
-      heldSockets.delete(held)
-    })
-    return true
-  }
-  // The HTTP server's own connection handling runs only for connections the tarpit does not keep.
-  const server = scope.server
-  const serve = server.listeners('connection') as ((socket: Socket) => void)[]
-  server.removeAllListeners('connection')
-  const onConnection = (socket: Socket) => {
-    if (tarpit(socket)) return
-    for (const listener of serve) listener.call(server, socket)
-  }
-  server.on('connection', onConnection)
+    },
+    { holdMs: connectionHoldMs, max: maxHeldConnections },
+  )
   scope.addHook('onClose', (_instance, done) => {
-    server.off('connection', onConnection)
-    for (const listener of serve) server.on('connection', listener)
-    for (const socket of heldSockets) release(socket)
+    tarpit.close()
     clearInterval(sample)
     histogram.disable()
     done()

@@ -1,6 +1,6 @@
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
-import { FALLBACK_MAX_BYTES } from '../../src/constants.js'
+import { FALLBACK_MAX_BYTES, OVERLOAD } from '../../src/constants.js'
 import type { RefusedRequest } from '../../src/core/quarantine-store.js'
 import { failureCost } from '../../src/verify/failure-limiter.js'
 import { buildTestApp, sample, sign } from '../helper.js'
@@ -328,7 +328,7 @@ describe('the overload guard sheds suspects first', () => {
     expect(other.ms).toBeLessThan(delayMs / 2)
   })
 
-  it("while shedding, a suspect's new connection is held unread, never answered, and let go when its sender gives up; others are served", async () => {
+  it("while shedding, a suspect's new connection is held unread, never answered, and closed after its hold; others are served", async () => {
     const { app, metrics } = await buildTestApp(MANY, undefined, {
       failureLimit: LIMIT,
       overload: {
@@ -346,7 +346,8 @@ describe('the overload guard sheds suspects first', () => {
       `X-TLP-SIGNATURE: ${sign('forged', forged)}\r\nContent-Length: ${forged.length}\r\n\r\n${forged}`
     /** Connects from `from`, sends one forged request, and reports what came back within `waitMs`. */
     const attempt = (from: string, waitMs: number) =>
-      new Promise<{ answer: string; closedBy: 'relay' | 'sender' }>((resolve) => {
+      new Promise<{ answer: string; closedBy: 'relay' | 'sender'; ms: number }>((resolve) => {
+        const startedAt = performance.now()
         const socket = connect({ port, host: '127.0.0.1', localAddress: from })
         let answer = ''
         let endedBySender = false
@@ -356,11 +357,17 @@ describe('the overload guard sheds suspects first', () => {
           answer += chunk
         })
         socket.on('error', () => {})
-        socket.on('close', () => resolve({ answer, closedBy: endedBySender ? 'sender' : 'relay' }))
+        socket.on('close', () =>
+          resolve({
+            answer,
+            closedBy: endedBySender ? 'sender' : 'relay',
+            ms: performance.now() - startedAt,
+          }),
+        )
         setTimeout(() => {
           endedBySender = true
           socket.end()
-        }, waitMs)
+        }, waitMs).unref()
       })
     // Past its limit (3), the attacker is a suspect; once the loop is busy, its requests are shed.
     for (let i = 0; i < 4; i++) expect((await attempt(attacker, 200)).answer).toMatch(/^HTTP\/1\.1 401/)
@@ -371,10 +378,12 @@ describe('the overload guard sheds suspects first', () => {
     }
     const before =
       sample(await metrics.registry.metrics(), 'tylt_relay_suspect_connections_refused_total') ?? 0
-    // Held: no answer, the connection open until the sender itself ends it.
-    const held = await attempt(attacker, 600)
+    // Held: no answer, the connection open until the relay closes it after its hold (connectionHoldMs).
+    const held = await attempt(attacker, 5_000)
     stop()
-    expect(held).toEqual({ answer: '', closedBy: 'sender' })
+    expect(held).toMatchObject({ answer: '', closedBy: 'relay' })
+    expect(held.ms).toBeGreaterThanOrEqual(OVERLOAD.connectionHoldMs - 5)
+    expect(held.ms).toBeLessThan(OVERLOAD.connectionHoldMs + 1_000)
     const after = sample(await metrics.registry.metrics(), 'tylt_relay_suspect_connections_refused_total')
     expect(after).toBe(before + 1)
     // Another source is served meanwhile.
