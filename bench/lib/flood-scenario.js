@@ -46,7 +46,7 @@ export const FLOOD = {
 }
 
 /** 19 services sorted before `bench`, then `bench` itself, 2 keys each; genuine load signs with bench's older. */
-function services() {
+export function services() {
   const env = {
     TYLT_SECRET_BENCH: `bench-current-secret-7a41d2,${SECRET}`,
     SIGNATURE_JSON_FALLBACK: 'true',
@@ -60,7 +60,7 @@ function services() {
 }
 
 /** The flood generator, started and waiting: `go()` starts the flood, `stop()` ends it and gives its tally. */
-async function attacker(url, bytes) {
+export async function attacker(url, bytes) {
   const options = {
     url,
     connections: FLOOD.floodConnections,
