@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino'
 import type { Config } from './config/load-config.js'
 import type { SecretRegistry } from './config/secret-registry.js'
-import { HTTP_SERVER_OPTIONS, SERVER_TIMEOUTS } from './constants.js'
+import { HTTP_SERVER_OPTIONS, SERVER_TIMEOUTS, SOURCE_TURNS } from './constants.js'
 import type { EventStore } from './core/event-store.js'
 import type { RefusalObserver } from './core/quarantine-store.js'
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './http/error-handler.js'
@@ -61,7 +61,8 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     observeWebhooks(scope, deps.metrics)
     const limiter = new FailureLimiter(deps.failureLimit)
     await overloadGuard(scope, deps.overload, limiter, () => deps.metrics.suspectConnectionsRefused.inc())
-    const turns = deps.turns ?? new SourceTurns()
+    const turns =
+      deps.turns ?? new SourceTurns(SOURCE_TURNS, Date.now, () => deps.metrics.webhookAbandoned.inc())
     takeTurns(scope, turns)
     await webhookRoutes(scope, {
       secrets: deps.secrets,

@@ -17,7 +17,12 @@ export type SourceTurnOptions = { readonly [K in keyof typeof SOURCE_TURNS]: num
  * forgeries (up to 120 ms measured) before the overload guard starts shedding; let in one at a time, it waits
  * for a few forgeries. An untrusted genuine callback (a new Tylt address, a rotation mistake) is never
  * refused for this: it waits for its round, one request of each other waiting source. Memory is bounded:
- * at most `addresses` trusted sources, the one verified least recently forgotten first.
+ * at most `addresses` trusted sources, the one verified least recently forgotten first. A request whose
+ * sender has gone by its turn (its connection closed) is dropped, not let in, and the turn goes to the
+ * next: a flood that gives up on its requests would otherwise fill the turns with requests nobody waits
+ * for, each costing a turn, while its next ones queue behind them (65,000 waiting after 16 s of a
+ * pipelined flood on a busy machine, nine in ten of them gone). What waits is then what live connections
+ * have sent.
  */
 export class SourceTurns {
   readonly #options: SourceTurnOptions
@@ -25,12 +30,19 @@ export class SourceTurns {
   /** Trusted source keys, by when a request of theirs last verified; the first is the stalest. */
   readonly #trusted = new Map<string, number>()
   /** Requests waiting to be let in, per source key, round robin in the map's order. */
-  readonly #waiting = new Map<string, (() => void)[]>()
+  readonly #waiting = new Map<string, Waiter[]>()
   #scheduled = false
+  /** Called for each request dropped at its turn because its sender had gone. */
+  readonly #onAbandoned: () => void
 
-  constructor(options: SourceTurnOptions = SOURCE_TURNS, now: () => number = Date.now) {
+  constructor(
+    options: SourceTurnOptions = SOURCE_TURNS,
+    now: () => number = Date.now,
+    onAbandoned: () => void = () => {},
+  ) {
     this.#options = options
     this.#now = now
+    this.#onAbandoned = onAbandoned
   }
 
   /** A request from `ip` verified: its source's next requests are let in at once. */
@@ -65,16 +77,16 @@ export class SourceTurns {
     return count
   }
 
-  /** Calls `go` now for a trusted source, otherwise on its turn. */
-  admit(ip: string, go: () => void): void {
+  /** Calls `go` now for a trusted source, otherwise on its turn, unless `connection` is destroyed by then. */
+  admit(ip: string, go: () => void, connection: Connection = OPEN): void {
     if (this.trusted(ip)) {
       go()
       return
     }
     const key = addressKey(ip)
     const queue = this.#waiting.get(key)
-    if (queue === undefined) this.#waiting.set(key, [go])
-    else queue.push(go)
+    if (queue === undefined) this.#waiting.set(key, [{ go, connection }])
+    else queue.push({ go, connection })
     this.#schedule()
   }
 
@@ -87,16 +99,36 @@ export class SourceTurns {
 
   readonly #letIn = (): void => {
     this.#scheduled = false
-    const next = this.#waiting.entries().next().value
-    if (next === undefined) return
-    const [key, queue] = next
-    const go = queue.shift()!
-    // The source goes to the back of the round with whatever it still has waiting.
-    this.#waiting.delete(key)
-    if (queue.length > 0) this.#waiting.set(key, queue)
-    if (this.#waiting.size > 0) this.#schedule()
-    go()
+    for (;;) {
+      const next = this.#waiting.entries().next().value
+      if (next === undefined) return
+      const [key, queue] = next
+      const waiter = queue.shift()!
+      // The source goes to the back of the round with whatever it still has waiting.
+      this.#waiting.delete(key)
+      if (queue.length > 0) this.#waiting.set(key, queue)
+      if (waiter.connection.destroyed) {
+        this.#onAbandoned()
+        continue
+      }
+      if (this.#waiting.size > 0) this.#schedule()
+      waiter.go()
+      return
+    }
   }
+}
+
+/** The connection a request came on: destroyed once its sender has closed it. */
+interface Connection {
+  readonly destroyed: boolean
+}
+
+const OPEN: Connection = { destroyed: false }
+
+/** A request waiting for its turn: what lets it in, and the connection its sender may have closed since. */
+interface Waiter {
+  readonly go: () => void
+  readonly connection: Connection
 }
 
 /**
@@ -104,5 +136,5 @@ export class SourceTurns {
  * so that what it sheds is shed before waiting for a turn.
  */
 export function takeTurns(scope: FastifyInstance, turns: SourceTurns) {
-  scope.addHook('onRequest', (request, _reply, done) => turns.admit(request.ip, done))
+  scope.addHook('onRequest', (request, _reply, done) => turns.admit(request.ip, done, request.raw.socket))
 }

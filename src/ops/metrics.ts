@@ -41,6 +41,10 @@ export function createMetrics(store: EventStore) {
       help: 'Requests refused on a webhook path by reason (missing, malformed, mismatch, unknown_service, bad_url); over_limit="true": past the source\'s failure limit, so no JSON fallback and not quarantined',
       labelNames: ['reason', 'over_limit'],
     }),
+    webhookAbandoned: registry.counter({
+      name: `${PREFIX}webhook_abandoned_total`,
+      help: 'Webhook requests from sources not known to be Tylt dropped unread at their turn, their sender having closed the connection while they waited (a flood)',
+    }),
     suspectConnectionsRefused: registry.counter({
       name: `${PREFIX}suspect_connections_refused_total`,
       help: 'Connections held unread or closed at once, from a source past its failure limit within the last minute, while suspects are shed (a forged flood)',

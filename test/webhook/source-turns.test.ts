@@ -56,6 +56,30 @@ describe('SourceTurns', () => {
     })
     expect(order).toEqual(['trusted', 'a1', 'loop', 'b1', 'a2', 'a3'])
   })
+
+  it('drops a request whose sender has gone by its turn and gives the turn to the next', async () => {
+    let abandoned = 0
+    const turns = new SourceTurns(OPTIONS, Date.now, () => abandoned++)
+    const order: string[] = []
+    const connections = new Map<string, { destroyed: boolean }>()
+    const admit = (ip: string, name: string) => {
+      const connection = { destroyed: false }
+      connections.set(name, connection)
+      turns.admit(ip, () => order.push(name), connection)
+    }
+    for (const name of ['a1', 'a2', 'a3']) admit('192.0.2.1', name)
+    admit('192.0.2.2', 'b1')
+    connections.get('a1')!.destroyed = true
+    connections.get('a2')!.destroyed = true
+    setImmediate(() => order.push('loop'))
+    await new Promise<void>((resolve) => {
+      const wait = () => (turns.waiting === 0 ? setImmediate(resolve) : setImmediate(wait))
+      wait()
+    })
+    // a1's turn went to b1 at once (a1 gone); a2 gone too, so a3 had the next turn.
+    expect(order).toEqual(['b1', 'loop', 'a3'])
+    expect(abandoned).toBe(2)
+  })
 })
 
 /** 20 services of 2 keys each: a forgery to `POST /webhooks` costs 40 HMACs. */
