@@ -125,13 +125,16 @@ export async function overloadGuard(
   const tarpit = holdAtAccept(
     scope.server,
     (ip) => {
-      if (!shedding || limiter === undefined || ip === undefined || !limiter.anySuspect()) return false
-      if (!limiter.suspect(ip)) return false
+      if (limiter === undefined || ip === undefined || !limiter.suspect(ip)) return false
       onConnectionRefused()
       lastShedAt = Date.now()
       return true
     },
-    { holdMs: connectionHoldMs, max: maxHeldConnections },
+    {
+      holdMs: connectionHoldMs,
+      max: maxHeldConnections,
+      armed: () => shedding && limiter?.anySuspect() === true,
+    },
   )
   scope.addHook('onClose', (_instance, done) => {
     tarpit.close()

@@ -32,13 +32,14 @@ export interface Tarpit {
  * up is not seen: the hold is what bounds both. A flood that gives up on each connection sooner comes back
  * at its own pace; one that waits for answers comes back once a `holdMs` per connection.
  *
- * Uses the listening handle's `onconnection`, which Node sets when the server listens (its cluster and
- * `net` modules rely on it); where there is none, nothing is taken and `installed()` says so.
+ * While `armed()` is false (nobody to refuse), a connection is passed on as it is, its address not even
+ * looked up. Uses the listening handle's `onconnection`, which Node sets when the server listens (its
+ * cluster and `net` modules rely on it); where there is none, nothing is taken and `installed()` says so.
  */
 export function holdAtAccept(
   server: Server,
   refuse: (remoteAddress: string | undefined) => boolean,
-  { holdMs, max }: { holdMs: number; max: number },
+  { holdMs, max, armed = () => true }: { holdMs: number; max: number; armed?: () => boolean },
 ): Tarpit {
   // Held in the order they came, each for the same time: the first ones are always the first due.
   let held: { handle: AcceptedHandle; until: number }[] = []
@@ -66,7 +67,7 @@ export function holdAtAccept(
     const accept = handle.onconnection
     listening = { handle: handle as ListenHandle, accept }
     handle.onconnection = function (status, accepted) {
-      if (status === 0 && typeof accepted?.getpeername === 'function') {
+      if (status === 0 && typeof accepted?.getpeername === 'function' && armed()) {
         const peer: { address?: string } = {}
         if (accepted.getpeername(peer) === 0 && refuse(peer.address)) {
           if (held.length - first >= max) {

@@ -15,20 +15,25 @@ afterEach(async () => {
 })
 
 /** A listener that reads and answers `hello` to each connection it is given, with a tarpit refusing ATTACKER. */
-async function listen(max = 8) {
+async function listen(max = 8, armed = () => true) {
   const given: string[] = []
   server = createServer((socket) => {
     given.push(socket.remoteAddress ?? '')
     socket.resume()
     socket.end('hello')
   })
-  tarpit = holdAtAccept(server, (address) => address === ATTACKER, { holdMs: HOLD_MS, max })
+  let refusals = 0
+  tarpit = holdAtAccept(server, (address) => address === ATTACKER && ++refusals > 0, {
+    holdMs: HOLD_MS,
+    max,
+    armed,
+  })
   expect(tarpit.installed()).toBe(false)
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
   expect(tarpit.installed()).toBe(true)
   const address = server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')
-  return { port: address.port, given }
+  return { port: address.port, given, refusals: () => refusals }
 }
 
 /** Connects from `from`, writes `bytes`, and resolves with what came back and when the connection closed. */
@@ -92,6 +97,20 @@ describe('the tarpit takes a refused address at accept', () => {
     expect((await held.closed).ms).toBeLessThan(HOLD_MS)
     expect(tarpit!.held()).toBe(0)
     expect(await attempt(port, ATTACKER).closed).toMatchObject({ answer: 'hello' })
+    expect(given).toEqual([ATTACKER])
+  })
+
+  it('while not armed, looks nobody up and passes every connection on', async () => {
+    let armed = false
+    const { port, given, refusals } = await listen(8, () => armed)
+    expect(await attempt(port, ATTACKER).closed).toMatchObject({ answer: 'hello' })
+    expect(refusals()).toBe(0)
+    armed = true
+    const held = attempt(port, ATTACKER)
+    await held.connected
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(tarpit!.held()).toBe(1)
+    expect(refusals()).toBe(1)
     expect(given).toEqual([ATTACKER])
   })
 })
