@@ -46,7 +46,7 @@ export function holdAtAccept(
   let first = 0
   let sweep: NodeJS.Timeout | undefined
   let listening: { handle: ListenHandle; accept: ListenHandle['onconnection'] } | undefined
-  const closeAll = (now: number) => {
+  const closeDue = (now: number) => {
     while (first < held.length && held[first]!.until <= now) held[first++]!.handle.close()
     if (first < held.length) {
       // The closed ones are dropped from the front now and then, not one by one.
@@ -67,7 +67,7 @@ export function holdAtAccept(
     const accept = handle.onconnection
     listening = { handle: handle as ListenHandle, accept }
     handle.onconnection = function (status, accepted) {
-      if (status === 0 && typeof accepted?.getpeername === 'function' && armed()) {
+      if (armed() && status === 0 && typeof accepted?.getpeername === 'function') {
         const peer: { address?: string } = {}
         if (accepted.getpeername(peer) === 0 && refuse(peer.address)) {
           if (held.length - first >= max) {
@@ -75,7 +75,7 @@ export function holdAtAccept(
             return
           }
           held.push({ handle: accepted, until: performance.now() + holdMs })
-          sweep ??= setInterval(() => closeAll(performance.now()), Math.min(100, holdMs)).unref()
+          sweep ??= setInterval(() => closeDue(performance.now()), Math.min(100, holdMs)).unref()
           return
         }
       }
@@ -91,7 +91,7 @@ export function holdAtAccept(
       server.off('listening', install)
       if (listening !== undefined) listening.handle.onconnection = listening.accept
       listening = undefined
-      closeAll(Number.POSITIVE_INFINITY)
+      closeDue(Number.POSITIVE_INFINITY)
     },
   }
 }
