@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util'
 import { startOnce } from './lib/footprint.js'
 import { relayCommand } from './lib/relay.js'
 import { durableLimit, FIXED_RATE, relayEmbedded } from './lib/scenarios.js'
+import { median } from './lib/stats.js'
 
 const { values } = parseArgs({
   options: {
@@ -51,11 +52,6 @@ async function footprintOnce(cli) {
   return { listenMs: one.listenMs, rss: one.earlyRss, idleRss: one.idleRss }
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 const failures = []
 const runs = { before: [], after: [], limit: [], beforeRate: [], afterRate: [], limitRate: [] }
 const note = (key, result) => {

@@ -76,13 +76,25 @@ if rate > 0 then
   end
 end
 
+-- BENCH_HISTOGRAM=1 adds every latency recorded, as [microseconds, count] pairs, so that runs can be pooled.
+local function histogram(latency)
+  if os.getenv("BENCH_HISTOGRAM") ~= "1" then return "" end
+  local pairs_ = {}
+  for i = 1, #latency do
+    local value, count = latency(i)
+    pairs_[i] = string.format("[%d,%d]", value, count)
+  end
+  return ',"histogram":[' .. table.concat(pairs_, ",") .. "]"
+end
+
 function done(summary, latency, requests)
   local sent = 0
   for _, thread in ipairs(threads) do sent = sent + (thread:get("counter") or 0) end
   local errors = summary.errors
   io.write(string.format(
     'BENCH_RESULT {"requests":%d,"sent":%d,"durationUs":%d,"non2xx":%d,"socketErrors":%d,"timeouts":%d,' ..
-    '"p50Us":%d,"p99Us":%d,"maxUs":%d,"meanUs":%.1f}\n',
+    '"p50Us":%d,"p99Us":%d,"maxUs":%d,"meanUs":%.1f%s}\n',
     summary.requests, sent, summary.duration, errors.status, errors.connect + errors.read + errors.write,
-    errors.timeout, latency:percentile(50), latency:percentile(99), latency.max, latency.mean))
+    errors.timeout, latency:percentile(50), latency:percentile(99), latency.max, latency.mean,
+    histogram(latency)))
 end

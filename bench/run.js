@@ -28,6 +28,7 @@ import {
  * What each round runs, in this order; `--only` picks among these keys and `footprint` (once, before the
  * rounds), `drain`, `soak` (once, after them). `limit` is the durable limit (bench/durable-limit.js) at full
  * load; `rate` / `limit-rate` are (b) and the limit at 2,000 req/s offered, `rate-200` / `limit-200` at 200.
+ * `flood-control` is the forged-flood scenario with no flood at all: the noise its ratios are judged against.
  */
 const ROUND_SCENARIOS = [
   ['a', baseline],
@@ -45,6 +46,7 @@ const ROUND_SCENARIOS = [
   ['ref-postgres', (p) => reference(p, 'postgres')],
   ['flood-named', (p) => forgedFlood(p, 'named')],
   ['flood-any', (p) => forgedFlood(p, 'any')],
+  ['flood-control', (p) => forgedFlood(p, 'named', { control: true })],
 ]
 
 /** Accepts `--write false`, `--write=false` (and `true`) besides the bare `--write` and `--no-write`. */
@@ -166,10 +168,13 @@ function floodSummary(r) {
   const ms = (us) => (us / 1000).toFixed(2)
   const cpu = (share) => `${(share * 100).toFixed(0)}%`
   const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`
+  const slices = (phase, value) => phase.slices.map(value).join(' ')
   const line = (f) =>
     `\n    ${f.bytes}-byte forgeries: genuine p99 ${ms(f.quiet.p99Us)} ms alone, ${ms(f.loud.p99Us)} ms during the flood (${f.loud.ok}/${f.loud.requests} ok); ` +
     `full load ${f.quietFull.rps.toFixed(0)} / ${f.loudFull.rps.toFixed(0)} req/s (${f.loudFull.ok}/${f.loudFull.requests} ok); relay CPU ${cpu(f.quiet.cpuShare)} / ${cpu(f.loud.cpuShare)}; ` +
-    `forged ${f.forged.requests} sent (${f.forgedAtRate.rps.toFixed(0)} req/s ${JSON.stringify(f.forgedAtRate.answers)}, then ${f.forgedAtFull.rps.toFixed(0)} req/s ${JSON.stringify(f.forgedAtFull.answers)}); quarantine ${kib(f.quarantine.peak)} (${f.quarantine.requests} kept, ${kib(f.quarantine.diskBytes)} on disk)`
+    `forged ${f.forged.requests} sent (${f.forgedAtRate.rps.toFixed(0)} req/s ${JSON.stringify(f.forgedAtRate.answers)}, then ${f.forgedAtFull.rps.toFixed(0)} req/s ${JSON.stringify(f.forgedAtFull.answers)}); quarantine ${kib(f.quarantine.peak)} (${f.quarantine.requests} kept, ${kib(f.quarantine.diskBytes)} on disk); ` +
+    `slices, alone | flood: p99 ms ${slices(f.quiet, (s) => ms(s.p99Us))} | ${slices(f.loud, (s) => ms(s.p99Us))}, ` +
+    `req/s ${slices(f.quietFull, (s) => s.rps.toFixed(0))} | ${slices(f.loudFull, (s) => s.rps.toFixed(0))}`
   return r.floods.map(line).join('')
 }
 

@@ -1,13 +1,10 @@
 // The "genuine callbacks during a forged flood" table of the results, when the run measured it: one row per
-// route and forged-body size, medians over the rounds beside every round's ratio, and the targets judged on
-// the worst round, not the median.
+// route and forged-body size, and the control (no flood), medians over the rounds beside every round's
+// ratio. The targets are judged on each row's median over the rounds, as the page's other ratios are; the
+// worst single round and the control's ratios are printed beside them, for the spread.
 import { FLOOD } from './flood-scenario.js'
+import { median } from './stats.js'
 
-const median = (values) => {
-  const sorted = [...values].sort((x, y) => x - y)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 const ms = (us) => (us / 1000).toFixed(2)
 const int = (n) => Math.round(n).toLocaleString('en-US')
 const pct = (share) => `${Math.round(share * 100)}%`
@@ -31,7 +28,7 @@ function row(runs) {
   const requests = sum(runs.map((f) => genuine(f).requests))
   return [
     runs[0].route === 'named' ? '`/webhooks/:service`' : '`POST /webhooks`',
-    size(runs[0].bytes),
+    runs[0].control ? 'none (control)' : size(runs[0].bytes),
     `${int(ok)} / ${int(requests)}`,
     `${ms(median(runs.map((f) => f.quiet.p99Us)))} / ${ms(median(runs.map((f) => f.loud.p99Us)))}`,
     runs.map((f) => p99Ratio(f).toFixed(2)).join(', '),
@@ -49,7 +46,7 @@ function row(runs) {
 /** Lines for docs/benchmarks.md, or none when the rounds did not measure the flood. */
 export function floodSection(rounds) {
   const groups = new Map()
-  for (const key of ['flood-named', 'flood-any'])
+  for (const key of ['flood-named', 'flood-any', 'flood-control'])
     for (const round of rounds)
       for (const f of round[key]?.floods ?? []) {
         const id = `${key} ${f.bytes}`
@@ -75,17 +72,35 @@ export function floodSection(rounds) {
   ]
   const allOk = floods.every((f) => genuine(f).ok === genuine(f).requests && f.loud.requests > 0)
   const withinQuarantine = floods.every((f) => f.quarantine.peak <= FLOOD.quarantineMaxBytes)
-  const worstP99 = Math.max(...floods.map(p99Ratio))
-  const worstThroughput = Math.min(...floods.map(throughputRatio))
+  const flooded = all.filter((runs) => !runs[0].control)
+  const controls = all.filter((runs) => runs[0].control).flat()
+  const floodRuns = flooded.flat()
+  const judged = (ratio, worst, meets) => {
+    if (floodRuns.length === 0) return 'not measured'
+    const medians = flooded.map((runs) => median(runs.map(ratio)))
+    const worstMedian = worst(...medians)
+    const rounds = floodRuns.filter((f) => meets(ratio(f))).length
+    const worstRound = worst(...floodRuns.map(ratio))
+    return (
+      `worst row ${worstMedian.toFixed(2)}, ${meets(worstMedian) ? 'met' : '**not met**'}; ` +
+      `${rounds} of ${floodRuns.length} single rounds within it, the worst ${worstRound.toFixed(2)}`
+    )
+  }
+  const atMost2 = (r) => r <= 2
+  const atLeast090 = (r) => r >= 0.9
   const sent = sum(floods.map((f) => f.forged.requests))
   const largestFlood = Math.max(...floods.map((f) => f.forged.requests))
+  const ratios = (ratio) => controls.map((f) => ratio(f).toFixed(2)).join(', ')
   return [
     '',
     `Genuine callbacks during a forged flood (JSON fallback on, bench/lib/flood-scenario.js): for each forged-body`,
     `size a fresh relay takes genuine callbacks from 127.0.0.1 (${FLOOD.genuineConnections} connections), first at ${FLOOD.genuineRate} req/s offered (p99),`,
-    `then at full load (throughput), alone and then while ${FLOOD.floodConnections} kept-alive connections from ${FLOOD.attacker} send forged`,
-    `JSON bodies as fast as the relay answers, dropping an answer held back more than ${FLOOD.abortMs} ms ("held"; "reset": the`,
-    `relay closed the connection under a request it shed). QUARANTINE_MAX_BYTES ${kib(FLOOD.quarantineMaxBytes)}, its gauge read from /metrics.`,
+    `then at full load (throughput). Each phase is ${floods[0].pairs} slices alone and ${floods[0].pairs} while ${FLOOD.floodConnections} kept-alive connections from`,
+    `${FLOOD.attacker} send forged JSON bodies as fast as the relay answers, in the order alone, flood, flood, alone, ...;`,
+    `the attacker drops an answer held back more than ${FLOOD.abortMs} ms ("held"; "reset": the relay closed the connection`,
+    `under a request it shed). A round's p99 and throughput are over every callback of its slices of that kind.`,
+    `The control row runs the same slices with the flood never started. QUARANTINE_MAX_BYTES ${kib(FLOOD.quarantineMaxBytes)}, its gauge`,
+    `read from /metrics.`,
     '',
     line(header),
     line(header.map(() => '---')),
@@ -93,8 +108,13 @@ export function floodSection(rounds) {
     '',
     `- every genuine callback answered 200, alone and during the flood: ${allOk ? 'met' : '**not met**'}`,
     `- quarantine within QUARANTINE_MAX_BYTES throughout: ${withinQuarantine ? 'met' : '**not met**'}`,
-    `- genuine throughput during the flood >= 0.90 x alone (every round): lowest ${worstThroughput.toFixed(2)}, ${worstThroughput >= 0.9 ? 'met' : '**not met**'}`,
-    `- genuine p99 during the flood <= 2x alone (every round): highest ${worstP99.toFixed(2)}, ${worstP99 <= 2 ? 'met' : '**not met**'}`,
+    `- genuine throughput during the flood >= 0.90 x alone (each row's median over the rounds): ${judged(throughputRatio, Math.min, atLeast090)}`,
+    `- genuine p99 during the flood <= 2x alone (each row's median over the rounds): ${judged(p99Ratio, Math.max, atMost2)}`,
+    ...(controls.length > 0
+      ? [
+          `- the control, the same slices with no flood: p99 ratios ${ratios(p99Ratio)}; throughput ratios ${ratios(throughputRatio)}`,
+        ]
+      : []),
     `- forged requests sent: ${int(sent)} in all, ${int(largestFlood)} in the largest single flood`,
   ]
 }

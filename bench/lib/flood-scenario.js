@@ -3,8 +3,9 @@
 // older key of the one tried last (40 HMACs before the match on `POST /webhooks`, the worst case). For each
 // forged-body size (one under the fallback's cap, one just under it, one over SUSPECT_MAX_BODY) a fresh
 // relay takes genuine callbacks from 127.0.0.1, at a moderate fixed rate (for p99) and then at full load
-// (for throughput), once alone and once while 32 kept-alive connections from 127.0.0.2 send forged bodies
-// as fast as the relay answers them, dropping any answer held back longer than FLOOD.abortMs. The quarantine
+// (for throughput), each in slices alone interleaved with slices while 32 kept-alive connections from
+// 127.0.0.2 send forged bodies as fast as the relay answers them, dropping any answer held back longer than
+// FLOOD.abortMs (the flood pauses for the slices alone). The quarantine
 // is bounded small (FLOOD.quarantineMaxBytes) so that the flood could overrun it, and its gauge is read
 // from /metrics during and after the flood.
 import { statSync } from 'node:fs'
@@ -14,6 +15,7 @@ import { newNonce } from './body.js'
 import { LOAD_CORE, load } from './load.js'
 import { cpuTimeUs, removeFolder, sampleMemory, sleep, startPiped } from './proc.js'
 import { SECRET, startRelay } from './relay.js'
+import { median, pooledPercentile } from './stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const PORT = Number(process.env.BENCH_PORT ?? 18301)
@@ -34,6 +36,11 @@ export const FLOOD = {
    */
   abortMs: Number(process.env.BENCH_FLOOD_ABORT_MS ?? 100),
   quarantineMaxBytes: 4 * 1024 * 1024,
+  /** Slices alone and as many during the flood, per phase (each slice half of `--duration`); `--smoke`: 2. */
+  pairs: 4,
+  smokePairs: 2,
+  /** From the flood's pause to the next slice alone: held connections closed, the quarantine's queue written. */
+  settleMs: 1_000,
   /**
    * The flood generator shares the load core with the genuine client. At the same priority, its bursts (its
    * start, 32 requests at once; its reconnections) hold that core for a few milliseconds at a time, while
@@ -106,7 +113,18 @@ export async function attacker(url, bytes) {
     else child.stdin.write(`${command}\n`)
     return JSON.parse(await result)
   }
-  return { go: () => child.stdin.write('go\n'), mark: () => tally('mark'), stop: () => tally('stop') }
+  return {
+    go: () => child.stdin.write('go\n'),
+    mark: () => tally('mark'),
+    pause: () => tally('pause'),
+    stop: () => tally('stop'),
+  }
+}
+
+/** The control's attacker: it never sends, and its tallies are empty. */
+function noFlood() {
+  const none = async () => ({ requests: 0, seconds: 0, rps: 0, answers: {} })
+  return { go: () => {}, mark: none, pause: none, stop: none }
 }
 
 /** Samples the quarantine's bytes gauge once a second until stopped; resolves with the largest seen. */
@@ -145,11 +163,41 @@ function quarantineFileBytes(dataDir) {
   return bytes
 }
 
-/** Two tallies of the flood as one. */
-function merge(a, b) {
-  const answers = { ...a.answers }
-  for (const [key, n] of Object.entries(b.answers)) answers[key] = (answers[key] ?? 0) + n
-  return { requests: a.requests + b.requests, answers }
+/** The flood's tallies as one; its rate over the measured slices (`mark`s) only. */
+function merge(tallies, marks) {
+  const answers = {}
+  for (const t of tallies)
+    for (const [key, n] of Object.entries(t.answers)) answers[key] = (answers[key] ?? 0) + n
+  const requests = tallies.reduce((a, t) => a + t.requests, 0)
+  const marked = marks.reduce((a, t) => a + t.requests, 0)
+  const seconds = marks.reduce((a, t) => a + t.seconds, 0)
+  return { requests, rps: seconds > 0 ? marked / seconds : 0, answers }
+}
+
+/**
+ * Slices of one kind as one run: counts and rate summed; p99 over every callback of every slice when wrk
+ * gave their latencies, else (autocannon) the median of the slices' p99s.
+ */
+function combine(slices) {
+  const sum = (key) => slices.reduce((a, r) => a + r[key], 0)
+  const pooled = slices.every((r) => Array.isArray(r.histogram))
+  return {
+    requests: sum('requests'),
+    ok: sum('ok'),
+    non2xx: sum('non2xx'),
+    socketErrors: sum('socketErrors'),
+    timeouts: sum('timeouts'),
+    rps: sum('requests') / (sum('durationUs') / 1e6),
+    p99Us: pooled
+      ? pooledPercentile(
+          slices.map((r) => r.histogram),
+          99,
+        )
+      : median(slices.map((r) => r.p99Us)),
+    pooled,
+    cpuShare: sum('cpuUs') / sum('wallUs'),
+    slices: slices.map((r) => ({ rps: r.rps, p99Us: r.p99Us })),
+  }
 }
 
 function genuineFailures(what, result) {
@@ -161,24 +209,65 @@ function genuineFailures(what, result) {
   return failures
 }
 
-/** One forged-body size on one route: a fresh relay, genuine load alone, then the same during the flood. */
-async function floodOfSize(plan, route, bytes) {
+/**
+ * One phase at one offered rate (0: full load): `pairs` slices alone and as many during the flood, in the
+ * order alone, flood, flood, alone, alone, flood, ... so that a relay that drifts faster or slower over the
+ * phase (its store warming up, the disk's latency changing) weighs on both kinds alike. The flood pauses
+ * before each alone slice and the relay is given `FLOOD.settleMs` to close what it held.
+ */
+async function interleaved(genuine, flood, rate, pairs) {
+  const alone = []
+  const during = []
+  const tallies = []
+  const marks = []
+  let flooding = false
+  for (let pair = 0; pair < pairs; pair++) {
+    for (const kind of pair % 2 === 0 ? ['alone', 'flood'] : ['flood', 'alone']) {
+      if (kind === 'flood' && !flooding) {
+        flood.go()
+        flooding = true
+      }
+      if (kind === 'alone' && flooding) {
+        tallies.push(await flood.pause())
+        flooding = false
+        await sleep(FLOOD.settleMs)
+      }
+      const result = await genuine(rate)
+      if (kind === 'alone') alone.push(result)
+      else {
+        during.push(result)
+        const mark = await flood.mark()
+        tallies.push(mark)
+        marks.push(mark)
+      }
+    }
+  }
+  if (flooding) tallies.push(await flood.pause())
+  return { alone: combine(alone), during: combine(during), forged: merge(tallies, marks) }
+}
+
+/** One forged-body size on one route: a fresh relay, genuine load alone and during the flood, interleaved. */
+async function floodOfSize(plan, route, bytes, control) {
   const server = await startRelay(PORT, OPS_PORT, { env: services() })
   const url = route === 'named' ? server.url : server.url.replace(/\/bench$/, '')
   const pid = server.child.pid
+  const sliceS = Math.max(1, Math.round(plan.durationS / 2))
+  const pairs = plan.smoke ? FLOOD.smokePairs : FLOOD.pairs
   const genuine = async (rate) => {
     const cpuAt = cpuTimeUs(pid)
     const startedAt = performance.now()
     const result = await load({
       url,
-      durationS: plan.durationS,
+      durationS: sliceS,
       connections: FLOOD.genuineConnections,
       rate,
       secret: SECRET,
       nonce: newNonce(),
       forceAutocannon: plan.forceAutocannon,
+      histogram: true,
     })
-    result.cpuShare = (cpuTimeUs(pid) - cpuAt) / ((performance.now() - startedAt) * 1000)
+    result.cpuUs = cpuTimeUs(pid) - cpuAt
+    result.wallUs = (performance.now() - startedAt) * 1000
     return result
   }
   await load({
@@ -190,17 +279,13 @@ async function floodOfSize(plan, route, bytes) {
     nonce: newNonce(),
     forceAutocannon: plan.forceAutocannon,
   })
-  const quiet = await genuine(FLOOD.genuineRate)
-  const quietFull = await genuine(0)
-  const flood = await attacker(url, bytes)
+  const flood = control ? noFlood() : await attacker(url, bytes)
   const memory = sampleMemory(pid)
   const quarantine = watchQuarantine(server)
-  flood.go()
-  const loud = await genuine(FLOOD.genuineRate)
-  const forgedAtRate = await flood.mark()
-  const loudFull = await genuine(0)
-  const forgedAtFull = await flood.stop()
-  const forged = merge(forgedAtRate, forgedAtFull)
+  const atRate = await interleaved(genuine, flood, FLOOD.genuineRate, pairs)
+  const atFull = await interleaved(genuine, flood, 0, pairs)
+  const last = await flood.stop()
+  const forged = merge([atRate.forged, atFull.forged, last], [])
   const peakQuarantine = await quarantine.stop()
   const { peak } = memory.stop()
   // What the quarantine still had queued is written within its flush interval.
@@ -210,6 +295,7 @@ async function floodOfSize(plan, route, bytes) {
   const exit = await server.stop()
   removeFolder(server.dir)
   const quarantineBytes = Math.max(peakQuarantine, metrics.quarantineBytes)
+  const [quiet, loud, quietFull, loudFull] = [atRate.alone, atRate.during, atFull.alone, atFull.during]
   const failures = [
     ...genuineFailures('alone', quiet),
     ...genuineFailures('alone at full load', quietFull),
@@ -228,31 +314,39 @@ async function floodOfSize(plan, route, bytes) {
     )
   return {
     bytes,
+    control,
+    pairs,
     quiet,
     loud,
     quietFull,
     loudFull,
     forged,
-    forgedAtRate,
-    forgedAtFull,
+    forgedAtRate: atRate.forged,
+    forgedAtFull: atFull.forged,
     quarantine: { peak: quarantineBytes, requests: metrics.quarantineRequests, diskBytes },
     peakRss: peak,
     failures: failures.map((f) => `${bytes}-byte forgeries: ${f}`),
   }
 }
 
-/** One route (`named` or `any`), every forged-body size in turn. */
-export async function forgedFlood(plan, route) {
-  const sizes = process.env.BENCH_FLOOD_BYTES
-    ? process.env.BENCH_FLOOD_BYTES.split(',').map(Number)
-    : plan.smoke
-      ? FLOOD.smokeSizes[route]
-      : FLOOD.sizes
+/**
+ * One route (`named` or `any`), every forged-body size in turn; with `control`, one run of the same slices
+ * in which the flood is never started: what the ratios are when the two kinds of slice do not differ.
+ */
+export async function forgedFlood(plan, route, { control = false } = {}) {
+  const sizes = control
+    ? [0]
+    : process.env.BENCH_FLOOD_BYTES
+      ? process.env.BENCH_FLOOD_BYTES.split(',').map(Number)
+      : plan.smoke
+        ? FLOOD.smokeSizes[route]
+        : FLOOD.sizes
   const floods = []
   for (const bytes of sizes) {
-    floods.push(await floodOfSize(plan, route, bytes))
+    floods.push(await floodOfSize(plan, route, bytes, control))
     await sleep(500)
   }
-  const label = `forged flood, ${route === 'named' ? '/webhooks/:service' : 'POST /webhooks (20 services x 2 keys)'}`
+  const where = route === 'named' ? '/webhooks/:service' : 'POST /webhooks (20 services x 2 keys)'
+  const label = `${control ? 'no flood (control)' : 'forged flood'}, ${where}`
   return { label, route, floods, failures: floods.flatMap((f) => f.failures) }
 }

@@ -2,10 +2,11 @@
 // connections bound to `localAddress` (another loopback address than the genuine load's, so the relay can
 // tell the two sources apart, as it would tell an attacker from Tylt). Runs as its own process on the load
 // core. It builds its body and prints `BENCH_FLOOD_READY`, floods from the line `go` on stdin until the line
-// `stop` (or the end of stdin), printing one `BENCH_FLOOD {json}` line at each `mark` and at the stop, for
-// what was sent since the previous one: the requests sent, the answers by
-// status ("reset" when the relay closed the connection under a request, "held" when `abortMs` passed without
-// an answer and the request was dropped) and the rate. Starting it ahead keeps node's start-up and the body's
+// `stop` (or the end of stdin), printing one `BENCH_FLOOD {json}` line at each `mark`, at each `pause` and
+// at the stop, for what was sent since the previous one (a pause ends when every connection's request in
+// flight has settled; `go` sends again): the requests sent, the answers by status ("reset" when the relay
+// closed the connection under a request, "held" when `abortMs` passed without an answer and the request was
+// dropped), the seconds it covers and the rate. Starting it ahead keeps node's start-up and the body's
 // construction out of the measured window. Argument: {url, connections, bytes, localAddress, abortMs?}.
 import { request } from 'node:http'
 import { createInterface } from 'node:readline'
@@ -65,23 +66,53 @@ async function main(options) {
   let startedAt = performance.now()
   const tally = () => {
     const seconds = (performance.now() - startedAt) / 1000
-    process.stdout.write(`BENCH_FLOOD ${JSON.stringify({ requests, rps: requests / seconds, answers })}\n`)
+    process.stdout.write(
+      `BENCH_FLOOD ${JSON.stringify({ requests, seconds, rps: requests / seconds, answers })}\n`,
+    )
     requests = 0
     for (const key of Object.keys(answers)) delete answers[key]
     startedAt = performance.now()
   }
-  void (async () => {
-    for (;;) {
-      const { value, done } = await lines.next()
-      if (done || value.trim() === 'stop') break
-      if (value.trim() === 'mark') tally()
-    }
-    stopped = true
-  })()
+  // While paused, `resumed` is the promise each worker waits on and `resume` settles it; `idle` counts the
+  // workers waiting, so that the pause's tally is printed only once nothing is in flight.
+  let resumed
+  let resume
+  let idle = 0
+  let pausedWhenIdle
   const worker = async () => {
-    while (!stopped) await one()
+    while (!stopped) {
+      if (resumed !== undefined) {
+        idle++
+        if (idle === options.connections) pausedWhenIdle?.()
+        await resumed
+        idle--
+        continue
+      }
+      await one()
+    }
   }
-  await Promise.all(Array.from({ length: options.connections }, worker))
+  const workers = Promise.all(Array.from({ length: options.connections }, worker))
+  for (;;) {
+    const { value, done } = await lines.next()
+    const command = done ? 'stop' : value.trim()
+    if (command === 'stop') break
+    if (command === 'mark') tally()
+    if (command === 'pause' && resumed === undefined) {
+      resumed = new Promise((resolve) => (resume = resolve))
+      await new Promise((resolve) => (pausedWhenIdle = resolve))
+      pausedWhenIdle = undefined
+      tally()
+    }
+    if (command === 'go' && resumed !== undefined) {
+      resumed = undefined
+      resume()
+      startedAt = performance.now()
+    }
+  }
+  stopped = true
+  resumed = undefined
+  resume?.()
+  await workers
   tally()
   process.exit(0)
 }

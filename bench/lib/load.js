@@ -20,10 +20,26 @@ function parse(output, tool) {
 /**
  * One load run of `durationS` seconds against `url` from `connections` connections; `rate` offers a fixed
  * number of requests per second instead of as many as the server answers. `nonce` makes the bodies unique.
+ * `histogram` asks wrk for every latency it recorded (`result.histogram`, [µs, count] pairs); autocannon
+ * gives none.
  */
-export async function load({ url, durationS, connections = 32, rate = 0, secret, nonce, forceAutocannon }) {
+export async function load({
+  url,
+  durationS,
+  connections = 32,
+  rate = 0,
+  secret,
+  nonce,
+  forceAutocannon,
+  histogram = false,
+}) {
   if (hasWrk && !forceAutocannon) {
-    const env = { BENCH_SECRET: secret, BENCH_NONCE: nonce, BENCH_RATE: String(rate) }
+    const env = {
+      BENCH_SECRET: secret,
+      BENCH_NONCE: nonce,
+      BENCH_RATE: String(rate),
+      BENCH_HISTOGRAM: histogram ? '1' : '0',
+    }
     const args = [
       '-t1',
       `-c${connections}`,

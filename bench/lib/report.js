@@ -6,16 +6,12 @@ import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { floodSection } from './flood-report.js'
 import { FIXED_RATE, LOW_RATE, REFERENCES } from './scenarios.js'
+import { median } from './stats.js'
 
 const DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url))
 const START = '<!-- bench:results:start -->'
 const END = '<!-- bench:results:end -->'
 
-const median = (values) => {
-  const sorted = [...values].sort((x, y) => x - y)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 const ms = (us) => (us / 1000).toFixed(2)
 const mb = (bytes) => (bytes / 2 ** 20).toFixed(0)
 const int = (n) => Math.round(n).toLocaleString('en-US')
