@@ -87,22 +87,31 @@ describe('a flood of forgeries from one address', () => {
     // Every forgery refused within its source's failure budget was handed to the quarantine, and kept or
     // counted as not kept (its per-address rate limit, above all), once the quarantine has written what it
     // queued. Which of the two, and how many, depends on how fast this machine verified the flood: the
-    // limit's own numbers are the test above.
+    // limit's own numbers are the test above. A refusal is counted by reason once its answer is sent; a
+    // forgery whose sender hung up first was verified (`verification_failures_total`) and may have been
+    // handed to the quarantine, but is not among the refusals: those few are the only slack allowed.
     const count = (m: string, name: string, labels: Record<string, string> = {}) =>
       sample(m, name, labels) ?? 0
-    const handed = (m: string) =>
-      count(m, 'tylt_relay_webhook_refusals_total', { reason: 'mismatch', over_limit: 'false' })
+    const refusals = (m: string, overLimit: string) =>
+      count(m, 'tylt_relay_webhook_refusals_total', { reason: 'mismatch', over_limit: overLimit })
+    const handed = (m: string) => refusals(m, 'false')
+    const unanswered = (m: string) =>
+      count(m, 'tylt_relay_verification_failures_total', { service: 'cpg', reason: 'mismatch' }) -
+      refusals(m, 'false') -
+      refusals(m, 'true')
     const accounted = (m: string) =>
       count(m, 'tylt_relay_quarantined_total', { reason: 'mismatch' }) +
       ['rate_limited', 'queue_full', 'too_large', 'write_failed']
         .map((cause) => count(m, 'tylt_relay_quarantine_dropped_total', { cause }))
         .reduce((a, b) => a + b)
+    const balanced = (m: string) => accounted(m) >= handed(m) && accounted(m) <= handed(m) + unanswered(m)
     const metrics = await eventually(
       () => relay.metrics(),
-      (m) => count(m, 'tylt_relay_quarantine_requests') > 0 && accounted(m) === handed(m),
+      (m) => count(m, 'tylt_relay_quarantine_requests') > 0 && balanced(m),
     )
     expect(handed(metrics)).toBeGreaterThan(0)
-    expect(accounted(metrics)).toBe(handed(metrics))
+    expect(accounted(metrics)).toBeGreaterThanOrEqual(handed(metrics))
+    expect(accounted(metrics) - handed(metrics)).toBeLessThanOrEqual(unanswered(metrics))
     expect(sample(metrics, 'tylt_relay_quarantine_bytes')).toBeLessThanOrEqual(MAX)
     // Almost none of the flood cost a verification: its connections were held at accept once its source
     // was a suspect, its requests dropped at their turn once their sender had gone, or shed unread.
