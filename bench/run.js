@@ -170,7 +170,7 @@ function floodSummary(r) {
   const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`
   const slices = (phase, value) => phase.slices.map(value).join(' ')
   const line = (f) =>
-    `\n    ${f.bytes}-byte forgeries: genuine p99 ${ms(f.quiet.p99Us)} ms alone, ${ms(f.loud.p99Us)} ms during the flood (${f.loud.ok}/${f.loud.requests} ok); ` +
+    `\n    ${f.control ? 'no flood' : `${f.bytes}-byte forgeries`}: genuine p99 ${ms(f.quiet.p99Us)} ms alone, ${ms(f.loud.p99Us)} ms during the flood (${f.loud.ok}/${f.loud.requests} ok); ` +
     `full load ${f.quietFull.rps.toFixed(0)} / ${f.loudFull.rps.toFixed(0)} req/s (${f.loudFull.ok}/${f.loudFull.requests} ok); relay CPU ${cpu(f.quiet.cpuShare)} / ${cpu(f.loud.cpuShare)}; ` +
     `forged ${f.forged.requests} sent (${f.forgedAtRate.rps.toFixed(0)} req/s ${JSON.stringify(f.forgedAtRate.answers)}, then ${f.forgedAtFull.rps.toFixed(0)} req/s ${JSON.stringify(f.forgedAtFull.answers)}); quarantine ${kib(f.quarantine.peak)} (${f.quarantine.requests} kept, ${kib(f.quarantine.diskBytes)} on disk); ` +
     `slices, alone | flood: p99 ms ${slices(f.quiet, (s) => ms(s.p99Us))} | ${slices(f.loud, (s) => ms(s.p99Us))}, ` +

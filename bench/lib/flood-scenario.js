@@ -194,7 +194,6 @@ function combine(slices) {
           99,
         )
       : median(slices.map((r) => r.p99Us)),
-    pooled,
     cpuShare: sum('cpuUs') / sum('wallUs'),
     slices: slices.map((r) => ({ rps: r.rps, p99Us: r.p99Us })),
   }
