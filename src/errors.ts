@@ -57,6 +57,13 @@ export const DataDirInUseForMigrationError = createError(
   500,
 )
 
+/** A listener could not open: which variable to change, then the socket's code. */
+export const ListenError = createError<
+  'TYLT_LISTEN',
+  500,
+  [why: string, code: string, options?: { cause: unknown }]
+>('TYLT_LISTEN', '%s (%s)', 500)
+
 /** A command-line mistake: the CLI prints its message and where the usage is (one line each), and exits 2. */
 export class UsageError extends Error {
   /** The command whose usage the hint points at, when the mistake was found before the command ran. */

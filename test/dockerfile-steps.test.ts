@@ -3,7 +3,8 @@ import { createHmac } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { tempDir } from './helper.js'
+import { tempDir } from './helpers/index.js'
+import { RELAY_NODE_FLAGS, startRelay } from './helpers/relay-process.js'
 import {
   copyParts,
   envPairs,
@@ -12,7 +13,6 @@ import {
   parseDockerfile,
   type Stage,
 } from './ops/parse-dockerfile.js'
-import { RELAY_NODE_FLAGS, startRelay } from './process/relay-process.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))

@@ -1,19 +1,12 @@
+import type { ServiceForward } from '../forward/downstream-plan.js'
 import { type ForwardTarget, parseForwardUrl } from '../forward/parse-forward-url.js'
 import { parseSigningSecret } from '../forward/sinks/http/webhook-signature.js'
 import { urlName } from './service-secrets.js'
 
+export type { ServiceForward }
+
 export const FORWARD_URL_PREFIX = 'FORWARD_URL_'
 export const FORWARD_SIGNING_SECRET_PREFIX = 'FORWARD_SIGNING_SECRET_'
-
-/** A service's own downstream: `FORWARD_URL_<NAME>` and/or `FORWARD_SIGNING_SECRET_<NAME>`. */
-export interface ServiceForward {
-  /** The service, as in its URL (`PRIME_UPI` is `prime-upi`). */
-  readonly service: string
-  /** Its own FORWARD_URL; undefined keeps FORWARD_URL. */
-  readonly target: ForwardTarget | undefined
-  /** Its own signing secret; undefined keeps FORWARD_SIGNING_SECRET. */
-  readonly signingSecret: Buffer | undefined
-}
 
 /** Rewrites a parser's message so it names the variable it came from (never the value). */
 function renamed(err: unknown, key: string): string {

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { EventStore } from '../core/event-store.js'
 import type { QuarantineStore } from '../core/quarantine-store.js'
 import type { DownstreamStatus } from '../core/sink.js'
@@ -34,3 +34,12 @@ export type Answer =
   | { readonly page: string; readonly status?: number }
   | { readonly flash: string; readonly to: string }
 export type Handler = (request: FastifyRequest, ctx: PageContext) => Promise<Answer>
+
+/**
+ * The console as a plugin for the operations listener. Its pages are loaded only when it is mounted (OPS_TOKEN
+ * set): a relay without the console does not carry them in memory.
+ */
+export const consoleMount =
+  (deps: ConsoleDeps): FastifyPluginAsync =>
+  async (scope) =>
+    (await import('./console-plugin.js')).consolePlugin(scope, deps)

@@ -1,6 +1,15 @@
-import type { ServiceForward } from '../config/service-forwards.js'
 import type { SinkKind } from '../core/sink.js'
 import type { ForwardTarget } from './parse-forward-url.js'
+
+/** A service's own downstream: `FORWARD_URL_<NAME>` and/or `FORWARD_SIGNING_SECRET_<NAME>`. */
+export interface ServiceForward {
+  /** The service, as in its URL (`PRIME_UPI` is `prime-upi`). */
+  readonly service: string
+  /** Its own FORWARD_URL; undefined keeps FORWARD_URL. */
+  readonly target: ForwardTarget | undefined
+  /** Its own signing secret; undefined keeps FORWARD_SIGNING_SECRET. */
+  readonly signingSecret: Buffer | undefined
+}
 
 /** One downstream of the relay and the services whose events go there; one forwarder each. */
 export interface PlannedDownstream {

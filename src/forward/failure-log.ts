@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { describeFailure } from './describe-failure.js'
+import { describeFailure } from '../core/describe-failure.js'
 
 interface Streak {
   readonly code: string

@@ -1,9 +1,13 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  LogController,
+} from 'fastify'
 import type { Logger } from 'pino'
-import type { ConsoleDeps } from '../console/console-deps.js'
 import { TEXT_PLAIN } from '../constants.js'
+import { describeFailure } from '../core/describe-failure.js'
 import type { EventStore } from '../core/event-store.js'
-import { describeFailure } from '../forward/describe-failure.js'
 import { notFoundHandler } from '../http/error-handler.js'
 import { NO_SCHEMA_COMPILERS } from '../http/schema-compilers.js'
 import type { Metrics } from './metrics.js'
@@ -25,7 +29,8 @@ export function buildOpsApp(deps: {
   logger: Logger
   store: EventStore
   metrics: Metrics
-  console?: ConsoleDeps | undefined
+  /** The operator's console (console-deps.ts's consoleMount), mounted when given. */
+  console?: FastifyPluginAsync | undefined
   forwarders?: readonly ReadinessSource[]
 }): FastifyInstance {
   const app = Fastify({
@@ -55,11 +60,6 @@ export function buildOpsApp(deps: {
     const body = await deps.metrics.registry.metrics()
     return reply.type(deps.metrics.registry.contentType).send(body)
   })
-  const console = deps.console
-  // Loaded only with OPS_TOKEN set: a relay without the console does not carry its pages in memory.
-  if (console !== undefined)
-    app.register(async (scope) =>
-      (await import('../console/console-plugin.js')).consolePlugin(scope, console),
-    )
+  if (deps.console !== undefined) app.register(deps.console)
   return app
 }

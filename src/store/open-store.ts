@@ -4,14 +4,18 @@ import type { EventStore } from '../core/event-store.js'
 import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
 import type { QuarantineStore } from '../core/quarantine-store.js'
 import { GroupCommitStore } from './group-commit-store.js'
+import { whileOpening } from './while-opening.js'
 
 /** The PostgreSQL adapter and its client, loaded only when STORE_URL asks for them. */
 const postgres = () => import('./postgres/open-postgres.js')
 
-export interface OpenedStore {
+export interface ServingStore {
+  /** Usable at once; on PostgreSQL it refuses with StoreUnavailableError until the database is reachable. */
   readonly store: EventStore
-  /** Held at all times by the embedded store; shared with the other replicas on PostgreSQL. */
-  readonly lease: ForwardingLease
+  /** The quarantine every replica shares, on PostgreSQL beside the events; undefined for the embedded store. */
+  readonly quarantine: QuarantineStore | undefined
+  /** Resolves with the forwarding lease once the store is open. */
+  readonly opened: Promise<ForwardingLease>
 }
 
 export interface ServeStoreOptions {
@@ -24,20 +28,46 @@ export interface ServeStoreOptions {
 
 /**
  * The store of a serving relay: STORE_URL unset, the embedded SQLite store in DATA_DIR; `postgres://`, the
- * PostgreSQL store shared by every replica, waiting for the database if it is not up yet.
+ * PostgreSQL store shared by every replica. A database not up yet is waited for while the relay already
+ * listens (the usual order of a roll-out): until it comes, callbacks are answered 503 and readiness fails.
  */
-export async function openStore(config: Config, options: ServeStoreOptions): Promise<OpenedStore> {
-  if (config.storeUrl !== undefined) {
-    const onCommit = options.onCommit === undefined ? {} : { onCommit: options.onCommit }
-    const { openPostgresReplica } = await postgres()
-    const opened = await openPostgresReplica(config.storeUrl, options.logger, onCommit)
-    options.logger.info({ store: config.storeUrl.redacted }, 'events are kept in PostgreSQL')
-    return opened
+export function openStore(config: Config, options: ServeStoreOptions): ServingStore {
+  if (config.storeUrl === undefined) {
+    const store = new GroupCommitStore(config.dataDir)
+    store.onCommit = options.onCommit
+    store.onFailure = options.onFailure
+    return { store, quarantine: undefined, opened: Promise.resolve(ALWAYS_HELD) }
   }
-  const store = new GroupCommitStore(config.dataDir)
-  store.onCommit = options.onCommit
-  store.onFailure = options.onFailure
-  return { store, lease: ALWAYS_HELD }
+  const url = config.storeUrl
+  const abort = new AbortController()
+  const opening = postgres().then(async (pg) => {
+    const onCommit = options.onCommit === undefined ? {} : { onCommit: options.onCommit }
+    const replica = await pg.openPostgresReplica(url, options.logger, { ...onCommit, signal: abort.signal })
+    // The schema is migrated by now: the quarantine's connections open at once.
+    const quarantine: QuarantineStore = await pg
+      .openPostgresQuarantineStore(url)
+      .catch(async (err: unknown) => {
+        await replica.store.close()
+        throw err
+      })
+    options.logger.info({ store: url.redacted }, 'events are kept in PostgreSQL')
+    return { ...replica, quarantine }
+  })
+  const why = `PostgreSQL ${url.redacted} is not reachable yet`
+  const giveUp = () => abort.abort()
+  return {
+    store: whileOpening<EventStore>(
+      opening.then((o) => o.store),
+      giveUp,
+      why,
+    ),
+    quarantine: whileOpening<QuarantineStore>(
+      opening.then((o) => o.quarantine),
+      giveUp,
+      why,
+    ),
+    opened: opening.then((o) => o.lease),
+  }
 }
 
 /** The store for a command (`events`, `store`): it must exist already; nothing is created in DATA_DIR. */
@@ -47,10 +77,7 @@ export async function openExistingStore(config: Config): Promise<EventStore> {
   return new GroupCommitStore(config.dataDir, { mustExist: true })
 }
 
-/**
- * The quarantine every replica shares, on PostgreSQL beside the events; undefined for the embedded store,
- * whose quarantine lives in DATA_DIR.
- */
+/** The quarantine every replica shares; undefined for the embedded store, whose quarantine lives in DATA_DIR. */
 export async function openSharedQuarantineStore(config: Config): Promise<QuarantineStore | undefined> {
   if (config.storeUrl === undefined) return undefined
   return (await postgres()).openPostgresQuarantineStore(config.storeUrl)

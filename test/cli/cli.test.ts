@@ -2,9 +2,9 @@ import { createHmac } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { SECRETS, sign, tempDir } from '../helper.js'
-import { post, runCli, startRelay } from '../process/relay-process.js'
+import { fixture } from '../helpers/fixtures.js'
+import { SECRETS, sign, tempDir } from '../helpers/index.js'
+import { post, runCli, startRelay } from '../helpers/relay-process.js'
 
 const env = (dataDir = tempDir()) => ({
   TYLT_SECRET_CPG: SECRETS.cpg,

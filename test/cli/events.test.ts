@@ -3,9 +3,9 @@ import type { RelayEvent } from '../../src/core/event.js'
 import { eventId } from '../../src/event/event-id.js'
 import { extractMetadata } from '../../src/event/extract-metadata.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { fixture } from '../fixtures.js'
-import { SECRETS, tempDir } from '../helper.js'
-import { runCli } from '../process/relay-process.js'
+import { fixture } from '../helpers/fixtures.js'
+import { SECRETS, tempDir } from '../helpers/index.js'
+import { runCli } from '../helpers/relay-process.js'
 
 const T0 = Date.parse('2026-11-20T10:00:00Z')
 const MINUTE = 60_000

@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { SECRETS, sign, tempDir } from '../helper.js'
-import { inheritedEnv, post, startRelay } from '../process/relay-process.js'
+import { fixture } from '../helpers/fixtures.js'
+import { SECRETS, sign, tempDir } from '../helpers/index.js'
+import { inheritedEnv, post, startRelay } from '../helpers/relay-process.js'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))

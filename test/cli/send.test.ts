@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http'
 import { createServer as createTcpServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { SECRETS, sign, tempDir } from '../helper.js'
-import { freePort, runCli, startRelay } from '../process/relay-process.js'
+import { fixture } from '../helpers/fixtures.js'
+import { SECRETS, sign, tempDir } from '../helpers/index.js'
+import { freePort, runCli, startRelay } from '../helpers/relay-process.js'
 
 const env = (dataDir = tempDir()) => ({
   TYLT_SECRET_CPG: SECRETS.cpg,

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { eventually, SECRETS, sign, tempDir } from '../helper.js'
-import { CLI, inheritedEnv, runCli } from '../process/relay-process.js'
+import { eventually, SECRETS, sign, tempDir } from '../helpers/index.js'
+import { CLI, inheritedEnv, runCli } from '../helpers/relay-process.js'
 
 // util-linux `script` runs the command on a pseudo-terminal: stdin is then a terminal, as for a user.
 const hasScript = spawnSync('script', ['--version']).status === 0

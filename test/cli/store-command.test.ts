@@ -2,8 +2,8 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { relayEvent, tempDir } from '../helper.js'
-import { runCli } from '../process/relay-process.js'
+import { relayEvent, tempDir } from '../helpers/index.js'
+import { runCli } from '../helpers/relay-process.js'
 
 describe('tylt-relay store', () => {
   it('backs up a store and prints what the copy holds', async () => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { COMMANDS } from '../../src/cli/commands.js'
-import { SECRETS } from '../helper.js'
-import { runCli } from '../process/relay-process.js'
+import { SECRETS } from '../helpers/index.js'
+import { runCli } from '../helpers/relay-process.js'
 
 const env = { TYLT_SECRET_CPG: SECRETS.cpg }
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

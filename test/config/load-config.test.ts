@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 
 /** A secret long enough to be accepted. */
 const SECRET = 'cpg-secret-2f9c1d0a'

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { describe, expect, test } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 
 const TOKEN = 'ops-token-for-the-console-77c1'
 const base = { TYLT_SECRET_CPG: 'cpg-secret-for-the-console-tests' }

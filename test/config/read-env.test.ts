@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
 import { readEnv } from '../../src/config/read-env.js'
 import { DEMO_SECRET } from '../../src/constants.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 
 const FROM_FILE = 'cpg-secret-in-dotenv-01'
 const REAL = 'cpg-secret-in-environment-02'

@@ -6,7 +6,7 @@ import { SecretRegistry } from '../../src/config/secret-registry.js'
 import { loadServices } from '../../src/config/service-secrets.js'
 import { DEMO_SECRET } from '../../src/constants.js'
 import { verifySignature } from '../../src/verify/verify-signature.js'
-import { sign, tempDir } from '../helper.js'
+import { sign, tempDir } from '../helpers/index.js'
 
 const BODY = Buffer.from('{"type":"pay-in","data":{"orderId":"o-1","status":"Completed"}}')
 const OLD = 'rotation-old-4d1c'

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
-import { tempDir, testEnv } from '../helper.js'
+import { tempDir, testEnv } from '../helpers/index.js'
 
 const URL_WITH_PASSWORD = 'postgresql://relay:s3cr3t-pw@db.internal:5432/payments?sslmode=require'
 

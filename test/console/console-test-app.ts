@@ -5,11 +5,11 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { onTestFinished } from 'vitest'
-import type { ConsoleDeps } from '../../src/console/console-deps.js'
+import { type ConsoleDeps, consoleMount } from '../../src/console/console-deps.js'
 import { createMetrics } from '../../src/ops/metrics.js'
 import { buildOpsApp } from '../../src/ops/ops-app.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { buildTestApp, postWebhook, SECRETS, sign } from '../helper.js'
+import { buildTestApp, postWebhook, SECRETS, sign } from '../helpers/index.js'
 import { MemoryQuarantineStore } from './memory-quarantine-store.js'
 
 export const TOKEN = 'console-test-token-5be1c0d9a7'
@@ -39,7 +39,7 @@ export async function buildConsoleApp(deps: Partial<ConsoleDeps> = {}, token: st
     console:
       token === null
         ? undefined
-        : {
+        : consoleMount({
             token: createSecretKey(Buffer.from(token)),
             store: relay.store,
             services: relay.config.services.map((s) => s.name),
@@ -47,7 +47,7 @@ export async function buildConsoleApp(deps: Partial<ConsoleDeps> = {}, token: st
             lastAccepted,
             wake: () => woken.push(Date.now()),
             ...deps,
-          },
+          }),
   })
   onTestFinished(() => ops.close())
   /** Accepts a callback for `cpg` through the webhook route. */
@@ -107,13 +107,13 @@ export async function consolePostRoutes(): Promise<string[]> {
     logger: pino({ level: 'silent' }),
     store,
     metrics,
-    console: {
+    console: consoleMount({
       token: createSecretKey(Buffer.from(TOKEN)),
       store,
       services: ['cpg'],
       quarantine: new MemoryQuarantineStore(),
       retryQuarantined: async () => 'missing',
-    },
+    }),
   })
   const routes: string[] = []
   // The console's plugin is loaded by ready(), so it registers its routes after this hook is in place.

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { MASK, maskPersonalData } from '../../src/console/mask-personal-data.js'
-import { fixture } from '../fixtures.js'
+import { fixture } from '../helpers/fixtures.js'
 
 describe('maskPersonalData', () => {
   test('masks userDetails as a whole, and nothing of it is left in the text', () => {

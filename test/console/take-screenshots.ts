@@ -12,6 +12,7 @@ import { chromium, type Page } from 'playwright-core'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { SecretRegistry } from '../../src/config/secret-registry.js'
+import { consoleMount } from '../../src/console/console-deps.js'
 import { createMetrics } from '../../src/ops/metrics.js'
 import { buildOpsApp } from '../../src/ops/ops-app.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
@@ -118,7 +119,7 @@ async function main() {
     logger,
     store,
     metrics,
-    console: {
+    console: consoleMount({
       token: createSecretKey(Buffer.from(TOKEN)),
       store,
       services: config.services.map((s) => s.name),
@@ -135,7 +136,7 @@ async function main() {
           lastError: 'Redis is not connected (connect ECONNREFUSED 10.0.3.7:6379)',
         },
       ],
-    },
+    }),
   })
   await seed(app, store)
   const base = await ops.listen({ host: '127.0.0.1', port: 0 })

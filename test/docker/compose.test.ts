@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { freePort } from '../process/relay-process.js'
+import { freePort } from '../helpers/relay-process.js'
 import { docker, images, type Result, uniqueName, until } from './engine.js'
 import { callbackBody, hostDir, postCallback, signature } from './relay-container.js'
 

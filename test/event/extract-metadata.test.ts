@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { eventId } from '../../src/event/event-id.js'
 import { extractMetadata, NO_METADATA } from '../../src/event/extract-metadata.js'
 import { at } from '../../src/event/read-path.js'
-import { fixture } from '../fixtures.js'
+import { fixture } from '../helpers/fixtures.js'
 import { FIXTURE_METADATA } from './fixture-metadata.js'
 
 const read = (body: unknown) => extractMetadata(Buffer.from(JSON.stringify(body)))

@@ -7,7 +7,7 @@ import type { SendResult, Sink } from '../../src/core/sink.js'
 import { Forwarder, type ForwarderOptions } from '../../src/forward/forwarder.js'
 import { createMetrics } from '../../src/ops/metrics.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { relayEvent, sample, tempDir } from '../helper.js'
+import { relayEvent, sample, tempDir } from '../helpers/index.js'
 
 /** The real store, whose writes (or reads) fail while `failing` says so, with SQLite's own error. */
 function flaky(store: GroupCommitStore, failing: (operation: string) => boolean): EventStore {

@@ -6,7 +6,7 @@ import { backoffDelay } from '../../src/forward/backoff.js'
 import { Forwarder } from '../../src/forward/forwarder.js'
 import { createMetrics } from '../../src/ops/metrics.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { relayEvent, tempDir } from '../helper.js'
+import { relayEvent, tempDir } from '../helpers/index.js'
 
 /**
  * A downstream whose answers the test scripts: it records every batch it was offered, and takes the

@@ -5,8 +5,8 @@ import { connect as amqpConnect } from 'amqplib'
 import { Redis } from 'ioredis'
 import { Webhook } from 'standardwebhooks'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { eventually, SECRETS, sign, sleep, tempDir } from '../helper.js'
-import { post, type RelayProcess, runCli, startRelay } from '../process/relay-process.js'
+import { eventually, SECRETS, sign, sleep, tempDir } from '../helpers/index.js'
+import { post, type RelayProcess, runCli, startRelay } from '../helpers/relay-process.js'
 import { freePort, redisServerArgs, startProcess, stopProcess, uniqueName } from './sinks/helpers.js'
 
 /** Distinct CPG-like callbacks, one per index, with non-ASCII text so that byte-exactness shows. */

@@ -5,9 +5,9 @@ import { connect as amqpConnect } from 'amqplib'
 import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { FIXTURE_METADATA } from '../event/fixture-metadata.js'
-import { fixture } from '../fixtures.js'
-import { eventually, SECRETS, sign, sleep, tempDir } from '../helper.js'
-import { post, startRelay } from '../process/relay-process.js'
+import { fixture } from '../helpers/fixtures.js'
+import { eventually, SECRETS, sign, sleep, tempDir } from '../helpers/index.js'
+import { post, startRelay } from '../helpers/relay-process.js'
 import { freePort, uniqueName } from './sinks/helpers.js'
 
 const NAMES = Object.keys(FIXTURE_METADATA)

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import amqp from 'amqplib'
 import { expect, onTestFinished, test } from 'vitest'
-import { eventually, sign, tempDir } from '../helper.js'
-import { startRelay } from '../process/relay-process.js'
+import { eventually, sign, tempDir } from '../helpers/index.js'
+import { startRelay } from '../helpers/relay-process.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const CONSUMER = join(ROOT, 'docker/consumer/amqp-consumer.mjs')

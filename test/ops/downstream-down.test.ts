@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto'
 import { expect, test } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { eventually, sample, tempDir } from '../helper.js'
-import { listEvents, startRelay } from '../process/relay-process.js'
+import { fixture } from '../helpers/fixtures.js'
+import { eventually, sample, tempDir } from '../helpers/index.js'
+import { listEvents, startRelay } from '../helpers/relay-process.js'
 
 const SECRET = 'downstream-down-secret-91fa'
 

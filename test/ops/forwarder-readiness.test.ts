@@ -1,7 +1,7 @@
 import { describe, expect, onTestFinished, test } from 'vitest'
 import type { DownstreamStatus } from '../../src/core/sink.js'
 import { buildOpsApp } from '../../src/ops/ops-app.js'
-import { buildTestApp, sample } from '../helper.js'
+import { buildTestApp, sample } from '../helpers/index.js'
 
 describe('readiness and metrics of the forwarders', () => {
   test('/readyz answers 503 "forwarder stalled" while a forwarder gives a reason, 200 again once it does not', async () => {

@@ -4,7 +4,7 @@ import { expect } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { parseDuration } from '../../src/config/duration.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 
 /** docs/reference.md section 2; `TYLT_SECRET_<NAME>` and `TYLT_SECRET_<NAME>_FILE` are matched by pattern. */
 export const REFERENCE_VARIABLES = new Set([

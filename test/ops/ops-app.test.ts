@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, onTestFinished, test } from 'vitest'
 import { buildOpsApp } from '../../src/ops/ops-app.js'
-import { buildTestApp, SECRETS, sample, sign } from '../helper.js'
+import { buildTestApp, SECRETS, sample, sign } from '../helpers/index.js'
 
 const BODY = readFileSync(new URL('../fixtures/cpg-pay-in.json', import.meta.url))
 const OTHER = readFileSync(new URL('../fixtures/upi-trade.json', import.meta.url))

@@ -3,7 +3,7 @@ import { SlotWatch } from '../../src/console/slot-watch.js'
 import { createMetrics } from '../../src/ops/metrics.js'
 import { eventLoopMonitorRunning, registerProcessMetrics } from '../../src/ops/process-metrics.js'
 import { CONTENT_TYPE, Counter, Gauge, Histogram, Registry } from '../../src/ops/prometheus.js'
-import { sample } from '../helper.js'
+import { sample } from '../helpers/index.js'
 
 describe('text exposition format', () => {
   test('a counter with two label sets, in the order they were first used', async () => {

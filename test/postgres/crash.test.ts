@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { eventually } from '../helper.js'
+import { eventually } from '../helpers/index.js'
 import { sql, startPrivateServer } from './postgres-helper.js'
 import { replica, steadyLoad } from './replica-helpers.js'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { eventually, SECRETS, sign, sleep } from '../helper.js'
-import type { RelayProcess } from '../process/relay-process.js'
+import { eventually, SECRETS, sign, sleep } from '../helpers/index.js'
+import type { RelayProcess } from '../helpers/relay-process.js'
 import { sql, startPrivateServer } from './postgres-helper.js'
 import { callbacks, idOf, replica, steadyLoad } from './replica-helpers.js'
 

@@ -5,8 +5,8 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { onTestFinished } from 'vitest'
 import { StoreUrl } from '../../src/config/store-url.js'
-import { tempDir } from '../helper.js'
-import { freePort } from '../process/relay-process.js'
+import { tempDir } from '../helpers/index.js'
+import { freePort } from '../helpers/relay-process.js'
 
 const run = promisify(execFile)
 

@@ -2,7 +2,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
 import type { QuarantinedRequest } from '../../src/core/quarantine-store.js'
 import { openSharedQuarantineStore } from '../../src/store/open-store.js'
-import { testEnv } from '../helper.js'
+import { testEnv } from '../helpers/index.js'
 import { testSchema } from './postgres-helper.js'
 
 const request = (i: number, bytes = 10): QuarantinedRequest => ({

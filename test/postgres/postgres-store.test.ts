@@ -5,8 +5,8 @@ import type { RelayEvent } from '../../src/core/event.js'
 import { openPostgresStore } from '../../src/store/postgres/open-postgres.js'
 import { PostgresLease } from '../../src/store/postgres/postgres-lease.js'
 import { LOCK, MIGRATIONS } from '../../src/store/postgres/schema.js'
-import { eventually, relayEvent, SECRETS, sleep, tempDir } from '../helper.js'
-import { runCli } from '../process/relay-process.js'
+import { eventually, relayEvent, SECRETS, sleep, tempDir } from '../helpers/index.js'
+import { runCli } from '../helpers/relay-process.js'
 import { sql, testSchema } from './postgres-helper.js'
 
 const event = (i: number, tag = 'a'): RelayEvent =>

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { onTestFinished } from 'vitest'
 import { eventId } from '../../src/event/event-id.js'
-import { eventually, SECRETS, sign, tempDir } from '../helper.js'
-import { type RelayProcess, startRelay } from '../process/relay-process.js'
+import { eventually, SECRETS, sign, tempDir } from '../helpers/index.js'
+import { type RelayProcess, startRelay } from '../helpers/relay-process.js'
 import { sql } from './postgres-helper.js'
 
 /** Distinct CPG-like callbacks of one run: the tag keeps runs apart, the index keeps bodies apart. */

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 import { documents } from '../ops/manifest-checks.js'
 import { arr, field, list, num, obj, str } from '../ops/yaml-access.js'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { MIGRATIONS } from '../../src/store/postgres/schema.js'
-import { eventually, sample } from '../helper.js'
-import type { RelayProcess } from '../process/relay-process.js'
+import { eventually, sample } from '../helpers/index.js'
+import type { RelayProcess } from '../helpers/relay-process.js'
 import { sql, testSchema } from './postgres-helper.js'
 import {
   callbacks,

@@ -5,7 +5,7 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { StoreUrl } from '../../src/config/store-url.js'
 import { createPool } from '../../src/store/postgres/create-pool.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 import { serverUser, startPrivateServer } from './postgres-helper.js'
 
 const run = promisify(execFile)

@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { STORE_FILE } from '../../src/constants.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import { SECRETS, sign, tempDir } from '../helper.js'
-import { post, runCli, startRelay } from './relay-process.js'
+import { SECRETS, sign, tempDir } from '../helpers/index.js'
+import { post, runCli, startRelay } from '../helpers/relay-process.js'
 
 /** What the store in `dataDir` holds, read once the relay using it has stopped. */
 function storedEvents(dataDir: string) {

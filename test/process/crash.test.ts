@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { SECRETS, sign, tempDir } from '../helper.js'
-import { post, runCli, startRelay } from './relay-process.js'
+import { fixture } from '../helpers/fixtures.js'
+import { SECRETS, sign, tempDir } from '../helpers/index.js'
+import { post, runCli, startRelay } from '../helpers/relay-process.js'
 
 const env = (dataDir: string) => ({ TYLT_SECRET_CPG: SECRETS.cpg, DATA_DIR: dataDir })
 

@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { LOCK_FILE } from '../../src/constants.js'
-import { SECRETS, sign, tempDir } from '../helper.js'
-import { listEvents, post, runCli, startRelay } from './relay-process.js'
+import { SECRETS, sign, tempDir } from '../helpers/index.js'
+import { listEvents, post, runCli, startRelay } from '../helpers/relay-process.js'
 
 /** Since when the relay holding `dataDir` has held it, read from the lock file as the refusal reads it. */
 function heldSince(dataDir: string): string {

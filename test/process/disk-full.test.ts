@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { eventually, SECRETS, sign, tempDir } from '../helper.js'
-import { post, runCli, startRelay } from './relay-process.js'
+import { eventually, SECRETS, sign, tempDir } from '../helpers/index.js'
+import { post, runCli, startRelay } from '../helpers/relay-process.js'
 
 /** A real full disk: a 2 MiB tmpfs. Mounting needs root, which this machine and its CI have. */
 function smallDisk(): string | undefined {

@@ -2,8 +2,8 @@ import { request } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { FAILURE_LIMIT } from '../../src/constants.js'
 import { failureCost } from '../../src/verify/failure-limiter.js'
-import { sample, sign, sleep, tempDir } from '../helper.js'
-import { listEvents, startRelay } from './relay-process.js'
+import { sample, sign, sleep, tempDir } from '../helpers/index.js'
+import { listEvents, startRelay } from '../helpers/relay-process.js'
 
 const SECRET = 'flood-test-secret-6c0d9e'
 const FORGED_COUNT = 5_000

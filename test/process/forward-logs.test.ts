@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import { eventually, SECRETS, sign, tempDir } from '../helper.js'
-import { startConsumer } from './http-consumer.js'
-import { freePort, listEvents, post, type RelayProcess, startRelay } from './relay-process.js'
+import { startConsumer } from '../helpers/http-consumer.js'
+import { eventually, SECRETS, sign, tempDir } from '../helpers/index.js'
+import { freePort, listEvents, post, type RelayProcess, startRelay } from '../helpers/relay-process.js'
 
 const callback = (i: number, note = '') =>
   Buffer.from(JSON.stringify({ type: 'pay-in', data: { orderId: `log-${i}`, note } }))

@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { FORWARDER_STORE_LIMITS, STORE_FILE } from '../../src/constants.js'
-import { eventually, SECRETS, sign, sleep, tempDir } from '../helper.js'
-import { type Consumer, startConsumer } from './http-consumer.js'
-import { listEvents, post, type RelayProcess, startRelay } from './relay-process.js'
+import { type Consumer, startConsumer } from '../helpers/http-consumer.js'
+import { eventually, SECRETS, sign, sleep, tempDir } from '../helpers/index.js'
+import { listEvents, post, type RelayProcess, startRelay } from '../helpers/relay-process.js'
 
 /** How long /readyz may say 200 in a row while events are pending and nothing is delivered (docs/operations.md). */
 const STALL_BOUND_MS = FORWARDER_STORE_LIMITS.notReadyAfterMs + 6_000

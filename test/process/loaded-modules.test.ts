@@ -1,9 +1,9 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { eventually, SECRETS, tempDir } from '../helper.js'
+import { eventually, SECRETS, tempDir } from '../helpers/index.js'
+import { CLI, RELAY_NODE_FLAGS, startRelay } from '../helpers/relay-process.js'
 import { testSchema } from '../postgres/postgres-helper.js'
-import { CLI, RELAY_NODE_FLAGS, startRelay } from './relay-process.js'
 
 /**
  * Preloaded into the relay: every half second, writes the packages its CommonJS

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { SECRETS, sign, tempDir } from '../helper.js'
-import { type RelayProcess, runCli, startRelay } from './relay-process.js'
+import { fixture } from '../helpers/fixtures.js'
+import { SECRETS, sign, tempDir } from '../helpers/index.js'
+import { type RelayProcess, runCli, startRelay } from '../helpers/relay-process.js'
 
 /** The fixture carries personal data echoed back by Tylt: none of it may reach a log line. */
 const UPI = fixture('upi-trade.json')

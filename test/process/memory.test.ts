@@ -4,9 +4,9 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { DEFAULTS } from '../../src/constants.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { freePort, redisServerArgs, startProcess, stopProcess } from '../forward/sinks/helpers.js'
-import { eventually, SECRETS, sample, tempDir } from '../helper.js'
-import { startConsumer } from './http-consumer.js'
-import { type RelayProcess, startRelay } from './relay-process.js'
+import { startConsumer } from '../helpers/http-consumer.js'
+import { eventually, SECRETS, sample, tempDir } from '../helpers/index.js'
+import { type RelayProcess, startRelay } from '../helpers/relay-process.js'
 
 const EVENTS = 1_500
 const BODY_BYTES = 250_000

@@ -3,9 +3,9 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { SECRETS, sign, tempDir } from '../helper.js'
-import { post, startRelay } from './relay-process.js'
+import { fixture } from '../helpers/fixtures.js'
+import { SECRETS, sign, tempDir } from '../helpers/index.js'
+import { post, startRelay } from '../helpers/relay-process.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 

@@ -1,8 +1,8 @@
 import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
-import { eventually, SECRETS, sign, tempDir } from '../helper.js'
-import { startConsumer } from './http-consumer.js'
-import { listEvents, post, type RelayProcess, startRelay } from './relay-process.js'
+import { startConsumer } from '../helpers/http-consumer.js'
+import { eventually, SECRETS, sign, tempDir } from '../helpers/index.js'
+import { listEvents, post, type RelayProcess, startRelay } from '../helpers/relay-process.js'
 
 const DEMO_SECRET = 'demo-secret-5be0c3a91f'
 const signingSecret = (fill: number) => `whsec_${Buffer.alloc(32, fill).toString('base64')}`

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { STORE_FILE } from '../../src/constants.js'
-import { eventually, SECRETS, sign, tempDir } from '../helper.js'
-import { type Answer, startConsumer } from './http-consumer.js'
-import { listEvents, post, startRelay } from './relay-process.js'
+import { type Answer, startConsumer } from '../helpers/http-consumer.js'
+import { eventually, SECRETS, sign, tempDir } from '../helpers/index.js'
+import { listEvents, post, startRelay } from '../helpers/relay-process.js'
 
 const GRACE_MS = 5_000
 const EVENTS = 6

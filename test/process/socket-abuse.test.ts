@@ -1,8 +1,8 @@
 import { request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { SECRETS, sign, sleep, tempDir } from '../helper.js'
-import { type RelayProcess, runCli, startRelay } from './relay-process.js'
+import { SECRETS, sign, sleep, tempDir } from '../helpers/index.js'
+import { type RelayProcess, runCli, startRelay } from '../helpers/relay-process.js'
 
 // The relay runs with the production socket limits of src/constants.ts (headers 10 s, whole request 15 s,
 // checked every second): each slow-client case must end by itself within those, plus a margin.

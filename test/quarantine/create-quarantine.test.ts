@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
 import { QUARANTINE_FILE } from '../../src/constants.js'
 import { createQuarantine } from '../../src/quarantine/create-quarantine.js'
-import { SECRETS, tempDir } from '../helper.js'
+import { SECRETS, tempDir } from '../helpers/index.js'
 import { capturedLogger } from './helpers.js'
 
 const config = (env: Record<string, string> = {}) =>

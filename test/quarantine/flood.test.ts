@@ -4,9 +4,18 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { QUARANTINE, QUARANTINE_FILE } from '../../src/constants.js'
 import { requestBytes } from '../../src/core/quarantine-store.js'
-import { buildTestApp, eventually, postWebhook, SECRETS, sample, sign, sleep, tempDir } from '../helper.js'
-import { startConsumer } from '../process/http-consumer.js'
-import { listEvents, post, runCli, startRelay } from '../process/relay-process.js'
+import { startConsumer } from '../helpers/http-consumer.js'
+import {
+  buildTestApp,
+  eventually,
+  postWebhook,
+  SECRETS,
+  sample,
+  sign,
+  sleep,
+  tempDir,
+} from '../helpers/index.js'
+import { listEvents, post, runCli, startRelay } from '../helpers/relay-process.js'
 import { quarantineStore, receiver, recordingObserver, refusedRequest } from './helpers.js'
 
 const FORGED = 100_000

@@ -12,7 +12,7 @@ import {
   type QuarantineReceiverOptions,
 } from '../../src/quarantine/quarantine-receiver.js'
 import { SqliteQuarantineStore } from '../../src/quarantine/sqlite-quarantine-store.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 
 /** A request as the webhook route hands it over after a 401. */
 export function refusedRequest(overrides: Partial<RefusedRequest> = {}): RefusedRequest {

@@ -4,8 +4,8 @@ import { quarantineCommand } from '../../src/cli/quarantine-command.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import type { EventStore } from '../../src/core/event-store.js'
 import { UsageError } from '../../src/errors.js'
-import { SECRETS, tempDir } from '../helper.js'
-import { runCli } from '../process/relay-process.js'
+import { SECRETS, tempDir } from '../helpers/index.js'
+import { runCli } from '../helpers/relay-process.js'
 import { quarantineStore, refusedRequest } from './helpers.js'
 
 const secrets = loadConfig({ TYLT_SECRET_CPG: SECRETS.cpg })

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { QUARANTINE, QUARANTINE_FILE } from '../../src/constants.js'
 import { type QuarantineStore, requestBytes } from '../../src/core/quarantine-store.js'
-import { eventually, sleep, tempDir } from '../helper.js'
+import { eventually, sleep, tempDir } from '../helpers/index.js'
 import { capturedLogger, quarantineStore, receiver, recordingObserver, refusedRequest } from './helpers.js'
 
 const each = requestBytes(refusedRequest(), QUARANTINE.overheadBytes)

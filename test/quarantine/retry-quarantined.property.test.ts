@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config/load-config.js'
 import type { RefusedRequest } from '../../src/core/quarantine-store.js'
 import { retryQuarantined } from '../../src/quarantine/retry-quarantined.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { SECRETS, sign, tempDir, testEnv } from '../helper.js'
+import { SECRETS, sign, tempDir, testEnv } from '../helpers/index.js'
 import { quarantineStore, receiver, refusedRequest } from './helpers.js'
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { QUARANTINE, QUARANTINE_FILE } from '../../src/constants.js'
 import { requestBytes } from '../../src/core/quarantine-store.js'
 import { SqliteQuarantineStore } from '../../src/quarantine/sqlite-quarantine-store.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 import { quarantineStore, refusedRequest } from './helpers.js'
 
 const kept = (n: number, overrides = {}) => ({

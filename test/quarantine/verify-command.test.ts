@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { SECRETS, sign, tempDir } from '../helper.js'
-import { runCli } from '../process/relay-process.js'
+import { fixture } from '../helpers/fixtures.js'
+import { SECRETS, sign, tempDir } from '../helpers/index.js'
+import { runCli } from '../helpers/relay-process.js'
 
 const env = (extra: Record<string, string> = {}) => ({
   TYLT_SECRET_CPG: SECRETS.cpg,

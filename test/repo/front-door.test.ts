@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, normalize } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { tempDir } from '../helper.js'
-import { inheritedEnv } from '../process/relay-process.js'
+import { tempDir } from '../helpers/index.js'
+import { inheritedEnv } from '../helpers/relay-process.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { inheritedEnv } from '../process/relay-process.js'
+import { inheritedEnv } from '../helpers/relay-process.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 

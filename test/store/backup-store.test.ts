@@ -6,7 +6,7 @@ import type { RelayEvent } from '../../src/core/event.js'
 import { backupStore } from '../../src/store/backup-store.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 
 const event = (i: number): RelayEvent => ({
   id: `evt_${i}`,

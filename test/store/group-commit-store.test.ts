@@ -6,7 +6,7 @@ import { STORE_FILE, STORE_MAX_WAITING } from '../../src/constants.js'
 import type { RelayEvent } from '../../src/core/event.js'
 import { GroupCommitStore, type SyncFile } from '../../src/store/group-commit-store.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 
 const event = (i: number, service = 'cpg', acceptedAt = 1_700_000_000_000 + i): RelayEvent => ({
   id: `evt_${service}_${i}`,

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { lockDataDir } from '../../src/store/lock-data-dir.js'
-import { SECRETS, sign, tempDir } from '../helper.js'
-import { runCli } from '../process/relay-process.js'
+import { SECRETS, sign, tempDir } from '../helpers/index.js'
+import { runCli } from '../helpers/relay-process.js'
 
 const BUILT = fileURLToPath(new URL('../../dist/store/lock-data-dir.js', import.meta.url))
 

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { STORE_FILE } from '../../src/constants.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import { relayEvent, tempDir } from '../helper.js'
-import { CLI, runCli } from '../process/relay-process.js'
+import { relayEvent, tempDir } from '../helpers/index.js'
+import { CLI, runCli } from '../helpers/relay-process.js'
 
 /** A store holding `count` events of about 2 KB each, closed. */
 async function filledStore(dir: string, count: number): Promise<void> {

@@ -2,7 +2,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { ATTEMPTS_KEPT, type RelayEvent } from '../../src/core/event.js'
 import type { EventStore } from '../../src/core/event-store.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { tempDir } from '../helper.js'
+import { tempDir } from '../helpers/index.js'
 
 /** Each method of the EventStore port, through the SQLite adapter the relay runs on. */
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../src/core/event.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
-import { relayEvent, tempDir } from '../helper.js'
+import { relayEvent, tempDir } from '../helpers/index.js'
 
 const EVENT: RelayEvent = relayEvent({
   id: 'evt_1',

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { FAILURE_LIMIT } from '../../src/constants.js'
 import { eventId } from '../../src/event/event-id.js'
 import { type ServiceKeys, verifySignature } from '../../src/verify/verify-signature.js'
-import { buildTestApp, SECRETS, sign } from '../helper.js'
+import { buildTestApp, SECRETS, sign } from '../helpers/index.js'
 
 // Printable ASCII secrets: HMAC pads keys with zero bytes, so "k" and "k\0" are the same key by design of
 // HMAC (RFC 2104), not a flaw of the relay; generating only printable keys keeps distinct secrets distinct.

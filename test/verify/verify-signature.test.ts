@@ -1,7 +1,7 @@
 import { createSecretKey } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { decodeSignature, verifySignature } from '../../src/verify/verify-signature.js'
-import { sign } from '../helper.js'
+import { sign } from '../helpers/index.js'
 
 const key = (secret: string) => createSecretKey(Buffer.from(secret))
 const cpg = { name: 'cpg', secrets: [key('s-current'), key('s-older')] }

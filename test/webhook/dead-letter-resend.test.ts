@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { buildTestApp, postWebhook, SECRETS, sign } from '../helper.js'
+import { buildTestApp, postWebhook, SECRETS, sign } from '../helpers/index.js'
 
 const body = readFileSync(new URL('../fixtures/cpg-pay-in.json', import.meta.url))
 

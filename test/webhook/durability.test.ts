@@ -1,7 +1,7 @@
 import { fdatasync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { buildTestApp, postWebhook, SECRETS, sign } from '../helper.js'
+import { fixture } from '../helpers/fixtures.js'
+import { buildTestApp, postWebhook, SECRETS, sign } from '../helpers/index.js'
 
 describe('acknowledgement', () => {
   it('is not sent before the fdatasync of the log that holds the event has ended', async () => {

@@ -1,7 +1,7 @@
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { buildTestApp, SECRETS, sample, sign } from '../helper.js'
+import { fixture } from '../helpers/fixtures.js'
+import { buildTestApp, SECRETS, sample, sign } from '../helpers/index.js'
 
 const body = fixture('cpg-pay-in.json')
 

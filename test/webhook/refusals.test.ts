@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import type { RefusedRequest } from '../../src/core/quarantine-store.js'
-import { fixture } from '../fixtures.js'
-import { buildTestApp, postWebhook, SECRETS, sign } from '../helper.js'
+import { fixture } from '../helpers/fixtures.js'
+import { buildTestApp, postWebhook, SECRETS, sign } from '../helpers/index.js'
 
 const body = fixture('cpg-pay-in.json')
 

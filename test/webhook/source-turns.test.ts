@@ -1,8 +1,8 @@
 import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { SourceTurns } from '../../src/http/source-turns.js'
-import { buildTestApp, sign } from '../helper.js'
-import { freePort } from '../ports.js'
+import { buildTestApp, sign } from '../helpers/index.js'
+import { freePort } from '../helpers/ports.js'
 
 const OPTIONS = { trustMs: 60_000, addresses: 3 }
 

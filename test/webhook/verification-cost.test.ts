@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { FALLBACK_MAX_BYTES, OVERLOAD } from '../../src/constants.js'
 import type { RefusedRequest } from '../../src/core/quarantine-store.js'
 import { failureCost } from '../../src/verify/failure-limiter.js'
-import { buildTestApp, sample, sign } from '../helper.js'
-import { freePort } from '../ports.js'
+import { buildTestApp, sample, sign } from '../helpers/index.js'
+import { freePort } from '../helpers/ports.js'
 
 /** 20 services of 2 keys each, as the forged-flood bench runs `POST /webhooks`. */
 const MANY: Record<string, string> = {}

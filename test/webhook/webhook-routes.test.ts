@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { fixture } from '../fixtures.js'
-import { buildTestApp, postWebhook, SECRETS, sign } from '../helper.js'
+import { fixture } from '../helpers/fixtures.js'
+import { buildTestApp, postWebhook, SECRETS, sign } from '../helpers/index.js'
 
 const body = fixture('cpg-pay-in.json')
 

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { StoreUrl } from '../../config/store-url.js'
+import { describeFailure } from '../../core/describe-failure.js'
 import { StoreSchemaTooNewError } from '../../errors.js'
 import { createPool } from './create-pool.js'
 import { checkSchema, migrateSchema } from './migrate-schema.js'
@@ -11,22 +13,38 @@ import { PostgresStore, type PostgresStoreOptions } from './postgres-store.js'
 const START_RETRY_MS = 2_000
 
 export interface OpenPostgresOptions extends Omit<PostgresStoreOptions, 'lease'> {
-  /** The relay waits for a database that is down at start (logging each try); commands fail at once. */
+  /** The relay waits for a database that is down at start (one line per outage); commands fail at once. */
   readonly waitForDatabase?: Logger
+  /** Gives up waiting (the relay stops before the database came). */
+  readonly signal?: AbortSignal
 }
 
 async function migrated(url: StoreUrl, options: OpenPostgresOptions, max?: number) {
-  for (;;) {
+  const since = Date.now()
+  for (let attempt = 1; ; attempt++) {
     const pool = createPool(url, max === undefined ? {} : { max })
     try {
       await migrateSchema(pool)
+      if (attempt > 1) {
+        const waitedMs = Date.now() - since
+        options.waitForDatabase?.info(
+          { store: url.redacted, waitedMs },
+          'PostgreSQL store reachable; serving',
+        )
+      }
       return pool
     } catch (err) {
       await pool.end().catch(() => {})
       const logger = options.waitForDatabase
       if (logger === undefined || err instanceof StoreSchemaTooNewError) throw err
-      logger.warn({ err, store: url.redacted }, 'PostgreSQL store not reachable yet; retrying')
-      await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS))
+      // One line for the whole wait: the cause, not a stack trace at every try.
+      if (attempt === 1) {
+        logger.warn(
+          { store: url.redacted, ...describeFailure(err), retryMs: START_RETRY_MS },
+          'PostgreSQL store not reachable yet; retrying until it is, answering 503 meanwhile',
+        )
+      }
+      await sleep(START_RETRY_MS, undefined, options.signal === undefined ? {} : { signal: options.signal })
     }
   }
 }
@@ -60,6 +78,7 @@ export async function openExistingPostgresQuarantineStore(url: StoreUrl) {
 
 /** The event store of a serving relay, with the forwarding lease it shares with the other replicas. */
 export async function openPostgresReplica(url: StoreUrl, logger: Logger, options: OpenPostgresOptions = {}) {
+  options.signal?.throwIfAborted()
   const pool = await migrated(url, { ...options, waitForDatabase: logger })
   const lease = new PostgresLease(url, logger)
   const store = new PostgresStore(pool, { ...options, lease })

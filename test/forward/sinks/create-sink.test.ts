@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { parseForwardUrl } from '../../../src/forward/parse-forward-url.js'
 import { createSink } from '../../../src/forward/sinks/create-sink.js'
-import { relayEvent } from '../../helper.js'
+import { relayEvent } from '../../helpers/index.js'
 
 describe('createSink', () => {
   it.each([

@@ -56,7 +56,7 @@ export function makeEvents(count: number, service = 'prime-upi'): RelayEvent[] {
   })
 }
 
-export { freePort } from '../../ports.js'
+export { freePort } from '../../helpers/ports.js'
 
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

@@ -1,7 +1,7 @@
 import type { EventStore } from '../../../src/core/event-store.js'
 import { GroupCommitStore } from '../../../src/store/group-commit-store.js'
 import { openPostgresStore } from '../../../src/store/postgres/open-postgres.js'
-import { tempDir } from '../../helper.js'
+import { tempDir } from '../../helpers/index.js'
 import { testSchema } from '../../postgres/postgres-helper.js'
 
 /** One way to open a fresh, empty store; the conformance suite runs once per adapter. */

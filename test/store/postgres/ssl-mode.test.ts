@@ -4,7 +4,7 @@ import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { StoreUrl } from '../../../src/config/store-url.js'
 import { clientConfig } from '../../../src/store/postgres/create-pool.js'
-import { tempDir } from '../../helper.js'
+import { tempDir } from '../../helpers/index.js'
 
 /**
  * The relay hands STORE_URL to node-postgres as it is and sets no TLS option of its own, so the URL's sslmode

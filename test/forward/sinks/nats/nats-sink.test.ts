@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../../../src/core/event.js'
 import { NatsSink } from '../../../../src/forward/sinks/nats/nats-sink.js'
-import { tempDir } from '../../../helper.js'
+import { tempDir } from '../../../helpers/index.js'
 import { freePort, freeze, makeEvents, sleep, startProcess, stopProcess, uniqueName } from '../helpers.js'
 
 const SHARED = '127.0.0.1:4222'

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../../../src/core/event.js'
 import { RedisSink } from '../../../../src/forward/sinks/redis/redis-sink.js'
-import { tempDir } from '../../../helper.js'
+import { tempDir } from '../../../helpers/index.js'
 import {
   freePort,
   freeze,

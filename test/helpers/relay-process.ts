@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
-import { eventually, tempDir } from '../helper.js'
-import { freePort } from '../ports.js'
+import { eventually, tempDir } from './index.js'
+import { freePort } from './ports.js'
 
 /** The built CLI: process tests run what ships (`npm test` builds first). */
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
@@ -20,7 +20,7 @@ export const RELAY_NODE_FLAGS: readonly string[] = readFileSync(
   .split(' ')
   .filter(Boolean)
 
-export { freePort } from '../ports.js'
+export { freePort } from './ports.js'
 
 export interface RelayProcess {
   readonly child: ChildProcess
@@ -40,6 +40,10 @@ export interface RelayProcess {
   metrics(): Promise<string>
   /** Sends a signal (unless the process is gone); resolves with the exit code, or the signal that ended it. */
   stop(signal?: NodeJS.Signals): Promise<number | string>
+  /** Resolves with the exit code, or the signal that ended it. */
+  readonly exited: Promise<number | string>
+  /** Sends a signal to its whole process group, as a terminal does on Ctrl-C (needs `detached`). */
+  signalGroup(signal: NodeJS.Signals): void
 }
 
 export interface StartOptions {
@@ -48,6 +52,13 @@ export interface StartOptions {
   /** The command and its arguments, e.g. the Dockerfile's CMD; `node FLAGS dist/cli.js serve` by default. */
   readonly command?: readonly string[]
   readonly readyTimeoutMs?: number
+  /**
+   * What to wait for: `/readyz` answering 200 (the default), `/healthz` answering 200 (listening, maybe not
+   * ready), or nothing (a relay expected to exit).
+   */
+  readonly waitFor?: 'ready' | 'live' | 'nothing'
+  /** In a process group of its own, as a shell starts a foreground job: see `signalGroup`. */
+  readonly detached?: boolean
 }
 
 function collect(stream: NodeJS.ReadableStream | null, into: string[]) {
@@ -88,7 +99,8 @@ export async function startRelay(
   }
   const [file, ...args] = options.command ?? [process.execPath, ...RELAY_NODE_FLAGS, CLI, 'serve']
   const cwd = options.cwd ?? tempDir('tylt-relay-cwd-')
-  const child = spawn(file!, args, { cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  const detached = options.detached ?? false
+  const child = spawn(file!, args, { cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'], detached })
   const stdout: string[] = []
   const stderr: string[] = []
   collect(child.stdout, stdout)
@@ -96,8 +108,17 @@ export async function startRelay(
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   )
+  const signalGroup = (signal: NodeJS.Signals) => {
+    if (!detached || child.pid === undefined) throw new Error('signalGroup needs a detached child')
+    try {
+      process.kill(-child.pid, signal)
+    } catch {
+      // the group is gone
+    }
+  }
   onTestFinished(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    if (detached) signalGroup('SIGKILL')
     await exited
   })
   const opsUrl = `http://127.0.0.1:${opsPort}`
@@ -116,10 +137,14 @@ export async function startRelay(
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       return exited
     },
+    exited,
+    signalGroup,
   }
+  const waitFor = options.waitFor ?? 'ready'
+  if (waitFor === 'nothing') return relay
   const ready = async () => {
     if (child.exitCode !== null) throw new Error(`relay exited with ${child.exitCode}:\n${relay.output()}`)
-    return fetch(`${opsUrl}/readyz`).then(
+    return fetch(`${opsUrl}/${waitFor === 'ready' ? 'readyz' : 'healthz'}`).then(
       (r) => r.ok,
       () => false,
     )

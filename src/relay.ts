@@ -1,0 +1,172 @@
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { buildApp } from './app.js'
+import type { Config } from './config/load-config.js'
+import { SecretRegistry } from './config/secret-registry.js'
+import { consoleMount } from './console/console-deps.js'
+import type { EventStore } from './core/event-store.js'
+import { forwardByteBudget } from './forward/byte-budget.js'
+import { planDownstreams } from './forward/downstream-plan.js'
+import { Forwarder } from './forward/forwarder.js'
+import { createSink } from './forward/sinks/create-sink.js'
+import { createMetrics } from './ops/metrics.js'
+import { buildOpsApp } from './ops/ops-app.js'
+import { createQuarantine } from './quarantine/create-quarantine.js'
+import { retryQuarantined } from './quarantine/retry-quarantined.js'
+import { listen } from './relay-listen.js'
+import { type StopReport, stopRelay } from './relay-stop.js'
+import { startLine } from './start-line.js'
+import { lockDataDir } from './store/lock-data-dir.js'
+import { openStore } from './store/open-store.js'
+
+const PRUNE_EVERY_MS = 10 * 60_000
+
+export interface Relay {
+  readonly app: FastifyInstance
+  readonly ops: FastifyInstance
+  readonly store: EventStore
+  /** Listens on PORT and OPS_PORT, then forwards; on failure closes everything it opened and throws. */
+  start(): Promise<void>
+  /** Stops taking connections, drains within `graceMs`, closes the store; bounded, never throws. */
+  stop(graceMs: number): Promise<StopReport>
+  /** Reads the secrets again (SIGHUP). */
+  reloadSecrets(): void
+}
+
+export interface RelayOptions {
+  /** Told when the relay can no longer work (the store cannot make events durable): the process exits. */
+  readonly onFatal?: (reason: string) => void
+}
+
+/**
+ * The composition root: the store, one forwarder per downstream, the quarantine, the webhook and operations
+ * listeners, wired together. It never listens until `start`, and never touches the process: signals, exit
+ * codes and log flushing are server.ts's.
+ */
+export async function createRelay(
+  config: Config,
+  logger: Logger,
+  options: RelayOptions = {},
+): Promise<Relay> {
+  const fatal = options.onFatal ?? ((reason: string) => logger.fatal(reason))
+  // One relay per DATA_DIR; replicas on PostgreSQL coordinate through its forwarding lease instead.
+  const releaseDataDir = config.storeUrl === undefined ? lockDataDir(config.dataDir) : () => {}
+  const {
+    store,
+    quarantine: shared,
+    opened,
+  } = openStore(config, {
+    logger,
+    onCommit: (events) => metrics.commitBatch.observe(events),
+    onFailure: (err) => {
+      logger.fatal({ err }, 'store cannot make events durable; exiting')
+      fatal('store')
+    },
+  })
+  const metrics = createMetrics(store)
+  const plan = planDownstreams(config)
+  const maxBytes = forwardByteBudget(plan.length)
+  const sinks = await Promise.all(plan.map((d) => createSink(d.forward, { signingSecret: d.signingSecret })))
+  const forwarders = plan.map(
+    (downstream, index) =>
+      new Forwarder({
+        ...{ store, sink: sinks[index]!, logger, metrics, maxBytes, retryMaxAgeMs: config.retryMaxAgeMs },
+        services: downstream.reads,
+        statusServices: downstream.services,
+        // A store unusable for this long will not heal by itself: a restart reopens it.
+        onFatal: () => {
+          logger.fatal({ downstream: downstream.target }, 'forwarder cannot use the store; exiting')
+          fatal('forwarder')
+        },
+      }),
+  )
+  for (const forwarder of forwarders) metrics.addDownstream(() => forwarder.status())
+  const secrets = new SecretRegistry(config.services, logger)
+  const lastAccepted = new Map<string, number>() // read by the console: outlives DEDUP_WINDOW
+  const wake = () => {
+    for (const forwarder of forwarders) forwarder.notify()
+  }
+  const quarantine = createQuarantine(config, logger, metrics.quarantine, shared)
+  const onAccepted = (service: string, at: number) => {
+    lastAccepted.set(service, at)
+    wake()
+  }
+  const app = buildApp(config, {
+    logger,
+    store,
+    secrets,
+    metrics,
+    onAccepted,
+    ...(quarantine && { quarantine }),
+  })
+  const retry = async (id: string) => {
+    const using = { services: secrets.all(), signatureJsonFallback: config.signatureJsonFallback }
+    const [outcome] = await retryQuarantined(quarantine!.store, store, using, [id], Date.now())
+    if (outcome?.outcome === 'accepted') wake()
+    return outcome?.outcome ?? 'missing'
+  }
+  const console = config.opsToken && {
+    ...{ token: config.opsToken, store, services: config.services.map((s) => s.name), lastAccepted, wake },
+    ...{ registry: metrics.registry, downstreams: () => forwarders.map((f) => f.status()) },
+    ...(quarantine && { quarantine: quarantine.store, retryQuarantined: retry }),
+  }
+  const ops = buildOpsApp({ logger, store, metrics, forwarders, console: console && consoleMount(console) })
+
+  let prune: NodeJS.Timeout | undefined
+  let unwatch = () => {}
+  let stopped: Promise<StopReport> | undefined
+  opened.catch(() => undefined) // told in start()
+  // Forwarding starts once the store is open (at once, unless the database is not up yet).
+  const forward = () =>
+    opened.then(
+      (lease) => {
+        if (stopped !== undefined) return
+        lease.onWake(wake) // replicas on PostgreSQL: any replica's commit wakes the lease holder
+        for (const forwarder of forwarders) forwarder.start()
+      },
+      (err: unknown) => {
+        if (stopped !== undefined) return
+        logger.fatal({ err }, 'the store cannot be opened; exiting')
+        fatal('store')
+      },
+    )
+  const parts = { app, ops, forwarders, store, quarantine, releaseDataDir, logger }
+  return {
+    app,
+    ops,
+    store,
+    async start() {
+      await listen(config, app, ops).catch(async (err: unknown) => {
+        // Every sink connection, timer and pool closed: a relay that cannot serve must not keep the process.
+        stopped ??= stopRelay(parts, 0)
+        await stopped
+        throw err
+      })
+      void forward()
+      unwatch = secrets.watch()
+      // Delivered events are forgotten after DEDUP_WINDOW; without a downstream the store is the destination.
+      prune = setInterval(() => {
+        if (forwarders.length > 0) store.prune(Date.now() - config.dedupWindowMs).catch(() => undefined)
+      }, PRUNE_EVERY_MS).unref()
+      const line = startLine(config, plan, app, ops)
+      logger.info(line.fields, line.message)
+      // Told at start, not at the first callback: a missing exchange or stream, a consumer that refuses.
+      for (const sink of sinks) {
+        void sink.check?.().then((warning) => {
+          if (warning === undefined) return
+          logger.warn(
+            { downstream: sink.target, kind: sink.kind, warning },
+            `downstream not ready: ${warning}`,
+          )
+        })
+      }
+    },
+    stop(graceMs) {
+      clearInterval(prune)
+      unwatch()
+      stopped ??= stopRelay(parts, graceMs)
+      return stopped
+    },
+    reloadSecrets: () => void secrets.reload(),
+  }
+}
