@@ -8,7 +8,9 @@
 #      binding loads; npm run build;
 #   4. `tylt-relay serve` on loopback ports: one signed `send` answered `200 ok`, `events list` shows it,
 #      SIGTERM exits 0;
-#   5. the test suite (vitest) under Node 24. The tests need Redis, RabbitMQ and NATS as .ci/run starts them.
+#   5. the test suite (vitest: the unit and system projects) under Node 24, as in a newcomer's shell (the
+#      README's .env in the checkout, variables a developer may have exported). The tests need Redis,
+#      RabbitMQ, NATS and PostgreSQL as .ci/run starts them.
 # Exits non-zero when any step fails; removes what it made unless KEEP=1.
 #
 # Usage: test/node24/run.sh [vitest arguments...]      e.g. test/node24/run.sh test/process
@@ -130,5 +132,9 @@ if [ "${SKIP_TESTS:-0}" = 1 ]; then
 fi
 
 step "vitest on $version"
-npx vitest run "$@"
+[ -f .env ] || cp .env.example .env
+started=$SECONDS
+env PORT=3000 OPS_PORT=9090 TYLT_SECRET_EXTRA=x FORWARD_URL=http://127.0.0.1:1 LOG_LEVEL=trace \
+  DATA_DIR=/nonexistent npx vitest run "$@"
+echo "node24: vitest took $((SECONDS - started)) s"
 echo "node24: built, ran and passed the tests on $version"
