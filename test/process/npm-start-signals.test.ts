@@ -71,4 +71,29 @@ describe('npm start under a supervisor', () => {
       expect([await portIsFree(relay.port), await portIsFree(opsPort)]).toEqual([true, true])
     },
   )
+
+  it('Ctrl-C in a terminal (SIGINT to npm and the relay at once) stops it once: exit 0, no "already stopping"', async () => {
+    const dir = checkout()
+    const relay = await startRelay(
+      {
+        TYLT_SECRET_CPG: SECRETS.cpg,
+        DATA_DIR: join(dir, 'data'),
+        SHUTDOWN_GRACE: '5s',
+        HOME: dir,
+        npm_config_update_notifier: 'false',
+      },
+      // A shell runs a foreground job in a process group of its own; the terminal signals the whole group.
+      { command: ['npm', 'start'], cwd: dir, detached: true },
+    )
+    onTestFinished(() => {
+      for (const pid of processesIn(dir)) process.kill(Number(pid), 'SIGKILL')
+    })
+    relay.signalGroup('SIGINT')
+    expect(await relay.exited, relay.output()).toBe(0)
+    const lines = relay.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string })
+    expect(lines.filter((l) => l.msg.startsWith('stopping'))).toHaveLength(1)
+    expect(relay.output()).not.toContain('already stopping')
+    expect(relay.output()).toContain('"drained":true')
+    expect(processesIn(dir)).toEqual([])
+  })
 })
