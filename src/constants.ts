@@ -1,4 +1,7 @@
-/** Names, defaults and limits in one place (docs/reference.md sections 1 to 3). */
+/**
+ * The outside contract: header names, answers, defaults and limits (docs/reference.md sections 1 to 3). Each
+ * subsystem keeps its own tuning beside it (forward/forward-tuning.ts, store/store-tuning.ts, ...).
+ */
 
 /** Tylt's signature header, lower-cased as Node presents it. */
 export const SIGNATURE_HEADER = 'x-tlp-signature'
@@ -43,12 +46,6 @@ export const ANSWER = {
 export const STORE_FILE = 'tylt-relay.sqlite'
 /** Held by the running relay for as long as it lives, so that a second one on the same DATA_DIR is refused. */
 export const LOCK_FILE = 'tylt-relay.lock'
-
-/**
- * Events that may wait for a commit at once; past it, webhooks get 503. A healthy store commits whatever
- * arrived during the previous fsync within milliseconds; 10,000 waiting events mean the disk has stalled.
- */
-export const STORE_MAX_WAITING = 10_000
 
 /**
  * When the webhook listener refuses work (see src/http/overload-guard.ts). A healthy relay's event loop lags
@@ -108,36 +105,11 @@ export const HTTP_SERVER_OPTIONS = {
   maxHeaderSize: 16_384,
 } as const
 
-/**
- * Body bytes the forwarder reads and holds in one batch, so memory follows bytes, not the event count. A
- * batch costs a few times its bytes in resident memory while the sink copies it (docs/operations.md,
- * "Memory"); 8 MiB keeps a drain of the largest bodies well inside a 256 MiB container.
- */
-export const FORWARD_BATCH_MAX_BYTES = 8 * 1024 * 1024
-
 /** Response header that tells a new event from a re-send; the body stays `ok`. */
 export const OUTCOME_HEADER = 'tylt-relay-outcome'
 
 /** The shortest OPS_TOKEN accepted: the console's login has no lockout, so the token must not be guessable. */
 export const OPS_TOKEN_MIN_LENGTH = 16
-
-/** The operator's console on the ops listener (docs/console.md). */
-export const CONSOLE = {
-  /** Where it is mounted. */
-  prefix: '/console',
-  cookie: 'tylt_console',
-  /** A session ends after this long without a request, and this long after login whatever happens. */
-  sessionIdleMs: 30 * 60_000,
-  sessionMaxMs: 12 * 3_600_000,
-  /** Sessions kept at once; past it, the oldest goes. */
-  maxSessions: 100,
-  /** Events per page of the events table. */
-  pageSize: 50,
-  /** Bytes of a form post (a token, a CSRF token, a few filters). */
-  formLimit: 16_384,
-  /** How often the secret-slot counters are sampled to tell when each slot last matched. */
-  slotSampleMs: 30_000,
-} as const
 
 /** The quarantine's own database in DATA_DIR, apart from the events so that neither waits for the other. */
 export const QUARANTINE_FILE = 'quarantine.sqlite'
@@ -169,39 +141,12 @@ export const QUARANTINE = {
   /** Age trimming, gauges and a summary of what was dropped, this often. */
   maintenanceMs: 10_000,
 } as const
-/**
- * In a container with a memory limit, the forwarders' batches together hold at most 1/32 of it (8 MiB of
- * 256 MiB): a batch is copied by the sink while it is sent, and freed bodies wait for the collector, so
- * the resident cost of a batch is a few times its bytes. Never below 1 MiB per forwarder.
- */
-export const FORWARD_MEMORY_SHARE = 32
-export const FORWARD_MIN_BATCH_BYTES = 1024 * 1024
-
-/**
- * When a forwarder that cannot use its store stops the relay (docs/operations.md, "Readiness"). A store
- * that fails every read and write for 15 s in a row (locked past its busy timeout, a full disk) makes
- * `/readyz` answer 503; for 60 s, the relay exits 1 so that its supervisor restarts it. A downstream outage
- * alone never does either: the events wait durably for it.
- */
-export const FORWARDER_STORE_LIMITS = {
-  notReadyAfterMs: 15_000,
-  exitAfterMs: 60_000,
-  /** Retries of a failing store operation back off up to this. */
-  backoffMaxMs: 5_000,
-} as const
 
 /**
  * After SHUTDOWN_GRACE, what is left of a stop: the sinks' close, the listeners' close and the store's,
  * each bounded so that the process is gone within SHUTDOWN_GRACE + 1 s whatever the downstream does.
  */
 export const SHUTDOWN_TAIL_MS = 500
-
-/**
- * A stop drains only while the downstream makes progress: after 2 s without a delivery the drain ends (the
- * events are durable; waiting would only delay the stop). While draining, batches are small so that
- * progress shows often.
- */
-export const DRAIN = { stallMs: 2_000, batchSize: 100 } as const
 
 /**
  * The demo service of `.env.example`, whose secret is public. It stays usable on its own for the quick start;

@@ -1,6 +1,7 @@
 import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { CONSOLE, TEXT_PLAIN } from '../constants.js'
+import { TEXT_PLAIN } from '../constants.js'
+import { CONSOLE } from './console-settings.js'
 import type { Session, SessionStore } from './session-store.js'
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest()

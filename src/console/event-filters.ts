@@ -1,6 +1,6 @@
-import { CONSOLE } from '../constants.js'
 import { EVENT_STATES, type EventState, PRODUCTS, type Product } from '../core/event.js'
 import type { ListQuery } from '../core/event-store.js'
+import { CONSOLE } from './console-settings.js'
 
 /** The events table's filters as the form holds them (text), and as the store reads them. */
 export interface EventFilters {

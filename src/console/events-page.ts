@@ -1,5 +1,5 @@
-import { CONSOLE } from '../constants.js'
 import { EVENT_STATES, PRODUCTS, type StoredEvent } from '../core/event.js'
+import { CONSOLE } from './console-settings.js'
 import type { EventFilters, FilterName } from './event-filters.js'
 import { count, utc } from './format.js'
 import { type Html, html } from './html.js'

@@ -1,4 +1,4 @@
-import { CONSOLE } from '../constants.js'
+import { CONSOLE } from './console-settings.js'
 import { type Html, html } from './html.js'
 
 /** What every page needs to know about the request it answers. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { CONSOLE } from '../constants.js'
 import { type ConsoleAuth, csrfRefused, refuseForm, sameOrigin, sessionCookie } from './console-auth.js'
+import { CONSOLE } from './console-settings.js'
 import { loginPage, P } from './layout.js'
 
 const HTML = 'text/html; charset=utf-8'

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { CONSOLE } from '../constants.js'
+import { CONSOLE } from './console-settings.js'
 
 /** A logged-in browser. Kept in memory only: a restart logs everyone out, which is the safe direction. */
 export interface Session {

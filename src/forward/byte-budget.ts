@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { FORWARD_BATCH_MAX_BYTES, FORWARD_MEMORY_SHARE, FORWARD_MIN_BATCH_BYTES } from '../constants.js'
+import { FORWARD_BATCH_MAX_BYTES, FORWARD_MEMORY_SHARE, FORWARD_MIN_BATCH_BYTES } from './forward-tuning.js'
 
 const CGROUP_LIMITS = [
   '/sys/fs/cgroup/memory.max', // cgroup v2

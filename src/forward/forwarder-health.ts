@@ -1,6 +1,6 @@
-import { FORWARDER_STORE_LIMITS } from '../constants.js'
 import { describeFailure } from '../core/describe-failure.js'
 import type { DownstreamStatus, Sink } from '../core/sink.js'
+import { FORWARDER_STORE_LIMITS } from './forward-tuning.js'
 
 export interface HealthLimits {
   /** Store failing for this long in a row: not ready. */

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
-import { FORWARD_BATCH_MAX_BYTES, FORWARDER_STORE_LIMITS } from '../constants.js'
 import type { EventStore } from '../core/event-store.js'
 import type { Sink } from '../core/sink.js'
 import type { Metrics } from '../ops/metrics.js'
+import { FORWARD_BATCH_MAX_BYTES, FORWARDER_STORE_LIMITS } from './forward-tuning.js'
 import type { HealthLimits } from './forwarder-health.js'
 
 export interface ForwarderOptions {

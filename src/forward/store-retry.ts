@@ -1,6 +1,6 @@
-import { FORWARDER_STORE_LIMITS } from '../constants.js'
 import { backoffDelay } from './backoff.js'
 import type { FailureLog } from './failure-log.js'
+import { FORWARDER_STORE_LIMITS } from './forward-tuning.js'
 import type { ForwarderHealth } from './forwarder-health.js'
 import type { Pause } from './pause.js'
 

@@ -1,11 +1,11 @@
 import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { STORE_MAX_WAITING } from '../constants.js'
 import type { Attempt, EventState, RelayEvent, StoredEvent } from '../core/event.js'
 import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../core/event-store.js'
 import { StoreClosedError, StoreUnavailableError } from '../errors.js'
 import { corrupted } from './open-errors.js'
 import { SqliteStore } from './sqlite-store.js'
+import { STORE_MAX_WAITING } from './store-tuning.js'
 
 interface Waiter {
   resolve(inserted: boolean): void

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
+import { CONSOLE } from '../../src/console/console-settings.js'
 import { utc } from '../../src/console/format.js'
-import { CONSOLE } from '../../src/constants.js'
 import { postWebhook, relayEvent, SECRETS, sign } from '../helpers/index.js'
 import { buildConsoleApp, form, payIn } from './console-test-app.js'
 import { MemoryQuarantineStore } from './memory-quarantine-store.js'

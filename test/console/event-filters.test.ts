@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
+import { CONSOLE } from '../../src/console/console-settings.js'
 import { parseEventFilters } from '../../src/console/event-filters.js'
-import { CONSOLE } from '../../src/constants.js'
 
 const SERVICES = ['cpg', 'prime-upi']
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
+import { CONSOLE } from '../../src/console/console-settings.js'
 import { SessionStore } from '../../src/console/session-store.js'
-import { CONSOLE } from '../../src/constants.js'
 
 describe('SessionStore', () => {
   test('a session has random, distinct id and CSRF token, and is found by its id only', () => {

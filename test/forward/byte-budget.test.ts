@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { FORWARD_BATCH_MAX_BYTES } from '../../src/constants.js'
 import { describeFailure } from '../../src/core/describe-failure.js'
 import { containerMemoryLimit, forwardByteBudget } from '../../src/forward/byte-budget.js'
+import { FORWARD_BATCH_MAX_BYTES } from '../../src/forward/forward-tuning.js'
 import { tempDir } from '../helpers/index.js'
 
 const MiB = 1024 * 1024

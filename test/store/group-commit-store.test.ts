@@ -2,10 +2,11 @@ import { fdatasync, fstatSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { STORE_FILE, STORE_MAX_WAITING } from '../../src/constants.js'
+import { STORE_FILE } from '../../src/constants.js'
 import type { RelayEvent } from '../../src/core/event.js'
 import { GroupCommitStore, type SyncFile } from '../../src/store/group-commit-store.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
+import { STORE_MAX_WAITING } from '../../src/store/store-tuning.js'
 import { tempDir } from '../helpers/index.js'
 
 const event = (i: number, service = 'cpg', acceptedAt = 1_700_000_000_000 + i): RelayEvent => ({

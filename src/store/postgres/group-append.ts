@@ -1,7 +1,7 @@
 import type pg from 'pg'
-import { STORE_MAX_WAITING } from '../../constants.js'
 import type { RelayEvent } from '../../core/event.js'
 import { StoreClosedError, StoreUnavailableError } from '../../errors.js'
+import { STORE_MAX_WAITING } from '../store-tuning.js'
 import { lockKey, WAKE_CHANNEL } from './schema.js'
 
 interface Waiter {
