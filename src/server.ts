@@ -28,9 +28,14 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   // One relay per DATA_DIR: a second one would share the store's log and its forwarding order. Replicas on
   // PostgreSQL share their store by design and coordinate through its forwarding lease instead.
   const releaseDataDir = config.storeUrl === undefined ? lockDataDir(config.dataDir) : () => {}
+  // Read at scrape time only, once the store and the forwarders exist.
+  const metrics = createMetrics({
+    stats: () => store.stats(),
+    downstreams: () => forwarders.map((f) => f.status()),
+  })
   const { store, lease } = await openStore(config, {
     logger,
-    onCommit: (events) => metrics.commitBatch.observe(events),
+    observer: metrics.store,
     // A store that cannot sync its log can only refuse callbacks: exit, so the supervisor restarts the relay
     // (SQLite recovers the log on the next start).
     onFailure: (err) => {
@@ -38,7 +43,6 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       exit(logger, 1)
     },
   })
-  const metrics = createMetrics(store)
   const plan = planDownstreams(config)
   const maxBytes = forwardByteBudget(plan.length)
   const sinks = await Promise.all(plan.map((d) => createSink(d.forward, { signingSecret: d.signingSecret })))
@@ -50,7 +54,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
         services: downstream.reads,
         statusServices: downstream.services,
         logger,
-        metrics,
+        observer: metrics.forwarder(sinks[index]!),
         maxBytes,
         retryMaxAgeMs: config.retryMaxAgeMs,
         // A store unusable for this long will not heal by itself: a restart reopens it.
@@ -60,7 +64,6 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
         },
       }),
   )
-  for (const forwarder of forwarders) metrics.addDownstream(() => forwarder.status())
   const secrets = new SecretRegistry(config.services, logger)
   // Read by the console: the store forgets delivered events after DEDUP_WINDOW, this does not.
   const lastAccepted = new Map<string, number>()
@@ -83,7 +86,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     logger,
     store,
     secrets,
-    metrics,
+    observers: metrics,
     onAccepted,
     ...(quarantine && { quarantine }),
   })

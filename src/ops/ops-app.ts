@@ -1,12 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
 import type { ConsoleDeps } from '../console/console-deps.js'
 import { TEXT_PLAIN } from '../constants.js'
 import type { EventStore } from '../core/event-store.js'
 import { describeFailure } from '../forward/describe-failure.js'
 import { notFoundHandler } from '../http/error-handler.js'
 import { NO_SCHEMA_COMPILERS } from '../http/schema-compilers.js'
-import type { Metrics } from './metrics.js'
 
 /** What readiness asks of a forwarder (src/forward/forwarder.ts). */
 export interface ReadinessSource {
@@ -24,7 +24,8 @@ export interface ReadinessSource {
 export function buildOpsApp(deps: {
   logger: Logger
   store: EventStore
-  metrics: Metrics
+  /** What `/metrics` serves (metrics.ts). */
+  metrics: { readonly registry: Registry }
   console?: ConsoleDeps | undefined
   forwarders?: readonly ReadinessSource[]
 }): FastifyInstance {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/load-config.js'
 import type { EventStore } from '../core/event-store.js'
 import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
+import type { StoreObserver } from '../core/observers.js'
 import type { QuarantineStore } from '../core/quarantine-store.js'
 import { GroupCommitStore } from './group-commit-store.js'
 
@@ -17,7 +18,7 @@ export interface OpenedStore {
 export interface ServeStoreOptions {
   readonly logger: Logger
   /** Told how many appends each commit made durable. */
-  readonly onCommit?: (events: number) => void
+  readonly observer?: StoreObserver
   /** Told once when the embedded store can no longer make anything durable (PostgreSQL never calls it). */
   readonly onFailure?: (error: Error) => void
 }
@@ -28,15 +29,16 @@ export interface ServeStoreOptions {
  */
 export async function openStore(config: Config, options: ServeStoreOptions): Promise<OpenedStore> {
   if (config.storeUrl !== undefined) {
-    const onCommit = options.onCommit === undefined ? {} : { onCommit: options.onCommit }
+    const observer = options.observer === undefined ? {} : { observer: options.observer }
     const { openPostgresReplica } = await postgres()
-    const opened = await openPostgresReplica(config.storeUrl, options.logger, onCommit)
+    const opened = await openPostgresReplica(config.storeUrl, options.logger, observer)
     options.logger.info({ store: config.storeUrl.redacted }, 'events are kept in PostgreSQL')
     return opened
   }
-  const store = new GroupCommitStore(config.dataDir)
-  store.onCommit = options.onCommit
-  store.onFailure = options.onFailure
+  const store = new GroupCommitStore(config.dataDir, {
+    observer: options.observer,
+    onFailure: options.onFailure,
+  })
   return { store, lease: ALWAYS_HELD }
 }
 
