@@ -1,5 +1,6 @@
-// `node bench/profile.js [seconds] [--forward]`: runs tylt-relay under wrk load with `node --cpu-prof` and
-// prints the functions with the most self time, summed over the main thread (and any worker profile).
+// `node bench/profile.js [seconds] [--forward] [--tmpfs]`: runs tylt-relay under wrk load with `node --cpu-prof`
+// and prints the functions with the most self time, summed over the main thread (and any worker profile).
+// `--tmpfs` keeps the store in memory, so that the profile shows the CPU per callback the disk would hide.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { newNonce } from './lib/body.js'
@@ -10,14 +11,15 @@ import { SECRET, startRelay } from './lib/relay.js'
 
 const seconds = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 8)
 const forward = process.argv.includes('--forward')
+const tmpfs = process.argv.includes('--tmpfs')
+const port = Number(process.env.BENCH_PORT ?? 18301)
 const dir = process.env.BENCH_PROFILE_DIR ?? tempFolder('tylt-profile-')
 process.env.BENCH_NODE_FLAGS = `--cpu-prof --cpu-prof-dir=${dir}`
-const redis = forward ? await startRedis(18401) : undefined
-const relay = await startRelay(
-  18301,
-  18302,
-  forward ? { forwardUrl: 'redis://127.0.0.1:18401?stream=profile' } : {},
-)
+const redis = forward ? await startRedis(port + 100) : undefined
+const relay = await startRelay(port, port + 1, {
+  tmpfs,
+  ...(forward ? { forwardUrl: `redis://127.0.0.1:${port + 100}?stream=profile` } : {}),
+})
 const result = await load({ url: relay.url, durationS: seconds, secret: SECRET, nonce: newNonce() })
 process.stdout.write(`${Math.round(result.rps)} req/s under the profiler\n`)
 await relay.stop()

@@ -11,6 +11,7 @@ import { hasTaskset, sleep } from './lib/proc.js'
 import { printAndWrite } from './lib/report.js'
 import {
   baseline,
+  cpuBound,
   drain,
   durableLimit,
   fixedRate,
@@ -28,7 +29,7 @@ import {
  * What each round runs, in this order; `--only` picks among these keys and `footprint` (once, before the
  * rounds), `drain`, `soak` (once, after them). `limit` is the durable limit (bench/durable-limit.js) at full
  * load; `rate` / `limit-rate` are (b) and the limit at 2,000 req/s offered, `rate-200` / `limit-200` at 200.
- * `flood-control` is the forged-flood scenario with no flood at all: the noise its ratios are judged against.
+ * `cpu-bound` runs the limit and (b) with their stores on tmpfs. `flood-control` is the forged-flood scenario with no flood at all: the noise its ratios are judged against.
  */
 const ROUND_SCENARIOS = [
   ['a', baseline],
@@ -39,6 +40,7 @@ const ROUND_SCENARIOS = [
   ['limit-rate', limitRate],
   ['rate-200', lowRate],
   ['limit-200', limitLowRate],
+  ['cpu-bound', cpuBound],
   ['ref-fastify', (p) => reference(p, 'fastify')],
   ['ref-journal', (p) => reference(p, 'journal')],
   ['ref-sqlite', (p) => reference(p, 'sqlite')],
@@ -133,7 +135,7 @@ async function main() {
       results[key] = result
       failures.push(...result.failures.map((f) => `round ${round} (${key}): ${f}`))
       process.stdout.write(
-        `  round ${round} ${result.label}: ${result.floods ? floodSummary(result) : summary(result)}\n`,
+        `  round ${round} ${result.label}: ${result.floods ? floodSummary(result) : result.limit ? cpuBoundSummary(result) : (result.skipped ?? summary(result))}\n`,
       )
       await sleep(500)
     }
@@ -157,6 +159,10 @@ async function main() {
 function summary(r) {
   const ms = (us) => (us / 1000).toFixed(2)
   return `${r.rps.toFixed(0)} req/s, p50 ${ms(r.p50Us)} ms, p99 ${ms(r.p99Us)} ms, max ${ms(r.maxUs)} ms, peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB, CPU ${r.cpuUsPerRequest?.toFixed(0)} µs/req`
+}
+
+function cpuBoundSummary(r) {
+  return `${r.ratio.toFixed(2)} in throughput, ${r.cpuRatio.toFixed(2)} in CPU per callback\n    (b): ${summary(r)}\n    durable limit: ${summary(r.limit)}`
 }
 
 function footprintSummary(one) {

@@ -4,12 +4,17 @@ import type { Config } from './config/load-config.js'
 import type { SecretRegistry } from './config/secret-registry.js'
 import { HTTP_SERVER_OPTIONS, SERVER_TIMEOUTS, SOURCE_TURNS } from './constants.js'
 import type { EventStore } from './core/event-store.js'
+import {
+  type AdmissionObserver,
+  NO_ADMISSION_OBSERVER,
+  NO_WEBHOOK_OBSERVER,
+  type WebhookObserver,
+} from './core/observers.js'
 import type { RefusalObserver } from './core/quarantine-store.js'
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './http/error-handler.js'
 import { type OverloadOptions, overloadGuard } from './http/overload-guard.js'
 import { NO_SCHEMA_COMPILERS } from './http/schema-compilers.js'
 import { SourceTurns, takeTurns } from './http/source-turns.js'
-import type { Metrics } from './ops/metrics.js'
 import { FailureLimiter, type FailureLimitOptions } from './verify/failure-limiter.js'
 import { observeWebhooks } from './webhook/observe-webhooks.js'
 import type { WebhookContext } from './webhook/webhook-context.js'
@@ -19,7 +24,8 @@ export interface AppDeps {
   readonly logger: Logger
   readonly store: EventStore
   readonly secrets: SecretRegistry
-  readonly metrics: Metrics
+  /** What the metrics are told; nothing when omitted. */
+  readonly observers?: { readonly webhook: WebhookObserver; readonly admission: AdmissionObserver }
   readonly onAccepted?: (service: string, acceptedAt: number) => void
   /** Told of every request refused on a webhook path (401, 404), so that it can be quarantined. */
   readonly quarantine?: RefusalObserver
@@ -39,6 +45,8 @@ function trustProxy(value: Config['trustProxy']) {
 
 /** The webhook listener. It never listens by itself: server.ts does, tests use `inject`. */
 export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
+  const observer = deps.observers?.webhook ?? NO_WEBHOOK_OBSERVER
+  const admission = deps.observers?.admission ?? NO_ADMISSION_OBSERVER
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -51,23 +59,22 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
     http: { ...HTTP_SERVER_OPTIONS },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    frameworkErrors: frameworkErrorHandler(deps.metrics),
+    frameworkErrors: frameworkErrorHandler(observer),
     schemaController: NO_SCHEMA_COMPILERS,
   })
   app.decorateRequest('webhook', null as unknown as WebhookContext)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
   app.register(async (scope) => {
-    observeWebhooks(scope, deps.metrics)
+    observeWebhooks(scope, observer)
     const limiter = new FailureLimiter(deps.failureLimit)
-    await overloadGuard(scope, deps.overload, limiter, () => deps.metrics.suspectConnectionsRefused.inc())
-    const turns =
-      deps.turns ?? new SourceTurns(SOURCE_TURNS, Date.now, () => deps.metrics.webhookAbandoned.inc())
+    await overloadGuard(scope, deps.overload, limiter, () => admission.onSuspectRefused())
+    const turns = deps.turns ?? new SourceTurns(SOURCE_TURNS, Date.now, () => admission.onAbandoned())
     takeTurns(scope, turns)
     await webhookRoutes(scope, {
       secrets: deps.secrets,
       store: deps.store,
-      metrics: deps.metrics,
+      observer,
       jsonFallback: config.signatureJsonFallback,
       onAccepted: deps.onAccepted ?? (() => {}),
       quarantine: deps.quarantine,

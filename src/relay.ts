@@ -51,26 +51,31 @@ export async function createRelay(
   const fatal = options.onFatal ?? ((reason: string) => logger.fatal(reason))
   // One relay per DATA_DIR; replicas on PostgreSQL coordinate through its forwarding lease instead.
   const releaseDataDir = config.storeUrl === undefined ? lockDataDir(config.dataDir) : () => {}
+  // Read at scrape time only, once the store and the forwarders exist.
+  const metrics = createMetrics({
+    stats: () => store.stats(),
+    downstreams: () => forwarders.map((f) => f.status()),
+  })
   const {
     store,
     quarantine: shared,
     opened,
   } = openStore(config, {
     logger,
-    onCommit: (events) => metrics.commitBatch.observe(events),
+    observer: metrics.store,
     onFailure: (err) => {
       logger.fatal({ err }, 'store cannot make events durable; exiting')
       fatal('store')
     },
   })
-  const metrics = createMetrics(store)
   const plan = planDownstreams(config)
   const maxBytes = forwardByteBudget(plan.length)
   const sinks = await Promise.all(plan.map((d) => createSink(d.forward, { signingSecret: d.signingSecret })))
   const forwarders = plan.map(
     (downstream, index) =>
       new Forwarder({
-        ...{ store, sink: sinks[index]!, logger, metrics, maxBytes, retryMaxAgeMs: config.retryMaxAgeMs },
+        ...{ store, sink: sinks[index]!, logger, maxBytes, retryMaxAgeMs: config.retryMaxAgeMs },
+        observer: metrics.forwarder(sinks[index]!),
         services: downstream.reads,
         statusServices: downstream.services,
         // A store unusable for this long will not heal by itself: a restart reopens it.
@@ -80,7 +85,6 @@ export async function createRelay(
         },
       }),
   )
-  for (const forwarder of forwarders) metrics.addDownstream(() => forwarder.status())
   const secrets = new SecretRegistry(config.services, logger)
   const lastAccepted = new Map<string, number>() // read by the console: outlives DEDUP_WINDOW
   const wake = () => {
@@ -95,7 +99,7 @@ export async function createRelay(
     logger,
     store,
     secrets,
-    metrics,
+    observers: metrics,
     onAccepted,
     ...(quarantine && { quarantine }),
   })

@@ -34,8 +34,12 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   })
 }
 
-export function tempFolder(prefix = 'tylt-bench-') {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
+/** Memory-backed: an fdatasync there returns at once, so a server's CPU decides its throughput. */
+export const TMPFS = '/dev/shm'
+
+/** A fresh folder under `base` (the system's temporary folder, or TMPFS), removed on exit. */
+export function tempFolder(prefix = 'tylt-bench-', base = tmpdir()) {
+  const dir = mkdtempSync(join(base, prefix))
   folders.add(dir)
   return dir
 }

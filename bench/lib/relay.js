@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { assertPortsFree, start, stop, tempFolder, waitUntil } from './proc.js'
+import { assertPortsFree, start, stop, TMPFS, tempFolder, waitUntil } from './proc.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 export const SERVER_CORE = 0
@@ -13,10 +13,11 @@ const get = (url) => fetch(url, { signal: AbortSignal.timeout(2_000) })
 
 /**
  * How the bare node:http server of baseline.js, or a reference server (reference.js, durable-limit.js) with
- * its `env`, is started: a fresh temporary folder (its DATA_DIR), the command line and its environment.
+ * its `env`, is started: a fresh temporary folder (its DATA_DIR; on TMPFS with `tmpfs`), the command line and
+ * its environment.
  */
-export function baselineCommand(port, script = join(root, 'bench', 'baseline.js'), env = {}) {
-  const dir = tempFolder()
+export function baselineCommand(port, script = join(root, 'bench', 'baseline.js'), env = {}, tmpfs = false) {
+  const dir = tempFolder(undefined, tmpfs ? TMPFS : undefined)
   return {
     dir,
     logFile: join(dir, 'baseline.log'),
@@ -27,9 +28,9 @@ export function baselineCommand(port, script = join(root, 'bench', 'baseline.js'
 }
 
 /** The bare node:http server of baseline.js, or a reference server, started and answering. */
-export async function startBaseline(port, script, env) {
+export async function startBaseline(port, script, env, { tmpfs = false } = {}) {
   await assertPortsFree(port)
-  const { dir, logFile, command, args, env: childEnv } = baselineCommand(port, script, env)
+  const { dir, logFile, command, args, env: childEnv } = baselineCommand(port, script, env, tmpfs)
   const child = start(command, args, { core: SERVER_CORE, env: childEnv, logFile })
   await waitUntil('baseline', async () => (await get(`http://127.0.0.1:${port}/`)).status > 0, {
     child,
@@ -48,10 +49,11 @@ const RELAY_NODE_FLAGS = readFileSync(join(root, 'src', 'cli.ts'), 'utf8')
 /**
  * How tylt-relay is started as users run it: `node FLAGS dist/cli.js serve`, logging at info to a file, its
  * store in a fresh temporary DATA_DIR, the working directory there too so that no project `.env` leaks in.
- * `env` adds or replaces variables for one scenario. Returns the folder, the command line and environment.
+ * `env` adds or replaces variables for one scenario; `tmpfs` puts the folder on TMPFS. Returns the folder, the
+ * command line and environment.
  */
-export function relayCommand(port, opsPort, { forwardUrl, storeUrl, env: extra = {} } = {}) {
-  const dir = tempFolder()
+export function relayCommand(port, opsPort, { forwardUrl, storeUrl, env: extra = {}, tmpfs = false } = {}) {
+  const dir = tempFolder(undefined, tmpfs ? TMPFS : undefined)
   const env = {
     [`TYLT_SECRET_${SERVICE.toUpperCase()}`]: SECRET,
     DATA_DIR: join(dir, 'data'),

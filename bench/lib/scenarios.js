@@ -1,12 +1,13 @@
 // The measured scenarios. Each starts a fresh server (fresh store), warms it up with bodies of its own,
 // measures, checks that nothing was lost, and stops it; a failed check is reported, never thrown.
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { newNonce } from './body.js'
 import { load, sendWithAutocannon } from './load.js'
 import { freshSchema } from './postgres.js'
-import { cpuTimeUs, removeFolder, sampleMemory, sleep } from './proc.js'
+import { cpuTimeUs, removeFolder, sampleMemory, sleep, TMPFS } from './proc.js'
 import { startRedis } from './redis.js'
 import { SECRET, startBaseline, startRelay } from './relay.js'
 
@@ -81,7 +82,7 @@ export async function baseline(plan, options = {}) {
  * `ok`. Every `200` must be in its table afterwards.
  */
 export async function durableLimit(plan, options = {}) {
-  const started = await startBaseline(PORT, join(benchFolder, 'durable-limit.js'))
+  const started = await startBaseline(PORT, join(benchFolder, 'durable-limit.js'), {}, options)
   const server = { ...started, dataDir: started.dir, storeFile: 'limit.sqlite' }
   const result = await measure(server, plan, options)
   const failures = loadFailures(result)
@@ -136,7 +137,7 @@ function storeFailures(result, metrics, stored, cut = 2 * 32) {
 
 /** (b) tylt-relay on its embedded store; without a downstream every accepted event stays pending. */
 export async function relayEmbedded(plan, options = {}) {
-  const server = await startRelay(PORT, OPS_PORT)
+  const server = await startRelay(PORT, OPS_PORT, { tmpfs: options.tmpfs })
   const result = await measure(server, plan, options)
   await sleep(200)
   const metrics = await server.metrics()
@@ -164,6 +165,24 @@ export async function relayPostgres(plan) {
   failures.push(...storeFailures(result, metrics, stored))
   await schema.drop()
   return { label: '(p) tylt-relay on PostgreSQL', ...result, metrics, failures }
+}
+
+/**
+ * cpu-bound: the durable limit, then (b), with their stores on tmpfs, where an fdatasync returns at once: the
+ * disk hides nothing, and the ratio is what each costs in CPU per callback (docs/benchmarks.md, "CPU per
+ * callback: the cpu-bound row").
+ */
+export async function cpuBound(plan) {
+  const label = 'cpu-bound: (b) / durable limit, both stores on tmpfs'
+  if (!existsSync(TMPFS)) return { label, skipped: `${TMPFS} is missing`, failures: [] }
+  const limit = await durableLimit(plan, { tmpfs: true })
+  await sleep(500)
+  const relay = await relayEmbedded(plan, { tmpfs: true })
+  const failures = [...limit.failures.map((f) => `durable limit: ${f}`), ...relay.failures]
+  // On a machine shared with other work the throughput follows the share of the core each run got; the CPU
+  // each callback took follows what the server does, so both ratios are reported.
+  const cpuRatio = limit.cpuUsPerRequest / relay.cpuUsPerRequest
+  return { ...relay, label, limit, ratio: relay.rps / limit.rps, cpuRatio, failures }
 }
 
 /**

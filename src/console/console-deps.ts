@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { Registry } from 'prom-client'
 import type { EventStore } from '../core/event-store.js'
 import type { QuarantineStore } from '../core/quarantine-store.js'
 import type { DownstreamStatus } from '../core/sink.js'
-import type { Registry } from '../ops/prometheus.js'
 import type { PageContext } from './layout.js'
 
 /** What retrying a quarantined request came to. */

@@ -1,4 +1,4 @@
-import type { Registry } from '../ops/prometheus.js'
+import type { Registry } from 'prom-client'
 
 /** The counter the webhook route bumps for every verified callback, by the secret slot that matched. */
 const SECRET_MATCHES = 'tylt_relay_secret_matches_total'

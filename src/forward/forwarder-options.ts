@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { EventStore } from '../core/event-store.js'
+import { type ForwarderObserver, NO_FORWARDER_OBSERVER } from '../core/observers.js'
 import type { Sink } from '../core/sink.js'
-import type { Metrics } from '../ops/metrics.js'
 import { FORWARD_BATCH_MAX_BYTES, FORWARDER_STORE_LIMITS } from './forward-tuning.js'
 import type { HealthLimits } from './forwarder-health.js'
 
@@ -9,7 +9,8 @@ export interface ForwarderOptions {
   readonly store: EventStore
   readonly sink: Sink
   readonly logger: Logger
-  readonly metrics: Metrics
+  /** Told of each batch sent and what came of its events; nothing when omitted. */
+  readonly observer?: ForwarderObserver
   readonly retryMaxAgeMs: number
   /** The services it forwards (a downstream per service); every service when undefined. */
   readonly services?: readonly string[] | undefined
@@ -43,6 +44,7 @@ export function withDefaults(options: ForwarderOptions): ResolvedOptions {
     idlePollMs: 1_000,
     gatherMs: 10,
     storeLimits: FORWARDER_STORE_LIMITS,
+    observer: NO_FORWARDER_OBSERVER,
     onFatal: () => {},
     now: Date.now,
     monotonic: performance.now.bind(performance),

@@ -166,23 +166,22 @@ export class Forwarder {
   }
 
   async #send(batch: StoredEvent[]): Promise<SendResult> {
-    const { sink, metrics } = this.#options
-    const timer = metrics.forwardDuration.labels({ sink: sink.kind, downstream: sink.target }).startTimer()
+    const { sink, observer } = this.#options
+    const started = performance.now()
     try {
       return await sink.send(batch, this.#pause.signal)
     } catch (err) {
       // A sink should report failures, not throw them; one that throws is an outage all the same.
       return { delivered: 0, error: err instanceof Error ? err : new Error(String(err)) }
     } finally {
-      timer()
+      observer.onSent((performance.now() - started) / 1000)
     }
   }
 
   async #deliver(batch: StoredEvent[]): Promise<Turn> {
-    const { store, sink, metrics } = this.#options
+    const { store, sink, observer } = this.#options
     const result = await this.#send(batch)
     const now = this.#options.now()
-    const labels = { sink: sink.kind, downstream: sink.target }
     const seqs = batch.slice(0, result.delivered).map((e) => e.seq)
     const found = batch[result.delivered]
     const failed: FailedEvent | undefined = found && {
@@ -200,7 +199,7 @@ export class Forwarder {
       ) {
         return 'stop'
       }
-      metrics.forwarded.labels({ ...labels, outcome: 'delivered' }).inc(seqs.length)
+      observer.onForwarded('delivered', seqs.length)
       this.#health.progressed()
     }
     if (result.error === undefined || failed === undefined) {
@@ -220,7 +219,7 @@ export class Forwarder {
   }
 
   async #refused(event: FailedEvent, error: Error, now: number): Promise<Turn> {
-    const { store, sink, metrics, logger } = this.#options
+    const { store, sink, observer, logger } = this.#options
     const { code, message } = describeFailure(error)
     const reason = `${code}: ${message}`
     if (
@@ -230,7 +229,7 @@ export class Forwarder {
     ) {
       return 'stop'
     }
-    metrics.forwarded.labels({ sink: sink.kind, downstream: sink.target, outcome: 'refused' }).inc()
+    observer.onForwarded('refused', 1)
     // The downstream answered: it is up, and the line moves on.
     this.#downstreamAnswered()
     this.#health.progressed()
@@ -242,7 +241,7 @@ export class Forwarder {
   }
 
   async #failed(event: FailedEvent, error: Error, now: number): Promise<Turn> {
-    const { store, sink, metrics, retryMaxAgeMs } = this.#options
+    const { store, sink, observer, retryMaxAgeMs } = this.#options
     const { code, message } = describeFailure(error)
     const reason = `${code}: ${message}`
     if (
@@ -252,7 +251,7 @@ export class Forwarder {
     ) {
       return 'stop'
     }
-    metrics.forwarded.labels({ sink: sink.kind, downstream: sink.target, outcome: 'failed' }).inc()
+    observer.onForwarded('failed', 1)
     this.#health.downstreamFailed(error)
     this.#failures++
     this.#log.failed('delivery', error, 'delivery failed; retrying with backoff', {
@@ -266,13 +265,13 @@ export class Forwarder {
   }
 
   async #expire(event: FailedEvent, cutoff: number, reason: string): Promise<Turn> {
-    const { store, sink, metrics, logger } = this.#options
+    const { store, sink, observer, logger } = this.#options
     let dead = 0
     const ok = await this.#store.write('turn expired events into dead letters', async () => {
       dead = await store.expire(cutoff, sink.target, reason, this.#services)
     })
     if (!ok) return 'stop'
-    metrics.forwarded.labels({ sink: sink.kind, downstream: sink.target, outcome: 'dead' }).inc(dead)
+    observer.onForwarded('dead', dead)
     if (dead > 0) this.#health.progressed()
     logger.error(
       { downstream: sink.target, eventId: event.id, dead, error: reason },

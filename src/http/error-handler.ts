@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ANSWER, RETRY_AFTER_SECONDS, TEXT_PLAIN } from '../constants.js'
-import type { Metrics, Outcome } from '../ops/metrics.js'
+import type { Outcome, WebhookObserver } from '../core/observers.js'
 import { refusalFields, serviceAsked } from '../webhook/observe-webhooks.js'
 
 const OUTCOME_BY_STATUS: Record<number, Outcome> = {
@@ -49,15 +49,15 @@ export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply) {
  * that long, so it is an unknown service: 404). Answered in plain text like everything on this port, and
  * logged and counted like any refused webhook request.
  */
-export function frameworkErrorHandler(metrics: Metrics) {
+export function frameworkErrorHandler(observer: WebhookObserver) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
     const status = tooLong ? 404 : error.code === 'FST_ERR_BAD_URL' ? 400 : 500
     if (serviceAsked(request.url) !== null && status < 500) {
       const reason = tooLong ? 'unknown_service' : 'bad_url'
       const outcome: Outcome = tooLong ? 'unknown_service' : 'error'
-      metrics.requests.labels('unknown', outcome).inc()
-      metrics.refusals.labels(reason, 'false').inc()
+      observer.onAnswered('unknown', outcome, reply.elapsedTime)
+      observer.onRefused(reason, false)
       request.log.info(
         {
           reqId: request.id,

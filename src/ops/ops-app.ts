@@ -5,12 +5,12 @@ import Fastify, {
   LogController,
 } from 'fastify'
 import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
 import { TEXT_PLAIN } from '../constants.js'
 import { describeFailure } from '../core/describe-failure.js'
 import type { EventStore } from '../core/event-store.js'
 import { notFoundHandler } from '../http/error-handler.js'
 import { NO_SCHEMA_COMPILERS } from '../http/schema-compilers.js'
-import type { Metrics } from './metrics.js'
 
 /** What readiness asks of a forwarder (src/forward/forwarder.ts). */
 export interface ReadinessSource {
@@ -28,7 +28,8 @@ export interface ReadinessSource {
 export function buildOpsApp(deps: {
   logger: Logger
   store: EventStore
-  metrics: Metrics
+  /** What `/metrics` serves (metrics.ts). */
+  metrics: { readonly registry: Registry }
   /** The operator's console (console-deps.ts's consoleMount), mounted when given. */
   console?: FastifyPluginAsync | undefined
   forwarders?: readonly ReadinessSource[]

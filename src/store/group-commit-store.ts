@@ -2,6 +2,7 @@ import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync } from '
 import { dirname } from 'node:path'
 import type { Attempt, EventState, RelayEvent, StoredEvent } from '../core/event.js'
 import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../core/event-store.js'
+import { NO_STORE_OBSERVER, type StoreObserver } from '../core/observers.js'
 import { StoreClosedError, StoreUnavailableError } from '../errors.js'
 import { corrupted } from './open-errors.js'
 import { SqliteStore } from './sqlite-store.js'
@@ -20,6 +21,15 @@ interface Commit {
 
 /** `fs.fdatasync`'s shape; tests pass one that holds a sync back or fails it. */
 export type SyncFile = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => void
+
+export interface GroupCommitOptions {
+  readonly sync?: SyncFile | undefined
+  readonly mustExist?: boolean
+  /** Told how many appends each completed sync made durable. */
+  readonly observer?: StoreObserver | undefined
+  /** Told once when the log cannot be synced: nothing more can be made durable. */
+  readonly onFailure?: ((error: Error) => void) | undefined
+}
 
 /**
  * Syncs in flight at once. With one, the requests that arrive while it runs wait for it to end before their
@@ -76,15 +86,12 @@ export class GroupCommitStore implements EventStore {
   #sinceCheckpoint = 0
   #failure: Error | undefined
   #closed = false
-  /** Told how many appends each completed sync made durable (the group-commit metric). */
-  onCommit: ((events: number) => void) | undefined
-  /** Told once when the log cannot be synced: nothing more can be made durable. */
-  onFailure: ((error: Error) => void) | undefined
+  readonly #observer: StoreObserver
+  readonly #onFailure: ((error: Error) => void) | undefined
 
-  constructor(
-    dataDir: string,
-    options: { readonly sync?: SyncFile | undefined; readonly mustExist?: boolean } = {},
-  ) {
+  constructor(dataDir: string, options: GroupCommitOptions = {}) {
+    this.#observer = options.observer ?? NO_STORE_OBSERVER
+    this.#onFailure = options.onFailure
     this.#store = new SqliteStore(dataDir, {
       manualCheckpoints: true,
       logSyncedByOwner: true,
@@ -177,7 +184,7 @@ export class GroupCommitStore implements EventStore {
       if (done === commit) break
     }
     if (events === 0) return
-    this.onCommit?.(events)
+    this.#observer.onCommitted(events)
     this.#sinceCheckpoint += events
     if (this.#sinceCheckpoint >= CHECKPOINT_EVERY_EVENTS) this.#checkpoint()
     this.#schedule()
@@ -200,7 +207,7 @@ export class GroupCommitStore implements EventStore {
     this.#inFlight = []
     this.#queue = []
     this.#waiters = []
-    if (!this.#closed) this.onFailure?.(error)
+    if (!this.#closed) this.#onFailure?.(error)
   }
 
   #run<T>(operation: () => T): Promise<T> {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/load-config.js'
 import type { EventStore } from '../core/event-store.js'
 import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
+import type { StoreObserver } from '../core/observers.js'
 import type { QuarantineStore } from '../core/quarantine-store.js'
 import { GroupCommitStore } from './group-commit-store.js'
 import { whileOpening } from './while-opening.js'
@@ -21,7 +22,7 @@ export interface ServingStore {
 export interface ServeStoreOptions {
   readonly logger: Logger
   /** Told how many appends each commit made durable. */
-  readonly onCommit?: (events: number) => void
+  readonly observer?: StoreObserver
   /** Told once when the embedded store can no longer make anything durable (PostgreSQL never calls it). */
   readonly onFailure?: (error: Error) => void
 }
@@ -33,16 +34,17 @@ export interface ServeStoreOptions {
  */
 export function openStore(config: Config, options: ServeStoreOptions): ServingStore {
   if (config.storeUrl === undefined) {
-    const store = new GroupCommitStore(config.dataDir)
-    store.onCommit = options.onCommit
-    store.onFailure = options.onFailure
+    const store = new GroupCommitStore(config.dataDir, {
+      observer: options.observer,
+      onFailure: options.onFailure,
+    })
     return { store, quarantine: undefined, opened: Promise.resolve(ALWAYS_HELD) }
   }
   const url = config.storeUrl
   const abort = new AbortController()
   const opening = postgres().then(async (pg) => {
-    const onCommit = options.onCommit === undefined ? {} : { onCommit: options.onCommit }
-    const replica = await pg.openPostgresReplica(url, options.logger, { ...onCommit, signal: abort.signal })
+    const observer = options.observer === undefined ? {} : { observer: options.observer }
+    const replica = await pg.openPostgresReplica(url, options.logger, { ...observer, signal: abort.signal })
     // The schema is migrated by now: the quarantine's connections open at once.
     const quarantine: QuarantineStore = await pg
       .openPostgresQuarantineStore(url)

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { WebhookObserver } from '../core/observers.js'
 import { FLAT_LINE_REDACT } from '../logger.js'
-import type { Metrics } from '../ops/metrics.js'
 import { newWebhookContext, type RefusalReason } from './webhook-context.js'
 
 /** Paths and service names are kept and logged bounded: a request line can be kilobytes long. */
@@ -30,7 +30,7 @@ export function refusalFields(request: FastifyRequest, reason: RefusalReason) {
  * (bad signature, unknown service) also carries its method, path, the service it asked for and the reason,
  * and is counted by reason (never by path: that label would be unbounded).
  */
-export function observeWebhooks(app: FastifyInstance, metrics: Metrics) {
+export function observeWebhooks(app: FastifyInstance, observer: WebhookObserver) {
   // Every value of the line is a string, number or null (see FLAT_LINE_REDACT); reqId is what request.log adds.
   const log = app.log.child({}, { redact: FLAT_LINE_REDACT })
   app.addHook('onRequest', (request, _reply, done) => {
@@ -41,8 +41,7 @@ export function observeWebhooks(app: FastifyInstance, metrics: Metrics) {
     const context = request.webhook
     const outcome = context.outcome ?? (reply.statusCode < 400 ? 'accepted' : 'error')
     const ms = reply.elapsedTime
-    metrics.requests.labels(context.service, outcome).inc()
-    metrics.ackDuration.labels(outcome).observe(ms / 1000)
+    observer.onAnswered(context.service, outcome, ms)
     const line = {
       reqId: request.id,
       service: context.service,
@@ -56,7 +55,7 @@ export function observeWebhooks(app: FastifyInstance, metrics: Metrics) {
     }
     if (context.reason === undefined) log.info(line, 'webhook')
     else {
-      metrics.refusals.labels(context.reason, String(context.overLimit)).inc()
+      observer.onRefused(context.reason, context.overLimit)
       log.info(
         { ...line, ...refusalFields(request, context.reason), overLimit: context.overLimit },
         'webhook',

@@ -1,9 +1,7 @@
-import type { QuarantineReason } from '../core/quarantine-store.js'
-import type { Outcome } from '../ops/metrics.js'
+import type { Outcome, RefusalReason } from '../core/observers.js'
 import type { ServiceKeys } from '../verify/verify-signature.js'
 
-/** Why a request on a webhook path was refused: a signature problem, a service not configured, a bad path. */
-export type RefusalReason = QuarantineReason | 'bad_url'
+export type { RefusalReason }
 
 /** What one webhook request learned, for its log line and metrics. */
 export interface WebhookContext {

@@ -2,13 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SecretRegistry } from '../config/secret-registry.js'
 import { ANSWER, OUTCOME_HEADER, SIGNATURE_HEADER, SUSPECT_MAX_BODY, TEXT_PLAIN } from '../constants.js'
 import type { EventStore } from '../core/event-store.js'
+import { NO_WEBHOOK_OBSERVER, type WebhookObserver } from '../core/observers.js'
 import type { QuarantineReason, RefusalObserver } from '../core/quarantine-store.js'
 import { InvalidSignatureError } from '../errors.js'
 import { eventId } from '../event/event-id.js'
 import { extractMetadata } from '../event/extract-metadata.js'
 import { shedSuspect } from '../http/overload-guard.js'
 import type { SourceTurns } from '../http/source-turns.js'
-import type { Metrics } from '../ops/metrics.js'
 import { FailureLimiter, failureCost } from '../verify/failure-limiter.js'
 import { type FailureReason, type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
 import { MAX_PATH } from './observe-webhooks.js'
@@ -17,7 +17,7 @@ import type { WebhookContext } from './webhook-context.js'
 export interface WebhookRoutesOptions {
   readonly secrets: SecretRegistry
   readonly store: EventStore
-  readonly metrics: Metrics
+  readonly observer?: WebhookObserver | undefined
   readonly jsonFallback: boolean
   /**
    * Called after a new event is committed, with its service and acceptance time (ms): the forwarder need not
@@ -57,7 +57,8 @@ function takeContentType(request: FastifyRequest) {
  * bytes, and a JSON parser would hand us a re-serialised object instead.
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions) {
-  const { secrets, store, metrics, jsonFallback, onAccepted, quarantine } = options
+  const { secrets, store, jsonFallback, onAccepted, quarantine } = options
+  const observer = options.observer ?? NO_WEBHOOK_OBSERVER
   const limiter = options.limiter ?? new FailureLimiter()
   const turns = options.turns
 
@@ -91,7 +92,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     fellBack: boolean,
   ) {
     const context = request.webhook
-    metrics.verificationFailures.labels(context.service, reason).inc()
+    observer.onSignatureFailed(context.service, reason)
     context.reason = reason
     const hmacs = reason === 'mismatch' ? candidates.reduce((n, c) => n + c.secrets.length, 0) : 0
     context.overLimit = !limiter.fail(request.ip, failureCost(body.length, hmacs, fellBack))
@@ -118,13 +119,11 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     }
     turns?.verified(request.ip)
     context.service = verified.service
-    metrics.secretMatches
-      .labels(
-        verified.service,
-        verified.slot === 0 ? 'current' : 'older',
-        verified.bytes === body ? 'raw' : 'json_fallback',
-      )
-      .inc()
+    observer.onVerified(
+      verified.service,
+      verified.slot === 0 ? 'current' : 'older',
+      verified.bytes === body ? 'raw' : 'json_fallback',
+    )
     const metadata = extractMetadata(verified.bytes, verified.parsed)
     const id = eventId(verified.service, verified.bytes)
     context.eventId = id

@@ -62,4 +62,28 @@ describe('the bench report', () => {
     expect(text).toContain('- tylt-relay idle RSS <= 64 MB: not measured (smoke run: RSS at 3 s only)')
     expect(text).not.toContain('Failures:')
   })
+
+  it('gives the cpu-bound row as the relay over the limit, in throughput against 0.80 and in CPU per callback', () => {
+    const cpuBound = (relayRps: number, relayCpuUs: number) => {
+      const relay = run(relayRps, 9, relayCpuUs)
+      const limit = run(8_000, 10, 80)
+      return { ...relay, limit, ratio: relay.rps / limit.rps, cpuRatio: 80 / relayCpuUs }
+    }
+    const text = render({
+      plan: { smoke: false, only: ['cpu-bound'], warmS: 1, durationS: 2, rounds: 3 },
+      generator: 'wrk',
+      rounds: [
+        [6_000, 100],
+        [7_200, 90],
+        [4_000, 160],
+      ].map(([rps, us]) => ({ 'cpu-bound': cpuBound(rps!, us!) })),
+      failures: [],
+    }) as string
+    expect(text).toContain(
+      '- cpu-bound: tylt-relay / durable limit, both stores on tmpfs, >= 0.80: 0.75 (per round 0.75, 0.90, 0.50; 6,000 against 8,000 req/s), **not met**; in CPU per callback 0.80 (80 µs for the limit, 100 µs for the relay)',
+    )
+    expect(report(60, 8_800)).toContain(
+      '- cpu-bound: tylt-relay / durable limit, both stores on tmpfs, >= 0.80: not measured',
+    )
+  })
 })

@@ -102,7 +102,7 @@ export function payIn(merchantOrderId: string, extra: Record<string, unknown> = 
 export async function consolePostRoutes(): Promise<string[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tylt-relay-routes-'))
   const store = new GroupCommitStore(dataDir)
-  const metrics = createMetrics(store)
+  const metrics = createMetrics({ stats: () => store.stats() })
   const ops = buildOpsApp({
     logger: pino({ level: 'silent' }),
     store,
@@ -124,7 +124,6 @@ export async function consolePostRoutes(): Promise<string[]> {
     await ops.ready()
   } finally {
     await ops.close()
-    metrics.close()
     await store.close()
     rmSync(dataDir, { recursive: true, force: true })
   }

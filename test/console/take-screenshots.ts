@@ -105,11 +105,11 @@ async function main() {
   })
   const logger = pino({ level: 'silent' })
   const store = new GroupCommitStore(dataDir)
-  const metrics = createMetrics(store)
+  const metrics = createMetrics({ stats: () => store.stats() })
   const app = buildApp(config, {
     logger,
     store,
-    metrics,
+    observers: metrics,
     secrets: new SecretRegistry(config.services, logger),
   })
   const quarantine = new MemoryQuarantineStore()

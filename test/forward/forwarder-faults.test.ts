@@ -61,12 +61,12 @@ async function setup(
   const real = new GroupCommitStore(tempDir())
   const store = options.failing === undefined ? real : flaky(real, options.failing)
   const { lines, logger } = logLines()
-  const metrics = createMetrics(real)
+  const metrics = createMetrics({ stats: () => real.stats(), downstreams: () => [forwarder.status()] })
   const forwarder = new Forwarder({
     store,
     sink,
     logger,
-    metrics,
+    observer: metrics.forwarder(sink),
     retryMaxAgeMs: 60_000,
     batchSize: 4,
     backoffBaseMs: 10,
@@ -74,7 +74,6 @@ async function setup(
     idlePollMs: 20,
     ...options,
   })
-  metrics.addDownstream(() => forwarder.status())
   onTestFinished(async () => {
     await forwarder.stop(0)
     await real.close()

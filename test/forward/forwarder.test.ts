@@ -4,7 +4,6 @@ import type { RelayEvent } from '../../src/core/event.js'
 import type { SendResult, Sink } from '../../src/core/sink.js'
 import { backoffDelay } from '../../src/forward/backoff.js'
 import { Forwarder } from '../../src/forward/forwarder.js'
-import { createMetrics } from '../../src/ops/metrics.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { relayEvent, tempDir } from '../helpers/index.js'
 
@@ -40,7 +39,6 @@ async function setup(
     store,
     sink,
     logger: pino({ level: 'silent' }),
-    metrics: createMetrics(store),
     retryMaxAgeMs,
     batchSize: 4,
     backoffBaseMs: 20,

@@ -67,9 +67,9 @@ export async function buildTestApp(
 ): Promise<TestApp> {
   const config = loadConfig(testEnv(overrides))
   const store = new GroupCommitStore(config.dataDir, { sync })
-  const metrics = createMetrics(store)
+  const metrics = createMetrics({ stats: () => store.stats() })
   const secrets = new SecretRegistry(config.services, logger)
-  const app = buildApp(config, { logger, store, secrets, metrics, ...deps })
+  const app = buildApp(config, { logger, store, secrets, observers: metrics, ...deps })
   onTestFinished(async () => {
     await app.close()
     await store.close()

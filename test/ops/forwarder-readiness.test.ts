@@ -1,5 +1,6 @@
 import { describe, expect, onTestFinished, test } from 'vitest'
 import type { DownstreamStatus } from '../../src/core/sink.js'
+import { createMetrics } from '../../src/ops/metrics.js'
 import { buildOpsApp } from '../../src/ops/ops-app.js'
 import { buildTestApp, sample } from '../helpers/index.js'
 
@@ -17,7 +18,7 @@ describe('readiness and metrics of the forwarders', () => {
   })
 
   test('tylt_relay_forwarder_up and _last_progress_timestamp_seconds per downstream, read at scrape time', async () => {
-    const { logger, store, metrics } = await buildTestApp()
+    const { logger, store } = await buildTestApp()
     const statuses: DownstreamStatus[] = [
       {
         kind: 'redis',
@@ -36,7 +37,7 @@ describe('readiness and metrics of the forwarders', () => {
         lastError: 'ECONNREFUSED: POST to downstream failed',
       },
     ]
-    for (const [i] of statuses.entries()) metrics.addDownstream(() => statuses[i]!)
+    const metrics = createMetrics({ stats: () => store.stats(), downstreams: () => statuses })
     const ops = buildOpsApp({ logger, store, metrics })
     onTestFinished(() => ops.close())
     const scrape = async () => (await ops.inject({ method: 'GET', url: '/metrics' })).body

@@ -69,7 +69,9 @@ describe('PostgreSQL store', () => {
 
   it('commits the appends of one moment together, each answered after its commit, in one statement', async () => {
     const commits: number[] = []
-    const store = await openPostgresStore((await testSchema()).storeUrl, { onCommit: (n) => commits.push(n) })
+    const store = await openPostgresStore((await testSchema()).storeUrl, {
+      observer: { onCommitted: (n) => commits.push(n) },
+    })
     onTestFinished(() => store.close())
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.append(event(i))))
     expect(results.every(Boolean)).toBe(true)

@@ -4,7 +4,11 @@ import Database from 'better-sqlite3'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { STORE_FILE } from '../../src/constants.js'
 import type { RelayEvent } from '../../src/core/event.js'
-import { GroupCommitStore, type SyncFile } from '../../src/store/group-commit-store.js'
+import {
+  type GroupCommitOptions,
+  GroupCommitStore,
+  type SyncFile,
+} from '../../src/store/group-commit-store.js'
 import { SqliteStore } from '../../src/store/sqlite-store.js'
 import { STORE_MAX_WAITING } from '../../src/store/store-tuning.js'
 import { tempDir } from '../helpers/index.js'
@@ -23,8 +27,8 @@ const event = (i: number, service = 'cpg', acceptedAt = 1_700_000_000_000 + i): 
   body: Buffer.from(`{"i":${i},"bytes":"\u00e9\u20b9"}`),
 })
 
-function open(dir = tempDir(), sync?: SyncFile) {
-  const store = new GroupCommitStore(dir, { sync })
+function open(dir = tempDir(), sync?: SyncFile, options: GroupCommitOptions = {}) {
+  const store = new GroupCommitStore(dir, { sync, ...options })
   onTestFinished(() => store.close())
   return { store, dir }
 }
@@ -39,9 +43,9 @@ function heldSync() {
 }
 
 /** A store on a fresh folder whose log syncs wait for the test (see heldSync). */
-function openHeld() {
+function openHeld(options: GroupCommitOptions = {}) {
   const { sync, calls } = heldSync()
-  return { ...open(tempDir(), sync), calls }
+  return { ...open(tempDir(), sync, options), calls }
 }
 
 const settled = async (promise: Promise<unknown>) => {
@@ -115,9 +119,10 @@ describe('GroupCommitStore', () => {
   })
 
   it('groups concurrent appends into fewer commits, and reports each commit size', async () => {
-    const { store } = open()
     const commits: number[] = []
-    store.onCommit = (events) => commits.push(events)
+    const { store } = open(tempDir(), undefined, {
+      observer: { onCommitted: (events) => commits.push(events) },
+    })
     await Promise.all(Array.from({ length: 300 }, (_, i) => store.append(event(i))))
     expect(commits.reduce((a, b) => a + b, 0)).toBe(300)
     expect(commits.length).toBeLessThan(300)
@@ -194,9 +199,8 @@ describe('GroupCommitStore durability', () => {
   })
 
   it('after a failed sync refuses what it had not acknowledged and everything after, and reports it once', async () => {
-    const { store, calls } = openHeld()
     const failures: Error[] = []
-    store.onFailure = (err) => failures.push(err)
+    const { store, calls } = openHeld({ onFailure: (err) => failures.push(err) })
     const append = store.append(event(1))
     await expect.poll(() => calls.length).toBe(1)
     calls[0]!.release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { RelayEvent } from '../../core/event.js'
+import { NO_STORE_OBSERVER, type StoreObserver } from '../../core/observers.js'
 import { StoreClosedError, StoreUnavailableError } from '../../errors.js'
 import { STORE_MAX_WAITING } from '../store-tuning.js'
 import { lockKey, WAKE_CHANNEL } from './schema.js'
@@ -65,16 +66,16 @@ function columns(events: readonly RelayEvent[]): unknown[][] {
 /** Group commit on PostgreSQL: the appends of one turn of the event loop share one statement and one commit. */
 export class GroupAppend {
   readonly #pool: pg.Pool
-  readonly #onCommit: ((events: number) => void) | undefined
+  readonly #observer: StoreObserver
   #queue: Waiter[] = []
   #inFlight = 0
   #waitingInFlight = 0
   #scheduled = false
   #closed = false
 
-  constructor(pool: pg.Pool, onCommit?: (events: number) => void) {
+  constructor(pool: pg.Pool, observer: StoreObserver = NO_STORE_OBSERVER) {
     this.#pool = pool
-    this.#onCommit = onCommit
+    this.#observer = observer
   }
 
   append(event: RelayEvent): Promise<boolean> {
@@ -120,7 +121,7 @@ export class GroupAppend {
         const isFirst = first.get(waiter.event.id) === waiter.event
         waiter.resolve(isFirst && added.has(waiter.event.id))
       }
-      this.#onCommit?.(waiters.length)
+      this.#observer.onCommitted(waiters.length)
     } catch (err) {
       // Nothing of the statement is known to be committed: refuse these callbacks (503), keep going.
       const error = err as NodeJS.ErrnoException

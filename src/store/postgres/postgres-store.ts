@@ -8,14 +8,15 @@ import {
 } from '../../core/event.js'
 import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../../core/event-store.js'
 import type { ForwardingLease } from '../../core/forwarding-lease.js'
+import type { StoreObserver } from '../../core/observers.js'
 import { checkedState, LIST_FILTERS, pendingQuery } from './event-queries.js'
 import { GroupAppend } from './group-append.js'
 import { inTransaction } from './in-transaction.js'
 import { EVENT_COLUMNS, WAKE_CHANNEL } from './schema.js'
 
 export interface PostgresStoreOptions {
-  /** Told how many appends each commit made durable (the group-commit metric). */
-  readonly onCommit?: (events: number) => void
+  /** Told how many appends each commit made durable. */
+  readonly observer?: StoreObserver
   /** Replicas share the store: only the holder of this lease is handed pending events. Closed with the store. */
   readonly lease?: ForwardingLease
 }
@@ -33,7 +34,7 @@ export class PostgresStore implements EventStore {
   /** `pool` must be migrated (migrate-schema.ts); the store owns it from now on and closes it. */
   constructor(pool: pg.Pool, options: PostgresStoreOptions = {}) {
     this.#pool = pool
-    this.#appends = new GroupAppend(pool, options.onCommit)
+    this.#appends = new GroupAppend(pool, options.observer)
     this.#lease = options.lease
   }
 
