@@ -1,6 +1,7 @@
 import type { Command } from './command.js'
 import { eventsCommandRow } from './events-command.js'
 import { quarantineCommandRow } from './quarantine-command.js'
+import { reconcileCommand } from './reconcile-command.js'
 import { sendCommandRow } from './send-command.js'
 import { serveCommand } from './serve-command.js'
 import { signCommand } from './sign-command.js'
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   verifyCommand,
   quarantineCommandRow,
   storeCommandRow,
+  reconcileCommand,
 ]
 
 export const findCommand = (name: string): Command | undefined => COMMANDS.find((c) => c.name === name)

@@ -5,6 +5,7 @@ import { parseForwardUrl } from '../forward/parse-forward-url.js'
 import { parseSigningSecret } from '../forward/sinks/http/webhook-signature.js'
 import { boolean, duration, integer, oneOf, optional, text } from './fields.js'
 import { loadOpsToken } from './ops-token.js'
+import { loadReconcileConfig, type ReconcileConfig } from './reconcile-config.js'
 import { loadServiceForwards, type ServiceForward } from './service-forwards.js'
 import { loadServices, type ServiceDefinition } from './service-secrets.js'
 import { loadStoreUrl, type StoreUrl } from './store-url.js'
@@ -41,6 +42,8 @@ export type Config = { readonly [K in keyof Schema]: ReturnType<Schema[K]['parse
   readonly serviceForwards: readonly ServiceForward[]
   /** STORE_URL (or STORE_URL_FILE): PostgreSQL; undefined for the embedded store in DATA_DIR. */
   readonly storeUrl: StoreUrl | undefined
+  /** TYLT_APIKEY_<NAME>, TYLT_API_URL and RECONCILE_*: asking Tylt for the state of orders. */
+  readonly reconcile: ReconcileConfig
 }
 
 export interface LoadOptions {
@@ -65,6 +68,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   const services = loadServices(env, problems)
   const opsToken = loadOpsToken(env, problems)
   const storeUrl = loadStoreUrl(env, problems)
+  const reconcile = loadReconcileConfig(
+    env,
+    services.map((s) => s.name),
+    problems,
+  )
   if (
     services.length === 0 &&
     options.requireServices !== false &&
@@ -96,5 +104,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     opsToken,
     serviceForwards: Object.freeze(serviceForwards),
     storeUrl,
+    reconcile,
   }) as Config
 }

@@ -27,8 +27,11 @@ export interface EventMetadata {
   readonly final: Finality
 }
 
-/** Where an event came from when it did not arrive as an accepted callback. */
-export type Recovery = 'quarantine'
+/**
+ * Where an event came from when it did not arrive as an accepted callback: accepted later from quarantine,
+ * or Tylt's answer to reconcile's query (unsigned by Tylt: its `signature` is empty).
+ */
+export type Recovery = 'quarantine' | 'reconcile'
 
 /** One accepted event. */
 export interface RelayEvent extends EventMetadata {

@@ -19,6 +19,8 @@ export const HEADER_ACCEPTED_AT = 'tylt-accepted-at'
 
 /** `quarantine` on an event accepted later from quarantine (`tylt-relay quarantine retry`); absent otherwise. */
 export const HEADER_RECOVERED = 'tylt-recovered'
+/** The query reconcile asked Tylt (method and path, never the ids in its query). */
+export const HEADER_RECONCILE_ENDPOINT = 'tylt-reconcile-endpoint'
 
 /** Redis stream field holding the verified bytes. */
 export const REDIS_BODY_FIELD = 'body'

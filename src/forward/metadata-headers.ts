@@ -1,4 +1,5 @@
 import type { RelayEvent } from '../core/event.js'
+import { reconcileEndpoint } from '../event/query-endpoints.js'
 import {
   HEADER_ACCEPTED_AT,
   HEADER_FINAL,
@@ -6,6 +7,7 @@ import {
   HEADER_MERCHANT_ORDER_ID,
   HEADER_ORDER_ID,
   HEADER_PRODUCT,
+  HEADER_RECONCILE_ENDPOINT,
   HEADER_RECOVERED,
   HEADER_SERVICE,
   HEADER_STATUS,
@@ -36,13 +38,16 @@ export function metadataHeaders(event: RelayEvent): Record<string, string> {
     [HEADER_TIMESTAMP]: seconds,
     [HEADER_ACCEPTED_AT]: seconds,
     [HEADER_SERVICE]: event.service,
-    [HEADER_TYLT_SIGNATURE]: event.signature,
     [HEADER_PRODUCT]: event.product,
     [HEADER_FINAL]: event.final,
   }
+  // Tylt signs callbacks only: an answer to reconcile's query carries no signature of Tylt's.
+  if (event.signature !== '') headers[HEADER_TYLT_SIGNATURE] = event.signature
   put(headers, HEADER_ORDER_ID, event.orderId)
   put(headers, HEADER_MERCHANT_ORDER_ID, event.merchantOrderId)
   put(headers, HEADER_STATUS, event.status)
   put(headers, HEADER_RECOVERED, event.recovered)
+  if (event.recovered === 'reconcile')
+    put(headers, HEADER_RECONCILE_ENDPOINT, reconcileEndpoint(event.product))
   return headers
 }

@@ -1,0 +1,200 @@
+import type { KeyObject } from 'node:crypto'
+import { setTimeout as delay } from 'node:timers/promises'
+import type { Logger } from 'pino'
+import type { ReconcileConfig } from '../config/reconcile-config.js'
+import type { EventStore } from '../core/event-store.js'
+import type { OrderLedger, OrderRecord } from '../core/order-ledger.js'
+import { type CheckContext, checkOrder } from './check-order.js'
+import type { OrderResult, RunReport, StoppedService } from './order-result.js'
+import { NO_OBSERVER, type ReconcileObserver } from './reconcile-observer.js'
+import { ServiceGate, type Sleep } from './service-gate.js'
+import type { SigningForm } from './sign-get.js'
+
+/** Due orders taken per round; the rest wait for the next one. */
+const DUE_LIMIT = 1_000
+
+export interface ReconcilerDeps {
+  readonly store: EventStore
+  readonly ledger: OrderLedger
+  readonly config: ReconcileConfig
+  /** The service's current secret (the first of TYLT_SECRET_<NAME>), read at each request. */
+  readonly secretOf: (service: string) => KeyObject | undefined
+  /** The largest answer taken as an event body (BODY_LIMIT). */
+  readonly maxBytes: number
+  readonly observer?: ReconcileObserver
+  readonly logger?: Logger
+  readonly now?: () => number
+  readonly sleep?: Sleep
+}
+
+/** An order named on the command line: any of its ids, optionally within one service. */
+export interface NamedOrder {
+  readonly id: string
+  readonly service?: string | undefined
+}
+
+export interface RunOptions {
+  readonly orders?: readonly NamedOrder[]
+  readonly dryRun?: boolean
+}
+
+const skipped = (order: OrderRecord, detail: string): OrderResult => ({
+  service: order.service,
+  product: order.product,
+  orderKey: order.orderKey,
+  previous: order.status,
+  current: null,
+  action: 'skipped',
+  httpStatus: null,
+  endpoint: null,
+  detail,
+})
+
+/**
+ * Asks Tylt for the state of the orders that are due (or named), one sequence of requests per service and
+ * the services side by side. Keeps, across the rounds of a serving relay, each service's pace, circuit and
+ * learnt GET signing form.
+ */
+export class Reconciler {
+  readonly #deps: ReconcilerDeps
+  readonly #gates = new Map<string, ServiceGate>()
+  readonly #forms = new Map<string, SigningForm>()
+  readonly #now: () => number
+  readonly #sleep: Sleep
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps
+    this.#now = deps.now ?? Date.now
+    this.#sleep = deps.sleep ?? ((ms) => delay(ms))
+  }
+
+  async run(options: RunOptions = {}): Promise<RunReport> {
+    const { ledger, config } = this.#deps
+    const observer = this.#deps.observer ?? NO_OBSERVER
+    await ledger.catchUp(config.afterMs)
+    const results: OrderResult[] = []
+    const orders = await this.#select(options, results)
+    const byService = new Map<string, OrderRecord[]>()
+    for (const order of orders) byService.set(order.service, [...(byService.get(order.service) ?? []), order])
+    const stopped: StoppedService[] = []
+    await Promise.all(
+      [...byService].map(async ([service, list]) => {
+        const outcome = await this.#service(service, list, options.dryRun === true)
+        results.push(...outcome.results)
+        if (outcome.stopped !== undefined) stopped.push(outcome.stopped)
+      }),
+    )
+    // The events just emitted, folded now: the next run compares with them.
+    if (options.dryRun !== true) await ledger.catchUp(config.afterMs)
+    observer.onRun(orders.length, this.#now())
+    return { results, stopped, due: orders.length }
+  }
+
+  /** The named orders, or the due ones; orders past RECONCILE_MAX_AGE are marked abandoned instead. */
+  async #select(options: RunOptions, results: OrderResult[]): Promise<OrderRecord[]> {
+    const { ledger, config } = this.#deps
+    if (options.orders !== undefined && options.orders.length > 0) {
+      const found: OrderRecord[] = []
+      for (const named of options.orders) {
+        const records = await ledger.find(named.id, named.service)
+        if (records.length === 0)
+          results.push({
+            service: named.service ?? '-',
+            product: 'unknown',
+            orderKey: named.id,
+            previous: null,
+            current: null,
+            action: 'skipped',
+            httpStatus: null,
+            endpoint: null,
+            detail: 'the relay has seen no event of this order',
+          })
+        found.push(...records)
+      }
+      return found
+    }
+    const now = this.#now()
+    const due: OrderRecord[] = []
+    let abandoned = 0
+    for (const order of await ledger.due(now, DUE_LIMIT)) {
+      if (!config.targets.some((t) => t.service === order.service)) continue
+      if (now < order.firstSeen + config.maxAgeMs) {
+        due.push(order)
+        continue
+      }
+      abandoned++
+      if (options.dryRun !== true)
+        await ledger.recordCheck(order, {
+          nextCheck: null,
+          checks: order.checks,
+          lastResult: 'abandoned',
+          abandonedAt: now,
+        })
+      results.push({ ...skipped(order, 'unresolved past RECONCILE_MAX_AGE'), action: 'abandoned' })
+    }
+    if (abandoned > 0) (this.#deps.observer ?? NO_OBSERVER).onAbandoned(abandoned)
+    return due
+  }
+
+  async #service(
+    service: string,
+    orders: readonly OrderRecord[],
+    dryRun: boolean,
+  ): Promise<{ results: OrderResult[]; stopped?: StoppedService }> {
+    const { config } = this.#deps
+    const target = config.targets.find((t) => t.service === service)
+    const secret = this.#deps.secretOf(service)
+    if (target === undefined)
+      return { results: orders.map((o) => skipped(o, 'no API key (TYLT_APIKEY_<NAME>)')) }
+    if (secret === undefined) return { results: orders.map((o) => skipped(o, 'no secret')) }
+    let gate = this.#gates.get(service)
+    if (gate === undefined) {
+      gate = new ServiceGate(config.rate)
+      this.#gates.set(service, gate)
+    }
+    const ctx: CheckContext = {
+      target,
+      secret,
+      gate,
+      signing: config.signing,
+      forms: this.#forms,
+      timeoutMs: config.timeoutMs,
+      maxBytes: this.#deps.maxBytes,
+      observer: this.#deps.observer ?? NO_OBSERVER,
+      now: this.#now,
+      sleep: this.#sleep,
+      store: this.#deps.store,
+      ledger: this.#deps.ledger,
+      dryRun,
+    }
+    const results: OrderResult[] = []
+    let stopped: StoppedService | undefined
+    for (const order of orders) {
+      if (stopped !== undefined) {
+        results.push(skipped(order, "not checked: Tylt refused this service's API key"))
+        continue
+      }
+      if (gate.isOpen(this.#now())) {
+        results.push(skipped(order, 'not checked: circuit open after repeated failures'))
+        continue
+      }
+      const result = await checkOrder(ctx, order)
+      results.push(result)
+      this.#deps.logger?.info(
+        {
+          service,
+          product: order.product,
+          order: order.orderKey,
+          previous: result.previous,
+          current: result.current,
+          action: result.action,
+          httpStatus: result.httpStatus,
+        },
+        `reconcile ${result.action}`,
+      )
+      if (result.action === 'auth')
+        stopped = { service, reason: `Tylt refused the API key or signature (HTTP ${result.httpStatus})` }
+    }
+    return stopped === undefined ? { results } : { results, stopped }
+  }
+}

@@ -1,0 +1,165 @@
+import type pg from 'pg'
+import type { StoreUrl } from '../../config/store-url.js'
+import type { CheckUpdate, OrderLedger, OrderRecord, OrderRef } from '../../core/order-ledger.js'
+import { foldOrder, type LedgerEventRow, orderKeyOf } from '../fold-order.js'
+import { CATCH_UP_BATCH, LEDGER_MIGRATIONS, ORDER_COLUMNS } from '../ledger-schema.js'
+import { createPool } from './create-pool.js'
+import { inTransaction } from './in-transaction.js'
+
+const MIGRATIONS = LEDGER_MIGRATIONS((name) => `tylt_${name}`)
+/** The ledger's own advisory lock key (first half), beside the store's (schema.ts, LOCK). */
+const MIGRATE_LOCK = `1953066510, hashtext(current_schema())`
+
+const EVENT_ROW = `seq, service, product, order_id AS "orderId", merchant_order_id AS "merchantOrderId", status,
+  final, recovered, accepted_at AS "acceptedAt", body`
+
+const UPSERT = `INSERT INTO tylt_orders (service, product, order_key, order_id, merchant_order_id, status, final,
+    source, first_seen, last_seen, deadline, next_check, checks, last_result, abandoned_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+  ON CONFLICT (service, product, order_key) DO UPDATE SET order_id = excluded.order_id,
+    merchant_order_id = excluded.merchant_order_id, status = excluded.status, final = excluded.final,
+    source = excluded.source, last_seen = excluded.last_seen, deadline = excluded.deadline,
+    next_check = excluded.next_check, checks = excluded.checks, abandoned_at = excluded.abandoned_at`
+
+const upsertValues = (r: OrderRecord) => [
+  r.service,
+  r.product,
+  r.orderKey,
+  r.orderId,
+  r.merchantOrderId,
+  r.status,
+  r.final,
+  r.source,
+  r.firstSeen,
+  r.lastSeen,
+  r.deadline,
+  r.nextCheck,
+  r.checks,
+  r.lastResult,
+  r.abandonedAt,
+]
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK})`)
+    await client.query('CREATE TABLE IF NOT EXISTS tylt_ledger_schema (version integer NOT NULL)')
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM tylt_ledger_schema')
+    const version = rows[0]?.version ?? 0
+    if (version >= MIGRATIONS.length) return
+    for (let v = version; v < MIGRATIONS.length; v++) await client.query(MIGRATIONS[v]!)
+    await client.query('DELETE FROM tylt_ledger_schema')
+    await client.query('INSERT INTO tylt_ledger_schema (version) VALUES ($1)', [MIGRATIONS.length])
+  })
+}
+
+/**
+ * The order ledger beside the events in PostgreSQL, on a small pool of its own. Catching up locks the
+ * watermark row, so replicas fold each event once; appends take their seq and commit in order under the
+ * store's append lock, so no event commits behind the watermark.
+ */
+export class PostgresOrderLedger implements OrderLedger {
+  readonly #pool: pg.Pool
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool
+  }
+
+  static async open(url: StoreUrl): Promise<PostgresOrderLedger> {
+    const pool = createPool(url, { max: 2, applicationName: 'tylt-relay reconcile' })
+    try {
+      await migrate(pool)
+    } catch (err) {
+      await pool.end().catch(() => {})
+      throw err
+    }
+    return new PostgresOrderLedger(pool)
+  }
+
+  async #step(graceMs: number): Promise<number> {
+    return inTransaction(this.#pool, async (client) => {
+      const { rows: state } = await client.query<{ watermark: number }>(
+        'SELECT watermark FROM tylt_ledger_state WHERE id = 1 FOR UPDATE',
+      )
+      const { rows } = await client.query<LedgerEventRow>(
+        `SELECT ${EVENT_ROW} FROM tylt_events WHERE seq > $1 ORDER BY seq LIMIT ${CATCH_UP_BATCH}`,
+        [state[0]?.watermark ?? 0],
+      )
+      for (const row of rows) {
+        const { rows: found } = await client.query<OrderRecord>(
+          `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE service = $1 AND product = $2
+             AND (order_key = $3 OR ($4::text IS NOT NULL AND merchant_order_id = $4))
+           ORDER BY order_key = $3 DESC LIMIT 1`,
+          [row.service, row.product, orderKeyOf(row), row.merchantOrderId],
+        )
+        const record = foldOrder(found[0], row, graceMs)
+        if (record !== undefined) await client.query(UPSERT, upsertValues(record))
+      }
+      const last = rows.at(-1)
+      if (last !== undefined)
+        await client.query('UPDATE tylt_ledger_state SET watermark = $1 WHERE id = 1', [last.seq])
+      return rows.length
+    })
+  }
+
+  async catchUp(graceMs: number): Promise<number> {
+    let total = 0
+    for (let read = await this.#step(graceMs); read > 0; read = await this.#step(graceMs)) total += read
+    return total
+  }
+
+  async due(now: number, limit: number): Promise<OrderRecord[]> {
+    const { rows } = await this.#pool.query<OrderRecord>(
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE next_check IS NOT NULL AND abandoned_at IS NULL
+         AND next_check <= $1 ORDER BY next_check LIMIT $2`,
+      [now, limit],
+    )
+    return rows
+  }
+
+  async find(id: string, service?: string): Promise<OrderRecord[]> {
+    const { rows } = await this.#pool.query<OrderRecord>(
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE (order_key = $1 OR order_id = $1 OR merchant_order_id = $1)
+         AND ($2::text IS NULL OR service = $2) ORDER BY first_seen`,
+      [id, service ?? null],
+    )
+    return rows
+  }
+
+  async abandoned(limit: number): Promise<OrderRecord[]> {
+    const { rows } = await this.#pool.query<OrderRecord>(
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE abandoned_at IS NOT NULL ORDER BY abandoned_at DESC LIMIT $1`,
+      [limit],
+    )
+    return rows
+  }
+
+  async recordCheck(order: OrderRef, update: CheckUpdate): Promise<void> {
+    await this.#pool.query(
+      `UPDATE tylt_orders SET next_check = $4, checks = $5, last_result = $6,
+         abandoned_at = coalesce($7, abandoned_at)
+       WHERE service = $1 AND product = $2 AND order_key = $3`,
+      [
+        order.service,
+        order.product,
+        order.orderKey,
+        update.nextCheck,
+        update.checks,
+        update.lastResult,
+        update.abandonedAt ?? null,
+      ],
+    )
+  }
+
+  async tryLease(holder: string, now: number, ttlMs: number): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(
+      `UPDATE tylt_ledger_state SET lease_holder = $1, lease_until = $2
+       WHERE id = 1 AND (lease_holder = $1 OR lease_holder IS NULL OR lease_until < $3)`,
+      [holder, now + ttlMs, now],
+    )
+    return rowCount === 1
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end()
+  }
+}

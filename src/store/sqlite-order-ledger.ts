@@ -1,0 +1,167 @@
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { STORE_FILE } from '../constants.js'
+import type { CheckUpdate, OrderLedger, OrderRecord, OrderRef } from '../core/order-ledger.js'
+import { foldOrder, type LedgerEventRow, orderKeyOf } from './fold-order.js'
+import { CATCH_UP_BATCH, LEDGER_MIGRATIONS, ORDER_COLUMNS } from './ledger-schema.js'
+import { checkDataDir, openError } from './open-errors.js'
+
+const table = (name: string) => `tylt_${name}`
+const MIGRATIONS = LEDGER_MIGRATIONS(table)
+
+/** Kept reachable for the process's life: see OPENED in sqlite-store.ts (Node 24 and freed statements). */
+const KEPT: unknown[] = []
+
+const EVENT_ROW = `seq, service, product, order_id AS orderId, merchant_order_id AS merchantOrderId, status,
+  final, recovered, accepted_at AS acceptedAt, body`
+
+const UPSERT = `INSERT INTO tylt_orders (service, product, order_key, order_id, merchant_order_id, status, final,
+    source, first_seen, last_seen, deadline, next_check, checks, last_result, abandoned_at)
+  VALUES (@service, @product, @orderKey, @orderId, @merchantOrderId, @status, @final, @source, @firstSeen,
+    @lastSeen, @deadline, @nextCheck, @checks, @lastResult, @abandonedAt)
+  ON CONFLICT (service, product, order_key) DO UPDATE SET order_id = excluded.order_id,
+    merchant_order_id = excluded.merchant_order_id, status = excluded.status, final = excluded.final,
+    source = excluded.source, last_seen = excluded.last_seen, deadline = excluded.deadline,
+    next_check = excluded.next_check, checks = excluded.checks, abandoned_at = excluded.abandoned_at`
+
+/**
+ * The order ledger in the embedded store's file, on a connection of its own: it follows the events table
+ * past its watermark, so the webhook path never writes to it.
+ */
+export class SqliteOrderLedger implements OrderLedger {
+  readonly #db: Database.Database
+  readonly #statements = new Map<string, Database.Statement>()
+
+  constructor(dataDir: string) {
+    const file = join(dataDir, STORE_FILE)
+    checkDataDir(dataDir, file, true)
+    try {
+      this.#db = new Database(file, { fileMustExist: true })
+    } catch (err) {
+      throw openError(err, dataDir, file)
+    }
+    KEPT.push(this)
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000')
+    this.#migrate()
+  }
+
+  #statement(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql)
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql)
+      this.#statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  #migrate(): void {
+    this.#db.exec('CREATE TABLE IF NOT EXISTS tylt_ledger_schema (version INTEGER NOT NULL)')
+    const row = this.#statement('SELECT version FROM tylt_ledger_schema').get() as
+      | { version: number }
+      | undefined
+    const version = row?.version ?? 0
+    if (version >= MIGRATIONS.length) return
+    this.#db
+      .transaction(() => {
+        for (let v = version; v < MIGRATIONS.length; v++) this.#db.exec(MIGRATIONS[v]!)
+        this.#db.exec('DELETE FROM tylt_ledger_schema')
+        this.#statement('INSERT INTO tylt_ledger_schema (version) VALUES (?)').run(MIGRATIONS.length)
+      })
+      .immediate()
+  }
+
+  #existing(row: LedgerEventRow): OrderRecord | undefined {
+    return this.#statement(
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE service = ? AND product = ?
+         AND (order_key = ? OR (? IS NOT NULL AND merchant_order_id = ?)) ORDER BY order_key = ? DESC LIMIT 1`,
+    ).get(
+      row.service,
+      row.product,
+      orderKeyOf(row),
+      row.merchantOrderId,
+      row.merchantOrderId,
+      orderKeyOf(row),
+    ) as OrderRecord | undefined
+  }
+
+  #step(graceMs: number): number {
+    return this.#db
+      .transaction(() => {
+        const { watermark } = this.#statement(
+          'SELECT watermark FROM tylt_ledger_state WHERE id = 1',
+        ).get() as {
+          watermark: number
+        }
+        const rows = this.#statement(
+          `SELECT ${EVENT_ROW} FROM events WHERE seq > ? ORDER BY seq LIMIT ${CATCH_UP_BATCH}`,
+        ).all(watermark) as LedgerEventRow[]
+        for (const row of rows) {
+          const record = foldOrder(this.#existing(row), row, graceMs)
+          if (record !== undefined) this.#statement(UPSERT).run(record)
+        }
+        const last = rows.at(-1)
+        if (last !== undefined)
+          this.#statement('UPDATE tylt_ledger_state SET watermark = ? WHERE id = 1').run(last.seq)
+        return rows.length
+      })
+      .immediate()
+  }
+
+  async catchUp(graceMs: number): Promise<number> {
+    let total = 0
+    for (let read = this.#step(graceMs); read > 0; read = this.#step(graceMs)) {
+      total += read
+      // Between batches the event loop (and the webhook path of a relay in this process) gets its turn.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    return total
+  }
+
+  async due(now: number, limit: number): Promise<OrderRecord[]> {
+    return this.#statement(
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE next_check IS NOT NULL AND abandoned_at IS NULL
+         AND next_check <= ? ORDER BY next_check LIMIT ?`,
+    ).all(now, limit) as OrderRecord[]
+  }
+
+  async find(id: string, service?: string): Promise<OrderRecord[]> {
+    return this.#statement(
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE (order_key = @id OR order_id = @id OR merchant_order_id = @id)
+         AND (@service IS NULL OR service = @service) ORDER BY first_seen`,
+    ).all({ id, service: service ?? null }) as OrderRecord[]
+  }
+
+  async abandoned(limit: number): Promise<OrderRecord[]> {
+    return this.#statement(
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE abandoned_at IS NOT NULL ORDER BY abandoned_at DESC LIMIT ?`,
+    ).all(limit) as OrderRecord[]
+  }
+
+  async recordCheck(order: OrderRef, update: CheckUpdate): Promise<void> {
+    this.#statement(
+      `UPDATE tylt_orders SET next_check = @nextCheck, checks = @checks, last_result = @lastResult,
+         abandoned_at = coalesce(@abandonedAt, abandoned_at)
+       WHERE service = @service AND product = @product AND order_key = @orderKey`,
+    ).run({
+      service: order.service,
+      product: order.product,
+      orderKey: order.orderKey,
+      nextCheck: update.nextCheck,
+      checks: update.checks,
+      lastResult: update.lastResult,
+      abandonedAt: update.abandonedAt ?? null,
+    })
+  }
+
+  async tryLease(holder: string, now: number, ttlMs: number): Promise<boolean> {
+    const { changes } = this.#statement(
+      `UPDATE tylt_ledger_state SET lease_holder = ?, lease_until = ?
+       WHERE id = 1 AND (lease_holder = ? OR lease_holder IS NULL OR lease_until < ?)`,
+    ).run(holder, now + ttlMs, holder, now)
+    return changes === 1
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close()
+  }
+}
