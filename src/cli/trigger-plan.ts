@@ -21,13 +21,14 @@ export function findFamily(name: string | undefined): Family {
   return family
 }
 
-/** A state by its wire value (`4`, `Under Payment`), else by its name (`awaiting-payment`), any case. */
+/** A state by its name (`awaiting-payment`), else by its wire value (`2`, `Under Payment`), any case. */
 export function findState(family: Family, text: string): CatalogueRow {
   const rows = statesOf(family)
   const typed = text.toLowerCase()
+  // Names first: `upi completed` is trade event 4, as the page calls it; `transaction-completed` the other.
   const row =
-    rows.find((r) => r.wire.toLowerCase() === typed) ??
-    rows.find((r) => r.state === typed.replaceAll(' ', '-'))
+    rows.find((r) => r.state === typed.replaceAll(' ', '-')) ??
+    rows.find((r) => r.wire.toLowerCase() === typed)
   if (row !== undefined) return row
   const known = rows.map((r) => r.state)
   throw new UsageError(

@@ -91,7 +91,7 @@ describe('trigger against a real relay', () => {
       const order = `T-${index}`
       expected.push({ order, product: row.product, status: row.wire, final: row.final })
       for (const service of ['shop', 'wallet']) {
-        const sent = await trigger([row.family, row.wire, `${relay.url}/webhooks/${service}`], { order })
+        const sent = await trigger([row.family, row.state, `${relay.url}/webhooks/${service}`], { order })
         expect(sent.code, `${service} ${row.family} ${row.state}`).toBe(0)
         expect(sent.stdout).toMatch(/^200 ok \(accepted\) {2}/)
       }

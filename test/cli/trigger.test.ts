@@ -111,6 +111,9 @@ describe('trigger FAMILY STATE', () => {
     expect(triggerPlan('cpg-pay-in', 'under payment', false).steps[0]!.wire).toBe('Under Payment')
     expect(triggerPlan('cpg-pay-in', 'Under-Payment', false).steps[0]!.wire).toBe('Under Payment')
     expect(triggerPlan('UPI', 'awaiting-payment', false).steps[0]!.wire).toBe('2')
+    expect(triggerPlan('upi', 'completed', false).steps[0]!.wire).toBe('4')
+    expect(triggerPlan('upi', 'transaction-completed', false).steps[0]!.wire).toBe('Completed')
+    expect(triggerPlan('inr-payout', 'Completed', false).steps[0]!.wire).toBe('completed')
   })
 
   it('says which family or state was meant', async () => {
