@@ -6,6 +6,7 @@ import { sendCommandRow } from './send-command.js'
 import { serveCommand } from './serve-command.js'
 import { signCommand } from './sign-command.js'
 import { storeCommandRow } from './store-command.js'
+import { triggerCommand } from './trigger-command.js'
 import { verifyCommand } from './verify-command.js'
 
 /** Every command of `tylt-relay`, in the order `--help` lists them. */
@@ -13,6 +14,7 @@ export const COMMANDS: readonly Command[] = [
   serveCommand,
   signCommand,
   sendCommandRow,
+  triggerCommand,
   eventsCommandRow,
   verifyCommand,
   quarantineCommandRow,

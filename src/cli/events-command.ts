@@ -6,6 +6,7 @@ import { openExistingStore } from '../store/open-store.js'
 import { type Command, type CommandInput, stringOption } from './command.js'
 import { type ListArgs, listLines, listQuery } from './events-list.js'
 import { showLines } from './events-show.js'
+import { runTail } from './events-tail-command.js'
 
 export interface EventsArgs extends ListArgs {
   readonly action: string | undefined
@@ -22,12 +23,12 @@ async function replayLines(store: EventStore, args: EventsArgs): Promise<string[
   return [`queued ${queued} event(s) for delivery`]
 }
 
-const ACTIONS = ['list', 'show', 'replay']
+const ACTIONS = ['list', 'show', 'replay', 'tail']
 
 function checkAction(action: string | undefined): void {
-  if (action === undefined) throw new UsageError('events needs list, show or replay')
+  if (action === undefined) throw new UsageError('events needs list, show, replay or tail')
   if (!ACTIONS.includes(action))
-    throw new UsageError(`unknown events action "${action}"; use list, show or replay`)
+    throw new UsageError(`unknown events action "${action}"; use list, show, replay or tail`)
 }
 
 /**
@@ -72,13 +73,16 @@ export const eventsCommandRow: Command = {
                        [--since TIME|DURATION] [--limit N] [--json]
 tylt-relay events show ID [--body] [--json]
 tylt-relay events replay ID... | --dead
+tylt-relay events tail [--json] [--service NAME] [--status S] [--order ID] [--product P] [--since T]
+                       [--interval DURATION]
   --state S      pending, delivered or dead
   --order ID     Tylt's order id or the merchant's order id
   --product P    cpg-pay-in, cpg-payout, upi, pix, eu-open-banking, inr-payout or unknown
   --since T      accepted at or after an ISO time (2026-12-01T08:00:00Z) or within a duration (2h)
   --limit N      at most N events, newest first (50 by default)
   --body         also print the body, which may hold personal data
-  --dead         replay every dead letter`,
+  --dead         replay every dead letter
+  --interval D   how often tail polls the store (500ms by default); it runs until interrupted`,
   options: {
     state: { type: 'string' },
     service: { type: 'string' },
@@ -90,11 +94,13 @@ tylt-relay events replay ID... | --dead
     json: { type: 'boolean', default: false },
     dead: { type: 'boolean', default: false },
     body: { type: 'boolean', default: false },
+    interval: { type: 'string' },
   },
   async run(input) {
     const args = argsOf(input)
     // Usage mistakes are told before the store is opened.
     checkAction(args.action)
+    if (args.action === 'tail') return runTail(input, args)
     if (args.action === 'list') listQuery(args, Date.now())
     const config = loadConfig(input.env, { requireServices: false })
     // Its errors tell a missing store from a corrupted one or a folder this user may not write.

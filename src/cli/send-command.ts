@@ -1,18 +1,12 @@
 import { parseDuration } from '../config/duration.js'
 import { type Config, loadConfig } from '../config/load-config.js'
-import { OUTCOME_HEADER, SIGNATURE_HEADER } from '../constants.js'
-import { SendFailedError, UsageError } from '../errors.js'
+import { UsageError } from '../errors.js'
 import { type Command, stringOption } from './command.js'
-import { describeFetchFailure } from './describe-fetch-failure.js'
+import { postCallback, webhookService } from './post-callback.js'
 import { readInput } from './read-input.js'
 import { isSampleName, sampleBody } from './samples.js'
 import { signBody } from './sign-body.js'
 
-/** What the relay's outcome header says, as `send` prints it; the body stays `ok`. */
-const OUTCOMES: Readonly<Record<string, string>> = {
-  accepted: 'accepted',
-  duplicate: 'duplicate: already received',
-}
 const DEFAULT_TIMEOUT = '30s'
 
 export interface SendArgs {
@@ -35,21 +29,10 @@ function parseUrl(text: string | undefined): URL {
 
 /** `--service`, else the NAME of a `/webhooks/NAME` URL: the route the relay picks the secret by. */
 function serviceOf(url: URL, service: string | undefined): string {
-  if (service !== undefined) return service
-  const name = /^\/webhooks\/([^/]+)\/?$/.exec(url.pathname)?.[1]
+  const name = service ?? webhookService(url)
   if (name === undefined)
     throw new UsageError(`--service NAME is needed: ${url.pathname} does not end in /webhooks/NAME`)
-  return decodeURIComponent(name).toLowerCase()
-}
-
-/** The URL as printed and fetched: never its user name or password (fetch refuses them in a URL). */
-const shown = (url: URL) => `${url.origin}${url.pathname}${url.search}`
-
-/** Credentials in the URL (a relay behind a proxy that asks for them) travel as Basic authorization. */
-function basicAuth(url: URL): Record<string, string> {
-  if (url.username === '' && url.password === '') return {}
-  const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
-  return { authorization: `Basic ${Buffer.from(pair).toString('base64')}` }
+  return name
 }
 
 /** A stand-in for Tylt: signs a body and POSTs it; prints the status and answer; true on 2xx. */
@@ -68,22 +51,9 @@ export async function sendCommand(
   // stdin only when asked for with `-`: guessing from an open stdin would hang under a supervisor.
   const body = args.file !== undefined ? readInput(args.file) : sampleBody(sample)
   const signature = signBody(config, service, body)
-  let response: Response
-  let answer: string
-  try {
-    response = await fetch(shown(url), {
-      method: 'POST',
-      headers: { ...basicAuth(url), 'content-type': 'application/json', [SIGNATURE_HEADER]: signature },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    })
-    answer = await response.text()
-  } catch (err) {
-    throw new SendFailedError(shown(url), describeFetchFailure(err, url, timeoutMs))
-  }
-  const outcome = OUTCOMES[response.headers.get(OUTCOME_HEADER) ?? '']
-  out.write(`${response.status} ${answer}${outcome === undefined ? '' : ` (${outcome})`}\n`)
-  return response.ok
+  const answer = await postCallback(url, body, signature, timeoutMs)
+  out.write(`${answer.line}\n`)
+  return answer.ok
 }
 
 export const sendCommandRow: Command = {

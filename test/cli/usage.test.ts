@@ -73,7 +73,7 @@ describe('usage errors: one line and a hint, exit 2', () => {
       '--json takes no value',
       'run "tylt-relay events --help" for its usage',
     ],
-    [['events'], 'events needs list, show or replay', 'run "tylt-relay events --help" for its usage'],
+    [['events'], 'events needs list, show, replay or tail', 'run "tylt-relay events --help" for its usage'],
     [
       ['events', 'list', '--state', 'lost'],
       '--state must be one of pending, delivered, dead',
