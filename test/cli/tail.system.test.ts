@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { eventually, SECRETS, tempDir } from '../helper.js'
+import { eventually, SECRETS, tempDir } from '../helpers/index.js'
+import { CLI, freePort, inheritedEnv, runCli, startRelay } from '../helpers/relay-process.js'
 import { testSchema } from '../postgres/postgres-helper.js'
-import { CLI, freePort, inheritedEnv, runCli, startRelay } from '../process/relay-process.js'
 
 /** A downstream that takes everything. */
 async function acceptingDownstream(): Promise<string> {

@@ -2,7 +2,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { EventsTail, tailText } from '../../src/cli/events-tail.js'
 import type { PlannedDownstream } from '../../src/forward/downstream-plan.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
-import { relayEvent, tempDir } from '../helper.js'
+import { relayEvent, tempDir } from '../helpers/index.js'
 
 /** Every service goes to one downstream: what the accepted and replayed lines name. */
 const PLAN = [

@@ -5,8 +5,8 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { catalogue } from '../../src/cli/trigger-catalogue.js'
 import { triggerCommand } from '../../src/cli/trigger-command.js'
 import { uniqueName } from '../forward/sinks/helpers.js'
-import { eventually, tempDir } from '../helper.js'
-import { freePort, runCli, startRelay } from '../process/relay-process.js'
+import { eventually, tempDir } from '../helpers/index.js'
+import { freePort, runCli, startRelay } from '../helpers/relay-process.js'
 
 const SECRETS = { TYLT_SECRET_SHOP: 'shop-secret-81f2', TYLT_SECRET_WALLET: 'wallet-secret-c03d' }
 

@@ -6,7 +6,7 @@ import { triggerCommand } from '../../src/cli/trigger-command.js'
 import { sequenceTo, triggerPlan } from '../../src/cli/trigger-plan.js'
 import { extractMetadata } from '../../src/event/extract-metadata.js'
 import { FINALITY } from '../../src/event/finality-table.js'
-import { SECRETS, sign } from '../helper.js'
+import { SECRETS, sign } from '../helpers/index.js'
 
 /** Runs `trigger` in-process; resolves with its exit code and output, or rejects with its error. */
 async function run(args: string[], values: Record<string, string | boolean> = {}) {

@@ -3,7 +3,7 @@ import { onTestFinished } from 'vitest'
 import type { OrderLedger } from '../../src/core/order-ledger.js'
 import { Reconciler, type ReconcilerDeps } from '../../src/reconcile/reconciler.js'
 import { SqliteOrderLedger } from '../../src/store/sqlite-order-ledger.js'
-import { buildTestApp, postWebhook, SECRETS, sign, type TestApp } from '../helper.js'
+import { buildTestApp, postWebhook, SECRETS, sign, type TestApp } from '../helpers/index.js'
 import { type StandInService, startTyltStandIn, type TyltStandIn } from '../support/tylt-stand-in.js'
 
 /** API keys of the test services; never printed by the relay (the tests grep for them). */

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { fixture } from '../fixtures.js'
+import { fixture } from '../helpers/fixtures.js'
 
 /**
  * A stand-in for Tylt's merchant API, for tests only: the state queries of each product family, with their
