@@ -6,12 +6,14 @@ import { openExistingStore } from '../store/open-store.js'
 import { type Command, type CommandInput, stringOption } from './command.js'
 import { type ListArgs, listLines, listQuery } from './events-list.js'
 import { showLines } from './events-show.js'
+import { terminalText } from './terminal-text.js'
 
 export interface EventsArgs extends ListArgs {
   readonly action: string | undefined
   readonly ids: readonly string[]
   readonly dead: boolean
   readonly body?: boolean
+  readonly unmasked?: boolean
 }
 
 async function replayLines(store: EventStore, args: EventsArgs): Promise<string[]> {
@@ -42,7 +44,12 @@ export async function eventsCommand(
   checkAction(args.action)
   if (args.action === 'list') return listLines(store, args, plan)
   if (args.action === 'show')
-    return showLines(store, { id: args.ids[0], json: args.json, body: args.body === true })
+    return showLines(store, {
+      id: args.ids[0],
+      json: args.json,
+      body: args.body === true,
+      unmasked: args.unmasked === true,
+    })
   return replayLines(store, args)
 }
 
@@ -62,6 +69,7 @@ const argsOf = (input: CommandInput): EventsArgs => {
     json: input.values.json === true,
     dead: input.values.dead === true,
     body: input.values.body === true,
+    unmasked: input.values.unmasked === true,
   }
 }
 
@@ -70,14 +78,15 @@ export const eventsCommandRow: Command = {
   summary: 'list, show and replay stored events',
   usage: `tylt-relay events list [--state S] [--service NAME] [--status S] [--order ID] [--product P]
                        [--since TIME|DURATION] [--limit N] [--json]
-tylt-relay events show ID [--body] [--json]
+tylt-relay events show ID [--body [--unmasked]] [--json]
 tylt-relay events replay ID... | --dead
   --state S      pending, delivered or dead
   --order ID     Tylt's order id or the merchant's order id
   --product P    cpg-pay-in, cpg-payout, upi, pix, eu-open-banking, inr-payout or unknown
   --since T      accepted at or after an ISO time (2026-12-01T08:00:00Z) or within a duration (2h)
   --limit N      at most N events, newest first (50 by default)
-  --body         also print the body, which may hold personal data
+  --body         also print the body, personal data masked as the console masks it
+  --unmasked     with --body: print the body as received, personal data included
   --dead         replay every dead letter`,
   options: {
     state: { type: 'string' },
@@ -90,17 +99,20 @@ tylt-relay events replay ID... | --dead
     json: { type: 'boolean', default: false },
     dead: { type: 'boolean', default: false },
     body: { type: 'boolean', default: false },
+    unmasked: { type: 'boolean', default: false },
   },
   async run(input) {
     const args = argsOf(input)
     // Usage mistakes are told before the store is opened.
     checkAction(args.action)
     if (args.action === 'list') listQuery(args, Date.now())
+    if (args.unmasked === true && args.body !== true) throw new UsageError('--unmasked goes with --body')
     const config = loadConfig(input.env, { requireServices: false })
     // Its errors tell a missing store from a corrupted one or a folder this user may not write.
     const store = await openExistingStore(config)
     try {
-      input.stdout.write(`${(await eventsCommand(store, args, planDownstreams(config))).join('\n')}\n`)
+      const lines = await eventsCommand(store, args, planDownstreams(config))
+      input.stdout.write(`${terminalText(lines.join('\n'))}\n`)
     } finally {
       await store.close()
     }

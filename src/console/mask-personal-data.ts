@@ -38,7 +38,7 @@ export interface MaskedBody {
   /** How many values were masked (a masked object counts once). */
   readonly masked: number
   readonly json: boolean
-  /** Whether the text was cut at MAX_SHOWN_CHARS. */
+  /** Whether the text was cut at its bound. */
   readonly cut: boolean
 }
 
@@ -65,7 +65,6 @@ function maskingView(counter: { n: number }): JsonView {
 
 const AS_IS: JsonView = { replace: (_key, value) => value }
 
-const cutText = (text: string) => text.length > MAX_SHOWN_CHARS
 const cutNote = (bytes: number) => `\n… cut here: the body is ${bytes} bytes`
 
 /** Runs the writer to its end, yielding to the event loop whenever a slice has taken SLICE_MS. */
@@ -82,20 +81,24 @@ async function drain(writer: Generator<void, boolean>): Promise<boolean> {
 }
 
 /**
- * The body with personal data masked, or (with `reveal`) in full, shown within MAX_SHOWN_CHARS. A body that
+ * The body with personal data masked, or (with `reveal`) in full, shown within `maxChars`. A body that
  * is not JSON cannot be read field by field, so it is masked as a whole. Yields to the event loop between
  * slices: a page view must never hold up the callbacks.
  */
-export async function maskPersonalData(body: Buffer, reveal = false): Promise<MaskedBody> {
+export async function maskPersonalData(
+  body: Buffer,
+  reveal = false,
+  maxChars = MAX_SHOWN_CHARS,
+): Promise<MaskedBody> {
   const text = body.toString('utf8')
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
     if (!reveal) return { text: MASK, masked: 1, json: false, cut: false }
-    const cut = cutText(text)
+    const cut = text.length > maxChars
     return {
-      text: cut ? text.slice(0, MAX_SHOWN_CHARS) + cutNote(body.length) : text,
+      text: cut ? text.slice(0, maxChars) + cutNote(body.length) : text,
       masked: 0,
       json: false,
       cut,
@@ -104,10 +107,10 @@ export async function maskPersonalData(body: Buffer, reveal = false): Promise<Ma
   await nextTurn()
   const counter = { n: 0 }
   const out: string[] = []
-  const cut = await drain(writeJson(parsed, reveal ? AS_IS : maskingView(counter), out, MAX_SHOWN_CHARS))
+  const cut = await drain(writeJson(parsed, reveal ? AS_IS : maskingView(counter), out, maxChars))
   const shown = out.join('')
   return {
-    text: cut ? shown.slice(0, MAX_SHOWN_CHARS) + cutNote(body.length) : shown,
+    text: cut ? shown.slice(0, maxChars) + cutNote(body.length) : shown,
     masked: counter.n,
     json: true,
     cut,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { MASK, maskPersonalData } from '../../src/console/mask-personal-data.js'
 import type { RelayEvent } from '../../src/core/event.js'
 import { eventId } from '../../src/event/event-id.js'
 import { extractMetadata } from '../../src/event/extract-metadata.js'
@@ -155,7 +156,20 @@ describe('tylt-relay events show', () => {
     expect(shown.stdout).not.toContain('ORD-10042","baseAmount')
 
     const withBody = await runCli(['events', 'show', cpg.id, '--body'], env)
-    expect(withBody.stdout.endsWith(`body (utf8):\n${cpg.body.toString()}\n`)).toBe(true)
+    const masked = await maskPersonalData(cpg.body)
+    expect(masked.masked).toBeGreaterThan(0)
+    expect(
+      withBody.stdout.endsWith(
+        `body (${masked.masked} value(s) that may be personal data masked; add --unmasked to print it as received):\n${masked.text}\n`,
+      ),
+    ).toBe(true)
+    const unmasked = await runCli(['events', 'show', cpg.id, '--body', '--unmasked'], env)
+    expect(unmasked.stdout.endsWith(`body (utf8):\n${cpg.body.toString()}\n`)).toBe(true)
+    expect(await runCli(['events', 'show', cpg.id, '--unmasked'], env)).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringContaining('--unmasked goes with --body'),
+    })
   })
 
   it('says when no attempt failed, and shows a refusal', async () => {
@@ -172,7 +186,13 @@ describe('tylt-relay events show', () => {
     expect(plain).toMatchObject({ id: upi.id, attemptHistory: [] })
     expect(plain).not.toHaveProperty('body')
     expect(JSON.stringify(plain)).not.toContain('ravi.menon@example.com')
-    const full = JSON.parse((await runCli(['events', 'show', upi.id, '--json', '--body'], env)).stdout)
+    const masked = JSON.parse((await runCli(['events', 'show', upi.id, '--json', '--body'], env)).stdout)
+    expect(masked).toMatchObject({ encoding: 'masked', masked: 1 })
+    expect(JSON.parse(masked.body).data.userDetails).toBe(MASK)
+    expect(JSON.stringify(masked)).not.toContain('ravi.menon@example.com')
+    const full = JSON.parse(
+      (await runCli(['events', 'show', upi.id, '--json', '--body', '--unmasked'], env)).stdout,
+    )
     expect(full).toMatchObject({ encoding: 'utf8', body: upi.body.toString() })
   })
 })
