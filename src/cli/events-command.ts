@@ -81,7 +81,8 @@ export const eventsCommandRow: Command = {
 tylt-relay events show ID [--body [--unmasked]] [--json]
 tylt-relay events replay ID... | --dead
   --state S      pending, delivered or dead
-  --order ID     Tylt's order id or the merchant's order id
+  --status S     as the body says it, any case; a label (completed) also finds numeric states (UPI 4)
+  --order ID     the start of Tylt's order id or of the merchant's order id, any case
   --product P    cpg-pay-in, cpg-payout, upi, pix, eu-open-banking, inr-payout or unknown
   --since T      accepted at or after an ISO time (2026-12-01T08:00:00Z) or within a duration (2h)
   --limit N      at most N events, newest first (50 by default)

@@ -134,6 +134,43 @@ describe('tylt-relay events list', () => {
   })
 })
 
+describe('tylt-relay events list filters', () => {
+  it('--status in any case, or a label for a numeric state; --order by the start of an id, in any case', async () => {
+    const dataDir = tempDir()
+    const store = new GroupCommitStore(dataDir)
+    const events = ['cpg-pay-in.json', 'upi-trade.json', 'eu-pay-in.json', 'cpg-payout.json'].map(
+      (name, i) => {
+        const body = fixture(name)
+        return {
+          id: eventId('cpg', body),
+          service: 'cpg',
+          acceptedAt: T0 + i * MINUTE,
+          signature: 'ab'.repeat(32),
+          body,
+          recovered: null,
+          ...extractMetadata(body),
+        }
+      },
+    )
+    for (const e of events) await store.append(e)
+    await store.close()
+    const [cpg, upi, , payout] = events
+    const list = async (...args: string[]) => {
+      const { code, stdout, stderr } = await runCli(['events', 'list', '--json', ...args], {
+        DATA_DIR: dataDir,
+      })
+      expect([code, stderr]).toEqual([0, ''])
+      return (JSON.parse(stdout) as { id: string }[]).map((e) => e.id)
+    }
+    // UPI's 4 is completed; EU Open Banking's 4 is not.
+    expect(await list('--status', 'completed')).toEqual([upi!.id, cpg!.id])
+    expect(await list('--status', 'PENDING')).toEqual([payout!.id])
+    expect(await list('--order', cpg!.merchantOrderId!.toLowerCase())).toEqual([cpg!.id])
+    expect(await list('--order', cpg!.merchantOrderId!.slice(0, -1).toLowerCase())).toContain(cpg!.id)
+    expect(await list('--order', cpg!.orderId!.slice(0, 6).toUpperCase())).toContain(cpg!.id)
+  })
+})
+
 describe('tylt-relay events show', () => {
   it('prints the attempt history, and the body only with --body', async () => {
     const { env, cpg } = await storeWithHistory()
