@@ -1,7 +1,10 @@
+import fc from 'fast-check'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { RelayEvent } from '../../../src/core/event.js'
 import type { EventStore } from '../../../src/core/event-store.js'
+import { extractMetadata } from '../../../src/event/extract-metadata.js'
 import { statusIdsOf } from '../../../src/event/finality-table.js'
+import { bodyWith, metadataValue } from '../../event/metadata-values.js'
 import { ADAPTERS } from './adapters.js'
 
 const event = (i: number, overrides: Partial<RelayEvent>): RelayEvent => ({
@@ -64,5 +67,23 @@ describe.each(ADAPTERS)('list filters on $name: ids and statuses without regard 
     expect(await order('%')).toEqual([])
     expect(await order('ORD-Ñ1')).toEqual([8])
     expect(await order('nothing')).toEqual([])
+  })
+
+  it('finds every order id the metadata keeps by the id itself, whatever its characters', async () => {
+    const store = await adapter.open()
+    onTestFinished(() => store.close())
+    let n = 100
+    await fc.assert(
+      fc.asyncProperty(metadataValue, async (value) => {
+        const body = Buffer.from(bodyWith('o', value, 'Paid', n))
+        const kept = event(n++, { ...extractMetadata(body), body })
+        fc.pre(kept.merchantOrderId !== null)
+        await store.append(kept)
+        const found = await store.list({ limit: 1_000, order: kept.merchantOrderId! })
+        expect(found.map((e) => e.id)).toContain(kept.id)
+        expect(found.find((e) => e.id === kept.id)!.merchantOrderId).toBe(String(value))
+      }),
+      { numRuns: 150 },
+    )
   })
 })
