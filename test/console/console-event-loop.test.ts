@@ -73,7 +73,8 @@ describe('opening a large event in the console while callbacks arrive', () => {
     // recursion) fails every round.
     const rounds: number[] = []
     const pages: { status: number; text: string }[] = []
-    for (let round = 0; round < 5 && !rounds.some((ms) => ms < 50); round++) {
+    // The first round also compiles the code it runs; it is answered and checked, not timed.
+    for (let round = 0; round < 6 && !rounds.slice(1).some((ms) => ms < 50); round++) {
       const delay = monitorEventLoopDelay({ resolution: 1 })
       delay.enable()
       for (const event of [long!, nested!]) {
@@ -93,7 +94,7 @@ describe('opening a large event in the console while callbacks arrive', () => {
     expect(answers.length).toBeGreaterThan(10)
     expect(answers.filter((a) => a !== '200 ok')).toEqual([])
     expect(
-      Math.min(...rounds),
+      Math.min(...rounds.slice(1)),
       `largest event-loop delay per round: ${rounds.map((ms) => ms.toFixed(1)).join(', ')} ms`,
     ).toBeLessThan(50)
   }, 60_000)
