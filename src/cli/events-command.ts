@@ -7,12 +7,14 @@ import { type Command, type CommandInput, stringOption } from './command.js'
 import { type ListArgs, listLines, listQuery } from './events-list.js'
 import { showLines } from './events-show.js'
 import { runTail } from './events-tail-command.js'
+import { terminalText } from './terminal-text.js'
 
 export interface EventsArgs extends ListArgs {
   readonly action: string | undefined
   readonly ids: readonly string[]
   readonly dead: boolean
   readonly body?: boolean
+  readonly unmasked?: boolean
 }
 
 async function replayLines(store: EventStore, args: EventsArgs): Promise<string[]> {
@@ -43,7 +45,12 @@ export async function eventsCommand(
   checkAction(args.action)
   if (args.action === 'list') return listLines(store, args, plan)
   if (args.action === 'show')
-    return showLines(store, { id: args.ids[0], json: args.json, body: args.body === true })
+    return showLines(store, {
+      id: args.ids[0],
+      json: args.json,
+      body: args.body === true,
+      unmasked: args.unmasked === true,
+    })
   return replayLines(store, args)
 }
 
@@ -63,6 +70,7 @@ const argsOf = (input: CommandInput): EventsArgs => {
     json: input.values.json === true,
     dead: input.values.dead === true,
     body: input.values.body === true,
+    unmasked: input.values.unmasked === true,
   }
 }
 
@@ -71,16 +79,18 @@ export const eventsCommandRow: Command = {
   summary: 'list, show and replay stored events',
   usage: `tylt-relay events list [--state S] [--service NAME] [--status S] [--order ID] [--product P]
                        [--since TIME|DURATION] [--limit N] [--json]
-tylt-relay events show ID [--body] [--json]
+tylt-relay events show ID [--body [--unmasked]] [--json]
 tylt-relay events replay ID... | --dead
 tylt-relay events tail [--json] [--service NAME] [--status S] [--order ID] [--product P] [--since T]
                        [--interval DURATION]
   --state S      pending, delivered or dead
-  --order ID     Tylt's order id or the merchant's order id
+  --status S     as the body says it, any case; a label (completed) also finds numeric states (UPI 4)
+  --order ID     the start of Tylt's order id or of the merchant's order id, any case
   --product P    cpg-pay-in, cpg-payout, upi, pix, eu-open-banking, inr-payout or unknown
   --since T      accepted at or after an ISO time (2026-12-01T08:00:00Z) or within a duration (2h)
   --limit N      at most N events, newest first (50 by default)
-  --body         also print the body, which may hold personal data
+  --body         also print the body, personal data masked as the console masks it
+  --unmasked     with --body: print the body as received, personal data included
   --dead         replay every dead letter
   --interval D   how often tail polls the store (500ms by default); it runs until interrupted`,
   options: {
@@ -95,6 +105,7 @@ tylt-relay events tail [--json] [--service NAME] [--status S] [--order ID] [--pr
     dead: { type: 'boolean', default: false },
     body: { type: 'boolean', default: false },
     interval: { type: 'string' },
+    unmasked: { type: 'boolean', default: false },
   },
   async run(input) {
     const args = argsOf(input)
@@ -102,11 +113,13 @@ tylt-relay events tail [--json] [--service NAME] [--status S] [--order ID] [--pr
     checkAction(args.action)
     if (args.action === 'tail') return runTail(input, args)
     if (args.action === 'list') listQuery(args, Date.now())
+    if (args.unmasked === true && args.body !== true) throw new UsageError('--unmasked goes with --body')
     const config = loadConfig(input.env, { requireServices: false })
     // Its errors tell a missing store from a corrupted one or a folder this user may not write.
     const store = await openExistingStore(config)
     try {
-      input.stdout.write(`${(await eventsCommand(store, args, planDownstreams(config))).join('\n')}\n`)
+      const lines = await eventsCommand(store, args, planDownstreams(config))
+      input.stdout.write(`${terminalText(lines.join('\n'))}\n`)
     } finally {
       await store.close()
     }

@@ -2,6 +2,7 @@ import { parseDuration } from '../config/duration.js'
 import { EVENT_STATES, type EventState, PRODUCTS, type StoredEvent } from '../core/event.js'
 import type { EventStore, ListQuery } from '../core/event-store.js'
 import { UsageError } from '../errors.js'
+import { statusIdsOf } from '../event/finality-table.js'
 import { downstreamOf, type PlannedDownstream } from '../forward/downstream-plan.js'
 import { isoTime, textTable } from './text-table.js'
 
@@ -47,6 +48,7 @@ export function listQuery(args: ListArgs, now: number): ListQuery {
     product: oneOf('product', args.product, PRODUCTS),
     service: args.service,
     status: args.status,
+    statusIds: args.status === undefined ? undefined : statusIdsOf(args.status),
     order: args.order,
     since: parseSince(args.since, now),
   }

@@ -1,26 +1,19 @@
 import { ATTEMPTS_KEPT, type Attempt, type StoredEvent } from '../core/event.js'
 import type { EventStore } from '../core/event-store.js'
 import { EventNotFoundError, UsageError } from '../errors.js'
+import { bodyLines, bodyView } from './body-text.js'
 import { withoutBody } from './events-list.js'
 import { isoTime, textTable } from './text-table.js'
 
 export interface ShowArgs {
   readonly id: string | undefined
   readonly json: boolean
-  /** The body holds personal data (`userDetails`): printed only when asked for. */
+  /** The body holds personal data (`userDetails`): printed only when asked for, masked unless `unmasked`. */
   readonly body: boolean
+  readonly unmasked?: boolean
 }
 
 const TIMES = new Set(['acceptedAt', 'lastAttemptAt', 'deliveredAt', 'retrySince'])
-
-/** The body as text when it is valid UTF-8 (Tylt sends JSON), otherwise base64 so that no byte is lost. */
-function bodyText(body: Uint8Array): { encoding: 'utf8' | 'base64'; body: string } {
-  const buffer = Buffer.from(body)
-  const text = buffer.toString('utf8')
-  return Buffer.from(text, 'utf8').equals(buffer)
-    ? { encoding: 'utf8', body: text }
-    : { encoding: 'base64', body: buffer.toString('base64') }
-}
 
 /** The kept failed attempts, then the delivery that ended them (the store records it on the event). */
 function attemptLines(event: StoredEvent, failed: readonly Attempt[]): string[] {
@@ -36,23 +29,23 @@ function attemptLines(event: StoredEvent, failed: readonly Attempt[]): string[] 
   ]
 }
 
-/** `events show ID`: every field, the failed attempts, and the body only with `--body`. */
+/** `events show ID`: every field, the failed attempts, and the body only with `--body` (masked unless `--unmasked`). */
 export async function showLines(store: EventStore, args: ShowArgs): Promise<string[]> {
   if (args.id === undefined) throw new UsageError('events show needs an event id')
   const event = await store.get(args.id)
   if (event === undefined) throw new EventNotFoundError(args.id)
   const attempts = await store.attempts(args.id)
   const fields = withoutBody(event)
-  const body = bodyText(event.body)
-  if (args.json)
-    return [JSON.stringify({ ...fields, attemptHistory: attempts, ...(args.body ? body : {}) }, null, 2)]
+  const unmasked = args.unmasked === true
+  if (args.json) {
+    const body = args.body ? await bodyView(event.body, unmasked) : {}
+    return [JSON.stringify({ ...fields, attemptHistory: attempts, ...body }, null, 2)]
+  }
   return [
     ...Object.entries(fields).map(
       ([key, value]) => `${key}: ${TIMES.has(key) ? isoTime(value as number | null) : String(value)}`,
     ),
     ...attemptLines(event, attempts),
-    ...(args.body
-      ? [`body (${body.encoding}):`, body.body]
-      : [`body: ${event.body.length} bytes, not shown (it may hold personal data); add --body to print it`]),
+    ...(await bodyLines(event.body, args.body, unmasked)),
   ]
 }

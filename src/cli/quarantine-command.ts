@@ -8,10 +8,11 @@ import {
   type RetrySecrets,
   retryQuarantined,
 } from '../quarantine/retry-quarantined.js'
-import { bodyText } from './body-text.js'
+import { bodyLines, bodyView } from './body-text.js'
 import { type Command, stringOption } from './command.js'
 import { openEventStore, openQuarantine, using } from './open-stores.js'
 import { refusalText, slotText } from './refusal-text.js'
+import { terminalText } from './terminal-text.js'
 
 export interface QuarantineArgs {
   readonly action: string | undefined
@@ -21,6 +22,9 @@ export interface QuarantineArgs {
   readonly limit: string | undefined
   /** `retry --service NAME`: verify against this service instead of the one the path named. */
   readonly service?: string | undefined
+  /** `show --body`: print the body, which may hold personal data; masked unless `unmasked`. */
+  readonly body?: boolean
+  readonly unmasked?: boolean
 }
 
 /** Lines to print and the exit code: 1 when something asked for was not done. */
@@ -57,12 +61,15 @@ async function show(quarantine: QuarantineStore, args: QuarantineArgs): Promise<
   const request = await quarantine.get(id)
   if (request === undefined) return { lines: [`${id}: ${NOT_FOUND}`], code: 1 }
   const { body, ...rest } = request
-  const view = { ...rest, bytes: body.length, ...bodyText(body) }
-  if (args.json) return { lines: [JSON.stringify(view, null, 2)], code: 0 }
+  const unmasked = args.unmasked === true
+  if (args.json) {
+    const view = { ...rest, bytes: body.length, ...(args.body ? await bodyView(body, unmasked) : {}) }
+    return { lines: [JSON.stringify(view, null, 2)], code: 0 }
+  }
   const fields = Object.entries({ ...rest, bytes: body.length }).map(
     ([key, value]) => `${key}: ${key === 'receivedAt' ? iso(value as number) : String(value)}`,
   )
-  return { lines: [...fields, `body (${view.encoding}):`, view.body], code: 0 }
+  return { lines: [...fields, ...(await bodyLines(body, args.body === true, unmasked))], code: 0 }
 }
 
 function targets(args: QuarantineArgs, action: string): readonly string[] | 'all' {
@@ -146,14 +153,18 @@ export const quarantineCommandRow: Command = {
   name: 'quarantine',
   summary: 'list, show, retry and drop refused requests kept in quarantine',
   usage: `tylt-relay quarantine list [--limit N] [--json]
-tylt-relay quarantine show ID [--json]
+tylt-relay quarantine show ID [--body [--unmasked]] [--json]
 tylt-relay quarantine retry ID... | --all [--service NAME]
-tylt-relay quarantine drop ID... | --all`,
+tylt-relay quarantine drop ID... | --all
+  --body         show: also print the body, personal data masked as the console masks it
+  --unmasked     show --body: print the body as received, personal data included`,
   options: {
     limit: { type: 'string' },
     json: { type: 'boolean', default: false },
     all: { type: 'boolean', default: false },
     service: { type: 'string' },
+    body: { type: 'boolean', default: false },
+    unmasked: { type: 'boolean', default: false },
   },
   async run(input) {
     // The secrets configured now, read from the environment and the secret files as the relay reads them.
@@ -166,11 +177,14 @@ tylt-relay quarantine drop ID... | --all`,
       json: input.values.json === true,
       limit: stringOption(input, 'limit'),
       service: stringOption(input, 'service'),
+      body: input.values.body === true,
+      unmasked: input.values.unmasked === true,
     }
+    if (args.unmasked && !args.body) throw new UsageError('--unmasked goes with --body')
     const result = await using(await openQuarantine(config), (quarantine) =>
       quarantineCommand(quarantine, () => openEventStore(config), config, args),
     )
-    input.stdout.write(`${result.lines.join('\n')}\n`)
+    input.stdout.write(`${terminalText(result.lines.join('\n'))}\n`)
     return result.code
   },
 }

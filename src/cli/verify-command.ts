@@ -8,6 +8,7 @@ import { openQuarantine, using } from './open-stores.js'
 import type { CommandResult } from './quarantine-command.js'
 import { readInput } from './read-input.js'
 import { refusalText, slotText } from './refusal-text.js'
+import { terminalText } from './terminal-text.js'
 
 export interface VerifyInput {
   readonly body: Buffer
@@ -115,7 +116,7 @@ tylt-relay verify --quarantined ID [--service NAME]`,
       }
     }
     const result = verifyLines(verify)
-    input.stdout.write(`${result.lines.join('\n')}\n`)
+    input.stdout.write(`${terminalText(result.lines.join('\n'))}\n`)
     return result.code
   },
 }

@@ -43,7 +43,7 @@ function eventRoutes(app: FastifyInstance, { deps, view, action }: RouteKit) {
     if (event === undefined) return notFound(ctx, `No event with id ${id}.`)
     // The audit line names the event, never what was shown.
     if (reveal) request.log.info({ eventId: id, source: request.ip }, 'console: personal data revealed')
-    return { page: eventPage(event, await store.attempts(id), ctx, reveal) }
+    return { page: await eventPage(event, await store.attempts(id), ctx, reveal) }
   }
   app.get(
     `${P}/events`,

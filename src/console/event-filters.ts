@@ -1,5 +1,6 @@
 import { EVENT_STATES, type EventState, PRODUCTS, type Product } from '../core/event.js'
 import type { ListQuery } from '../core/event-store.js'
+import { statusIdsOf } from '../event/finality-table.js'
 import { CONSOLE } from './console-settings.js'
 
 /** The events table's filters as the form holds them (text), and as the store reads them. */
@@ -29,8 +30,11 @@ export function parseEventFilters(
   raw: Readonly<Record<string, unknown>>,
   services: readonly string[],
 ): EventFilters {
-  const text = (name: string) =>
-    typeof raw[name] === 'string' ? (raw[name] as string).trim().slice(0, 200) : ''
+  // An order id is searched by its start, so only its end is trimmed: ` ORD-1` is another id than `ORD-1`.
+  const text = (name: string) => {
+    const value = typeof raw[name] === 'string' ? (raw[name] as string).slice(0, 200) : ''
+    return name === 'order' ? value.trimEnd() : value.trim()
+  }
   const form = Object.fromEntries(FILTER_NAMES.map((n) => [n, text(n)])) as Record<FilterName, string>
   const problems: string[] = []
   const pick = <T extends string>(name: FilterName, values: readonly T[]): T | undefined => {
@@ -52,6 +56,7 @@ export function parseEventFilters(
     product: pick<Product>('product', PRODUCTS),
     state: pick<EventState>('state', EVENT_STATES),
     status: form.status === '' ? undefined : form.status,
+    statusIds: form.status === '' ? undefined : statusIdsOf(form.status),
     order: form.order === '' ? undefined : form.order,
     since: time('since'),
     until: time('until'),

@@ -52,15 +52,17 @@ function headersTable(e: StoredEvent): Html {
   return html`<table id="headers"><thead><tr><th>Header</th><th>Value</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
-function bodySection(e: StoredEvent, ctx: PageContext, revealed: boolean): Html {
-  const body = maskPersonalData(e.body, revealed)
+async function bodySection(e: StoredEvent, ctx: PageContext, revealed: boolean): Promise<Html> {
+  const body = await maskPersonalData(e.body, revealed)
   const note = revealed
     ? html`<p class="flash" role="status">Personal data shown; this reveal is logged.</p>`
     : body.masked === 0
       ? html`<p class="muted">Nothing in this body looks like personal data.</p>`
       : html`<p>${count(body.masked, 'value')} that may be personal data ${body.masked === 1 ? 'is' : 'are'} masked.</p>
 <div class="actions">${postButton(ctx, `${link(e.id)}/reveal`, 'Reveal personal data', { secondary: true })}</div>`
-  return html`${note}<pre id="body">${body.text}</pre>${body.json ? '' : html`<p class="muted">Not JSON.</p>`}`
+  return html`${note}<pre id="body">${body.text}</pre>${body.json ? '' : html`<p class="muted">Not JSON.</p>`}${
+    body.cut ? html`<p class="muted">The body is too large to show whole; the CLI prints it all.</p>` : ''
+  }`
 }
 
 function otherEvents(e: StoredEvent): Html {
@@ -69,12 +71,12 @@ function otherEvents(e: StoredEvent): Html {
   return html` <a href="${P}/events?order=${encodeURIComponent(order)}">Every event of this order</a>`
 }
 
-export function eventPage(
+export async function eventPage(
   e: StoredEvent,
   attempts: readonly Attempt[],
   ctx: PageContext,
   revealed = false,
-): string {
+): Promise<string> {
   const replay =
     e.state === 'delivered' ? 'Deliver again' : e.state === 'dead' ? 'Replay this dead letter' : 'Replay now'
   const content = html`<h1>Event ${e.merchantOrderId ?? e.id}</h1>
@@ -87,6 +89,6 @@ ${attemptsTable(attempts, e)}
 <h2>Forwarded headers</h2>
 ${headersTable(e)}
 <h2>Body</h2>
-${bodySection(e, ctx, revealed)}`
+${await bodySection(e, ctx, revealed)}`
   return layout(`Event ${e.id}`, ctx, 'events', content)
 }

@@ -26,8 +26,14 @@ export interface ListQuery {
   readonly state?: EventState | undefined
   readonly service?: string | undefined
   readonly product?: string | undefined
+  /** The status as the body says it, without regard to case. */
   readonly status?: string | undefined
-  /** Tylt's order id or the merchant's order id. */
+  /**
+   * With `status`: `product:id` pairs that match too, the ids its label names in a numeric family
+   * (`completed` names `upi:4`; statusIdsOf in src/event/finality-table.ts).
+   */
+  readonly statusIds?: readonly string[] | undefined
+  /** The start of Tylt's order id or of the merchant's order id, without regard to case. */
   readonly order?: string | undefined
   /** Accepted at or after (ms). */
   readonly since?: number | undefined
@@ -79,3 +85,6 @@ export interface EventStore {
   replayState(state: EventState, now: number): Promise<number>
   close(): Promise<void>
 }
+
+/** The LIKE pattern (escape character `\`) of `ListQuery.order`: values starting with it, its `%`, `_`, `\` literal. */
+export const likePrefix = (text: string): string => `${text.replace(/[\\%_]/g, '\\$&')}%`

@@ -1,5 +1,5 @@
 import type { Product } from '../core/event.js'
-import { at, clean, isObject, type Path, pick } from './read-path.js'
+import { at, exact, isObject, type Path, pick } from './read-path.js'
 
 const TRADE_ONLY_UPI = new Set(['0', '5', '6'])
 
@@ -23,7 +23,7 @@ function tradeProduct(root: Record<string, unknown>, data: Record<string, unknow
   const currency = currencyOf(root)
   if (currency === 'INR') return 'upi'
   if (currency === 'BRL') return 'pix'
-  const eventId = clean(at(data, ['trade', 'event', 'id']))
+  const eventId = exact(at(data, ['trade', 'event', 'id']))
   return eventId !== null && TRADE_ONLY_UPI.has(eventId) ? 'upi' : 'unknown'
 }
 

@@ -1,7 +1,8 @@
 import type { EventMetadata, Finality, Product } from '../core/event.js'
 import { currencyOf, detectProduct } from './detect-product.js'
+import { hasDuplicateKey } from './duplicate-keys.js'
 import { finalityOf, tradeFinality } from './finality-table.js'
-import { at, clean, isObject, type Path, pick } from './read-path.js'
+import { at, exact, isObject, type Path, pick } from './read-path.js'
 
 export type Metadata = EventMetadata
 
@@ -48,7 +49,7 @@ const STATUS: readonly Path[] = [
 function tradeFinal(data: unknown, product: Product, status: string | null): Finality {
   const manual = at(data, ['manualSettlement'])
   if (manual === 1 || manual === '1') return 'true'
-  if (clean(at(data, ['transaction', 'status']))?.toLowerCase() === 'completed') return 'true'
+  if (exact(at(data, ['transaction', 'status']))?.toLowerCase() === 'completed') return 'true'
   const trade = at(data, ['trade'])
   if (!isObject(trade) || at(trade, ['event', 'id']) === null) return status === null ? 'false' : 'unknown'
   return product === 'unknown' ? tradeFinality(status) : finalityOf(product, status)
@@ -64,16 +65,22 @@ const isObjectStart = (bytes: Buffer): boolean => {
   return false
 }
 
+/** The parsed body; undefined when it is not a JSON object or repeats a key the metadata is read from. */
 function parse(bytes: Buffer): unknown {
   if (!isObjectStart(bytes)) return undefined
+  const text = bytes.toString('utf8')
   try {
-    return JSON.parse(bytes.toString('utf8'))
+    const root: unknown = JSON.parse(text)
+    return hasDuplicateKey(text) ? undefined : root
   } catch {
     return undefined
   }
 }
 
-/** Reads the metadata from the verified bytes (or their already parsed form); never throws. */
+/**
+ * Reads the metadata from the verified bytes (or their already parsed form: JSON.stringify's output, which
+ * cannot repeat a key); never throws.
+ */
 export function extractMetadata(bytes: Buffer, parsed?: unknown): Metadata {
   const root = parsed === undefined ? parse(bytes) : parsed
   if (!isObject(root)) return NO_METADATA

@@ -87,3 +87,44 @@ export function tradeFinality(status: string | null): Finality {
   const pix = FINALITY.pix?.[status.toLowerCase()]
   return upi !== undefined && upi === pix ? upi : 'unknown'
 }
+
+/**
+ * What the numeric states mean, per product, in Tylt's words (docs/metadata.md, "Finality by state"), so that
+ * a search for `completed` finds a UPI `4`. Keys as in FINALITY; labels lower-case.
+ */
+export const STATUS_LABELS: Readonly<Partial<Record<Product, Readonly<Record<string, string>>>>> = {
+  upi: {
+    '0': 'created',
+    '1': 'initiated',
+    '2': 'waiting',
+    '3': 'buyer says paid',
+    '4': 'completed',
+    '5': 'disputed',
+    '6': 'completed',
+    '9': 'expired',
+  },
+  pix: { '4': 'completed', '9': 'expired' },
+  'eu-open-banking': {
+    '1': 'created',
+    '2': 'order created',
+    '3': 'processing',
+    '4': 'payment processing',
+    '5': 'completed',
+    '6': 'refund processing',
+    '7': 'refunded',
+    '8': 'failed',
+    '9': 'expired',
+    '10': 'kyc failed',
+    '11': 'waiting for approval',
+  },
+}
+
+/** The `product:id` pairs whose state a label names (`completed`: `upi:4`, `upi:6`, `pix:4`, ...), any case. */
+export function statusIdsOf(label: string): string[] {
+  const wanted = label.trim().toLowerCase()
+  return Object.entries(STATUS_LABELS).flatMap(([product, labels]) =>
+    Object.entries(labels ?? {})
+      .filter(([, name]) => name === wanted)
+      .map(([id]) => `${product}:${id}`),
+  )
+}

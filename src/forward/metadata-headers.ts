@@ -17,11 +17,12 @@ import {
 
 /**
  * Values read from the body travel as HTTP/NATS headers, whose values must be visible ASCII: a control
- * character is rejected by fetch (and would break NATS framing), and a huge value can exceed a consumer's
- * header limit and turn a good event into a dead letter. Such a value is left out rather than mangled;
- * the consumer still has it in the body.
+ * character is rejected by fetch (and would break NATS framing), HTTP strips spaces at either end, and a
+ * huge value can exceed a consumer's header limit. A value that could not arrive exactly as the body has it
+ * is left out, on every downstream alike, never altered: an altered order id can name another order. The
+ * consumer still has it in the body.
  */
-const HEADER_SAFE = /^[\x20-\x7e]{1,256}$/
+const HEADER_SAFE = /^(?:[\x21-\x7e]|[\x21-\x7e][\x20-\x7e]{0,254}[\x21-\x7e])$/
 
 function put(headers: Record<string, string>, name: string, value: string | null): void {
   if (value !== null && HEADER_SAFE.test(value)) headers[name] = value

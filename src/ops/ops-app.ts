@@ -1,7 +1,10 @@
 import Fastify, {
   type FastifyBaseLogger,
+  type FastifyError,
   type FastifyInstance,
   type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from 'fastify'
 import type { Logger } from 'pino'
@@ -15,6 +18,16 @@ import { NO_SCHEMA_COMPILERS } from '../http/schema-compilers.js'
 /** What readiness asks of a forwarder (src/forward/forwarder.ts). */
 export interface ReadinessSource {
   notReadyReason(): string | undefined
+}
+
+/** Plain text like every answer here; a server error says nothing of its internals (the log has them). */
+function opsErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
+  if (status >= 500) request.log.error({ err: error, reqId: request.id }, 'ops request failed')
+  return reply
+    .code(status)
+    .type(TEXT_PLAIN)
+    .send(status >= 500 ? 'internal error' : error.message)
 }
 
 /**
@@ -40,6 +53,7 @@ export function buildOpsApp(deps: {
     schemaController: NO_SCHEMA_COMPILERS,
   })
   app.setNotFoundHandler(notFoundHandler)
+  app.setErrorHandler(opsErrorHandler)
   app.get('/healthz', async (_request, reply) => reply.type(TEXT_PLAIN).send('ok'))
   app.get('/readyz', async (request, reply) => {
     try {

@@ -9,7 +9,7 @@ import {
   type RelayEvent,
   type StoredEvent,
 } from '../core/event.js'
-import type { ListQuery, PendingQuery, StoreStats } from '../core/event-store.js'
+import { type ListQuery, likePrefix, type PendingQuery, type StoreStats } from '../core/event-store.js'
 import { checkDataDir, openError } from './open-errors.js'
 import { EVENT_COLUMNS, MIGRATIONS } from './schema.js'
 
@@ -23,6 +23,12 @@ function checkedState(state: EventState): EventState {
 }
 
 const stateIs = (state: EventState): string => `state = '${checkedState(state)}'`
+
+// Filters without regard to case: lower() on both sides, so that a value always matches itself.
+/** `@status`: a JSON list of the status and the `product:id` pairs its label names. */
+const STATUS_MATCHES = `(lower(status) IN (SELECT lower(value) FROM json_each(@status))
+  OR lower(product || ':' || status) IN (SELECT lower(value) FROM json_each(@status)))`
+const ORDER_STARTS = `(lower(order_id) LIKE lower(@order) ESCAPE '\\' OR lower(merchant_order_id) LIKE lower(@order) ESCAPE '\\')`
 
 type Statement = Database.Statement<unknown[], unknown>
 
@@ -259,8 +265,8 @@ export class SqliteStore {
     const filters: [keyof ListQuery, string][] = [
       ['service', 'service = @service'],
       ['product', 'product = @product'],
-      ['status', 'status = @status'],
-      ['order', '(order_id = @order OR merchant_order_id = @order)'],
+      ['status', STATUS_MATCHES],
+      ['order', ORDER_STARTS],
       ['since', 'accepted_at >= @since'],
       ['until', 'accepted_at < @until'],
       ['beforeSeq', 'seq < @beforeSeq'],
@@ -270,6 +276,8 @@ export class SqliteStore {
       where.push(condition)
       params[key] = query[key]
     }
+    if (query.status !== undefined) params.status = JSON.stringify([query.status, ...(query.statusIds ?? [])])
+    if (query.order !== undefined) params.order = likePrefix(query.order)
     const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`
     return this.#statement(
       `SELECT ${EVENT_COLUMNS} FROM events ${clause} ORDER BY seq DESC LIMIT @limit`,

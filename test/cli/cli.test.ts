@@ -102,7 +102,11 @@ describe('tylt-relay send and events, against a running relay', () => {
     const shown = await runCli(['events', 'show', events[0]!.id, '--body'], env(dataDir))
     expect(shown.code).toBe(0)
     expect(shown.stdout).toContain(`id: ${events[0]!.id}`)
-    expect(shown.stdout).toContain(fixture('eu-open-banking.json').toString())
+    expect(shown.stdout).toContain(
+      `"merchantOrderId": "${JSON.parse(fixture('eu-open-banking.json').toString()).merchantOrderId}"`,
+    )
+    const unmasked = await runCli(['events', 'show', events[0]!.id, '--body', '--unmasked'], env(dataDir))
+    expect(unmasked.stdout).toContain(fixture('eu-open-banking.json').toString())
     expect(await relay.stop()).toBe(0)
   })
 

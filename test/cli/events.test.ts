@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { MASK, maskPersonalData } from '../../src/console/mask-personal-data.js'
 import type { RelayEvent } from '../../src/core/event.js'
 import { eventId } from '../../src/event/event-id.js'
 import { extractMetadata } from '../../src/event/extract-metadata.js'
@@ -133,6 +134,43 @@ describe('tylt-relay events list', () => {
   })
 })
 
+describe('tylt-relay events list filters', () => {
+  it('--status in any case, or a label for a numeric state; --order by the start of an id, in any case', async () => {
+    const dataDir = tempDir()
+    const store = new GroupCommitStore(dataDir)
+    const events = ['cpg-pay-in.json', 'upi-trade.json', 'eu-pay-in.json', 'cpg-payout.json'].map(
+      (name, i) => {
+        const body = fixture(name)
+        return {
+          id: eventId('cpg', body),
+          service: 'cpg',
+          acceptedAt: T0 + i * MINUTE,
+          signature: 'ab'.repeat(32),
+          body,
+          recovered: null,
+          ...extractMetadata(body),
+        }
+      },
+    )
+    for (const e of events) await store.append(e)
+    await store.close()
+    const [cpg, upi, , payout] = events
+    const list = async (...args: string[]) => {
+      const { code, stdout, stderr } = await runCli(['events', 'list', '--json', ...args], {
+        DATA_DIR: dataDir,
+      })
+      expect([code, stderr]).toEqual([0, ''])
+      return (JSON.parse(stdout) as { id: string }[]).map((e) => e.id)
+    }
+    // UPI's 4 is completed; EU Open Banking's 4 is not.
+    expect(await list('--status', 'completed')).toEqual([upi!.id, cpg!.id])
+    expect(await list('--status', 'PENDING')).toEqual([payout!.id])
+    expect(await list('--order', cpg!.merchantOrderId!.toLowerCase())).toEqual([cpg!.id])
+    expect(await list('--order', cpg!.merchantOrderId!.slice(0, -1).toLowerCase())).toContain(cpg!.id)
+    expect(await list('--order', cpg!.orderId!.slice(0, 6).toUpperCase())).toContain(cpg!.id)
+  })
+})
+
 describe('tylt-relay events show', () => {
   it('prints the attempt history, and the body only with --body', async () => {
     const { env, cpg } = await storeWithHistory()
@@ -155,7 +193,20 @@ describe('tylt-relay events show', () => {
     expect(shown.stdout).not.toContain('ORD-10042","baseAmount')
 
     const withBody = await runCli(['events', 'show', cpg.id, '--body'], env)
-    expect(withBody.stdout.endsWith(`body (utf8):\n${cpg.body.toString()}\n`)).toBe(true)
+    const masked = await maskPersonalData(cpg.body)
+    expect(masked.masked).toBeGreaterThan(0)
+    expect(
+      withBody.stdout.endsWith(
+        `body (${masked.masked} value(s) that may be personal data masked; add --unmasked to print it as received):\n${masked.text}\n`,
+      ),
+    ).toBe(true)
+    const unmasked = await runCli(['events', 'show', cpg.id, '--body', '--unmasked'], env)
+    expect(unmasked.stdout.endsWith(`body (utf8):\n${cpg.body.toString()}\n`)).toBe(true)
+    expect(await runCli(['events', 'show', cpg.id, '--unmasked'], env)).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringContaining('--unmasked goes with --body'),
+    })
   })
 
   it('says when no attempt failed, and shows a refusal', async () => {
@@ -172,7 +223,13 @@ describe('tylt-relay events show', () => {
     expect(plain).toMatchObject({ id: upi.id, attemptHistory: [] })
     expect(plain).not.toHaveProperty('body')
     expect(JSON.stringify(plain)).not.toContain('ravi.menon@example.com')
-    const full = JSON.parse((await runCli(['events', 'show', upi.id, '--json', '--body'], env)).stdout)
+    const masked = JSON.parse((await runCli(['events', 'show', upi.id, '--json', '--body'], env)).stdout)
+    expect(masked).toMatchObject({ encoding: 'masked', masked: 1 })
+    expect(JSON.parse(masked.body).data.userDetails).toBe(MASK)
+    expect(JSON.stringify(masked)).not.toContain('ravi.menon@example.com')
+    const full = JSON.parse(
+      (await runCli(['events', 'show', upi.id, '--json', '--body', '--unmasked'], env)).stdout,
+    )
     expect(full).toMatchObject({ encoding: 'utf8', body: upi.body.toString() })
   })
 })

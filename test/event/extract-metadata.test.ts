@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { eventId } from '../../src/event/event-id.js'
 import { extractMetadata, NO_METADATA } from '../../src/event/extract-metadata.js'
-import { at } from '../../src/event/read-path.js'
+import { at, MAX_VALUE_LENGTH } from '../../src/event/read-path.js'
 import { fixture } from '../helpers/fixtures.js'
 import { FIXTURE_METADATA } from './fixture-metadata.js'
 
@@ -136,11 +136,55 @@ describe('extractMetadata', () => {
     expect(read({ type: 'pay-in', data: { orderId: 'o', status: 'pending' } }).final).toBe('false')
   })
 
-  it('keeps only printable ASCII, bounded, since values travel as headers', () => {
-    const body = Buffer.from(
-      JSON.stringify({ data: { merchantOrderId: `a\r\nb\u00e9${'x'.repeat(300)}`, status: 'Paid' } }),
+  it('keeps every value exactly as the body decodes it: distinct ids stay distinct', () => {
+    const ids = [
+      'ORD-1',
+      'ORD-\u00f11',
+      'ORD-1\u200b',
+      'ORD-\u00a01',
+      ' ORD-1',
+      'ORD-1 ',
+      'ORD-\u65e5\u672c1',
+      'ord-1',
+      'ORD-1\r\nx-evil: 1',
+      `${'x'.repeat(128)}a`,
+      `${'x'.repeat(128)}b`,
+    ]
+    const read = ids.map((id) =>
+      extractMetadata(Buffer.from(JSON.stringify({ data: { merchantOrderId: id } }))),
     )
-    expect(extractMetadata(body).merchantOrderId).toBe(`ab${'x'.repeat(126)}`)
+    expect(read.map((m) => m.merchantOrderId)).toEqual(ids)
+  })
+
+  it('a value too long, or one that cannot be stored as it is (NUL, an unpaired surrogate), is absent', () => {
+    for (const id of ['x'.repeat(MAX_VALUE_LENGTH + 1), 'a\u0000b', 'a\ud800b', 'a\udc00']) {
+      expect(read({ data: { merchantOrderId: id, status: 'Paid' } }).merchantOrderId).toBeNull()
+    }
+    expect(read({ data: { merchantOrderId: 'x'.repeat(MAX_VALUE_LENGTH) } }).merchantOrderId).toHaveLength(
+      MAX_VALUE_LENGTH,
+    )
+    expect(read({ data: { merchantOrderId: 'a\ud83d\ude00' } }).merchantOrderId).toBe('a\ud83d\ude00')
+  })
+
+  it('a key repeated in an object the metadata is read from leaves out all metadata', () => {
+    const body = (text: string) => extractMetadata(Buffer.from(text))
+    expect(body('{"type":"pay-in","data":{"orderId":"o","status":"Completed","status":"Failed"}}')).toEqual(
+      NO_METADATA,
+    )
+    expect(body('{"data":{"orderId":"o","status":"Paid"},"data":{"orderId":"p"}}')).toEqual(NO_METADATA)
+    expect(body('{"data":{"trade":{"event":{"id":4,"\\u0069d":1}}}}')).toEqual(NO_METADATA)
+    expect(body('{"data":{"merchantOrderId":"m","merchantOrderId":"m"}}')).toEqual(NO_METADATA)
+    // Elsewhere a repeated key changes nothing the metadata reads.
+    expect(
+      body(
+        '{"data":{"orderId":"o","status":"Paid","userDetails":{"name":"a","name":"b"},"transactions":[{"h":1,"h":2}]}}',
+      ),
+    ).toMatchObject({ orderId: 'o', status: 'Paid' })
+    expect(
+      body('{"data":{"orderId":"o","status":"Paid","note":"\\"status\\":1,\\"status\\""}}'),
+    ).toMatchObject({
+      status: 'Paid',
+    })
   })
 })
 

@@ -61,7 +61,9 @@ describe('metadataHeaders', () => {
     expect(headers).not.toHaveProperty('tylt-order-id')
     expect(headers).not.toHaveProperty('tylt-merchant-order-id')
     expect(headers).not.toHaveProperty('tylt-status')
-    expect(metadataHeaders({ ...event, orderId: 'x'.repeat(257) })).not.toHaveProperty('tylt-order-id')
+    for (const orderId of ['x'.repeat(257), ' ord-1', 'ord-1 ', '\tord-1'])
+      expect(metadataHeaders({ ...event, orderId })).not.toHaveProperty('tylt-order-id')
+    expect(metadataHeaders({ ...event, orderId: 'x'.repeat(256) })['tylt-order-id']).toHaveLength(256)
   })
 })
 

@@ -57,9 +57,9 @@ describe('tylt-relay quarantine', () => {
     })
   })
 
-  it('show: every field, then the body as text or, when it is not UTF-8, base64', async () => {
+  it('show: every field; the body only with --body, masked unless --unmasked, base64 when not UTF-8', async () => {
     const store = await filled()
-    expect((await quarantineCommand(store, noEvents, secrets, args('show', ['q_b']))).lines).toEqual([
+    const fields = [
       'id: q_b',
       'receivedAt: 2026-12-01T08:00:01.000Z',
       'reason: unknown_service',
@@ -70,11 +70,28 @@ describe('tylt-relay quarantine', () => {
       'contentType: application/json',
       'userAgent: tylt/1',
       'bytes: 2',
-      'body (base64):',
-      '/wA=',
+    ]
+    const show = async (id: string, extra = {}) =>
+      (await quarantineCommand(store, noEvents, secrets, args('show', [id], extra))).lines
+    expect(await show('q_b')).toEqual([
+      ...fields,
+      'body: 2 bytes, not shown (it may hold personal data); add --body to print it',
     ])
-    const json = await quarantineCommand(store, noEvents, secrets, args('show', ['q_a'], { json: true }))
-    expect(JSON.parse(json.lines[0]!)).toMatchObject({
+    expect(await show('q_b', { body: true })).toEqual([
+      ...fields,
+      'body (1 value(s) that may be personal data masked; add --unmasked to print it as received):',
+      '[masked]',
+    ])
+    expect(await show('q_b', { body: true, unmasked: true })).toEqual([...fields, 'body (base64):', '/wA='])
+    const json = async (extra = {}) => JSON.parse((await show('q_a', { json: true, ...extra }))[0]!)
+    expect(await json()).not.toHaveProperty('body')
+    expect(await json({ body: true })).toMatchObject({
+      id: 'q_a',
+      encoding: 'masked',
+      masked: 0,
+      body: JSON.stringify({ data: { orderId: 'o-1' } }, null, 2),
+    })
+    expect(await json({ body: true, unmasked: true })).toMatchObject({
       id: 'q_a',
       encoding: 'utf8',
       body: '{"data":{"orderId":"o-1"}}',

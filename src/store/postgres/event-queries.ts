@@ -1,5 +1,5 @@
 import { EVENT_STATES, type EventState } from '../../core/event.js'
-import type { ListQuery } from '../../core/event-store.js'
+import { type ListQuery, likePrefix } from '../../core/event-store.js'
 import { EVENT_COLUMNS } from './schema.js'
 
 export function checkedState(state: EventState): EventState {
@@ -24,9 +24,26 @@ export const LIST_FILTERS: readonly [keyof ListQuery, (n: string) => string][] =
   ['state', (n) => `state = ${n}`],
   ['service', (n) => `service = ${n}`],
   ['product', (n) => `product = ${n}`],
-  ['status', (n) => `status = ${n}`],
-  ['order', (n) => `(order_id = ${n} OR merchant_order_id = ${n})`],
+  // Without regard to case: lower() on both sides, so that a value always matches itself. The status's
+  // parameter lists it and the `product:id` pairs its label names; the order's is a prefix (likePrefix).
+  [
+    'status',
+    (n) => `(lower(status) IN (SELECT lower(s) FROM unnest(${n}::text[]) s)
+      OR lower(product || ':' || status) IN (SELECT lower(s) FROM unnest(${n}::text[]) s))`,
+  ],
+  [
+    'order',
+    (n) =>
+      `(lower(order_id) LIKE lower(${n}) ESCAPE '\\' OR lower(merchant_order_id) LIKE lower(${n}) ESCAPE '\\')`,
+  ],
   ['since', (n) => `accepted_at >= ${n}`],
   ['until', (n) => `accepted_at < ${n}`],
   ['beforeSeq', (n) => `seq < ${n}`],
 ]
+
+/** Each filter's parameter: the status with the pairs its label names, the order as a prefix pattern. */
+export function listParameter(query: ListQuery, key: keyof ListQuery): unknown {
+  if (key === 'status') return [query.status, ...(query.statusIds ?? [])]
+  if (key === 'order') return likePrefix(query.order ?? '')
+  return query[key]
+}

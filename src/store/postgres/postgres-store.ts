@@ -9,7 +9,7 @@ import {
 import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../../core/event-store.js'
 import type { ForwardingLease } from '../../core/forwarding-lease.js'
 import type { StoreObserver } from '../../core/observers.js'
-import { checkedState, LIST_FILTERS, pendingQuery } from './event-queries.js'
+import { checkedState, LIST_FILTERS, listParameter, pendingQuery } from './event-queries.js'
 import { GroupAppend } from './group-append.js'
 import { inTransaction } from './in-transaction.js'
 import { EVENT_COLUMNS, WAKE_CHANNEL } from './schema.js'
@@ -161,7 +161,7 @@ export class PostgresStore implements EventStore {
     for (const [key, condition] of LIST_FILTERS) {
       const value = query[key]
       if (value === undefined) continue
-      values.push(key === 'state' ? checkedState(value as EventState) : value)
+      values.push(key === 'state' ? checkedState(value as EventState) : listParameter(query, key))
       where.push(condition(`$${values.length}`))
     }
     const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`
