@@ -10,6 +10,8 @@ const STATS: StoreStats = { pending: 4, dead: 1, oldestPendingAt: null }
 const build = (sources: Partial<MetricsSources> = {}) =>
   createMetrics({ stats: async () => STATS, ...sources })
 
+const cpuSeconds = ({ user, system }: NodeJS.CpuUsage) => (user + system) / 1e6
+
 /** The names a scrape declares (`# TYPE` lines). */
 const declared = (text: string) => [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1])
 
@@ -143,11 +145,12 @@ describe('several relays in one process', () => {
 describe('the process metrics', () => {
   test('the documented process names are there with sensible values, the prefix on every sample', async () => {
     const { registry } = build()
-    // Block the event loop once the monitor has sampled, so that it has a delay to report.
+    // Block the event loop once the monitor has sampled, so that it has a delay to report, until this
+    // process has spent 60 ms of CPU (on a busy machine that takes longer than 60 ms).
     await registry.metrics()
     await new Promise((resolve) => setTimeout(resolve, 50))
-    const until = Date.now() + 60
-    while (Date.now() < until) {
+    const before = process.cpuUsage()
+    while (cpuSeconds(process.cpuUsage(before)) < 0.06) {
       // busy
     }
     await new Promise((resolve) => setTimeout(resolve, 30))
