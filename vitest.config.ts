@@ -8,12 +8,12 @@ const SYSTEM = [
   'test/**/*.system.test.ts',
   'test/**/*.e2e.test.ts',
   'test/**/*.browser.test.ts',
-  'test/process/**',
-  'test/postgres/**',
-  'test/cli/**',
-  'test/repo/**',
-  'test/forward/sinks/{amqp,nats,redis}/**',
-  'test/store/conformance/**',
+  'test/process/**/*.test.ts',
+  'test/postgres/**/*.test.ts',
+  'test/cli/**/*.test.ts',
+  'test/repo/**/*.test.ts',
+  'test/forward/sinks/{amqp,nats,redis}/**/*.test.ts',
+  'test/store/conformance/**/*.test.ts',
   'test/store/{lock-data-dir,open-errors}.test.ts',
   'test/quarantine/{flood,quarantine-command,rotation-mistake,verify-command}.test.ts',
   'test/ops/amqp-example.test.ts',
@@ -22,6 +22,11 @@ const SYSTEM = [
   // A soak of the SQLite bindings against a crash of Node 24's garbage collector: minutes, not seconds.
   'test/store/statement-lifetime.test.ts',
 ]
+
+/** Files of test/process in this process only: they build the relay with test/helpers/test-relay.ts. */
+const IN_PROCESS = ['forward-logs']
+const excepting = (glob: string) =>
+  glob === 'test/process/**/*.test.ts' ? `test/process/**/!(${IN_PROCESS.join('|')}).test.ts` : glob
 
 // Against a real Docker engine, run by test/docker/run.sh with its own config.
 const exclude = [...configDefaults.exclude, 'test/docker/**']
@@ -37,9 +42,20 @@ export default defineConfig({
       {
         extends: true,
         // In this process only (inject, temporary SQLite, in-memory stores): what a developer runs while working.
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...exclude, ...SYSTEM] },
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: [...exclude, ...SYSTEM.map(excepting)],
+        },
       },
-      { extends: true, test: { name: 'system', include: SYSTEM, exclude } },
+      {
+        extends: true,
+        test: {
+          name: 'system',
+          include: SYSTEM,
+          exclude: [...exclude, ...IN_PROCESS.map((name) => `test/process/${name}.test.ts`)],
+        },
+      },
     ],
   },
 })

@@ -5,10 +5,8 @@ import type { Config } from './config/load-config.js'
 import { SecretRegistry } from './config/secret-registry.js'
 import { consoleMount } from './console/console-deps.js'
 import type { EventStore } from './core/event-store.js'
-import { forwardByteBudget } from './forward/byte-budget.js'
+import { createForwarders } from './forward/create-forwarders.js'
 import { planDownstreams } from './forward/downstream-plan.js'
-import { Forwarder } from './forward/forwarder.js'
-import { createSink } from './forward/sinks/create-sink.js'
 import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
 import { createQuarantine } from './quarantine/create-quarantine.js'
@@ -69,22 +67,17 @@ export async function createRelay(
     },
   })
   const plan = planDownstreams(config)
-  const maxBytes = forwardByteBudget(plan.length)
-  const sinks = await Promise.all(plan.map((d) => createSink(d.forward, { signingSecret: d.signingSecret })))
-  const forwarders = plan.map(
-    (downstream, index) =>
-      new Forwarder({
-        ...{ store, sink: sinks[index]!, logger, maxBytes, retryMaxAgeMs: config.retryMaxAgeMs },
-        observer: metrics.forwarder(sinks[index]!),
-        services: downstream.reads,
-        statusServices: downstream.services,
-        // A store unusable for this long will not heal by itself: a restart reopens it.
-        onFatal: () => {
-          logger.fatal({ downstream: downstream.target }, 'forwarder cannot use the store; exiting')
-          fatal('forwarder')
-        },
-      }),
-  )
+  const { forwarders, sinks } = await createForwarders(plan, {
+    ...{ store, logger, observe: (sink) => metrics.forwarder(sink), retryMaxAgeMs: config.retryMaxAgeMs },
+    onFatal: (downstream) => {
+      logger.fatal({ downstream }, 'forwarder cannot use the store; exiting')
+      fatal('forwarder')
+    },
+  }).catch(async (err: unknown) => {
+    await store.close()
+    releaseDataDir()
+    throw err
+  })
   const secrets = new SecretRegistry(config.services, logger)
   const lastAccepted = new Map<string, number>() // read by the console: outlives DEDUP_WINDOW
   const wake = () => {

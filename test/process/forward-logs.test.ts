@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { SqliteStore } from '../../src/store/sqlite-store.js'
 import { startConsumer } from '../helpers/http-consumer.js'
-import { eventually, SECRETS, sign, tempDir } from '../helpers/index.js'
-import { freePort, listEvents, post, type RelayProcess, startRelay } from '../helpers/relay-process.js'
+import { eventually, SECRETS, sign } from '../helpers/index.js'
+import { freePort, post } from '../helpers/relay-process.js'
+import { startTestRelay, type TestRelay } from '../helpers/test-relay.js'
 
 const callback = (i: number, note = '') =>
   Buffer.from(JSON.stringify({ type: 'pay-in', data: { orderId: `log-${i}`, note } }))
 
-async function accept(relay: RelayProcess, bodies: readonly Buffer[]) {
+async function accept(relay: TestRelay, bodies: readonly Buffer[]) {
   for (const body of bodies) {
     expect(await post(`${relay.url}/webhooks/cpg`, body, sign(SECRETS.cpg, body))).toEqual({
       status: 200,
@@ -16,16 +16,16 @@ async function accept(relay: RelayProcess, bodies: readonly Buffer[]) {
   }
 }
 
-const jsonLines = (relay: RelayProcess) =>
-  relay.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+const jsonLines = (relay: TestRelay) => relay.lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+
+const eventsIn = (relay: TestRelay, state: 'pending' | 'dead') =>
+  relay.relay.store.list({ limit: 1_000, state })
 
 describe('a downstream that refuses one event for good (HTTP 413)', () => {
   it('dead-letters that event with the answer recorded, delivers the ones after it, and logs one line without a stack', async () => {
     const consumer = await startConsumer()
     consumer.answer = (body) => (body.includes('too-large') ? { status: 413 } : { status: 200 })
-    const dataDir = tempDir('tylt-relay-413-')
-    const env = { TYLT_SECRET_CPG: SECRETS.cpg, DATA_DIR: dataDir, FORWARD_URL: consumer.url }
-    const relay = await startRelay(env, { cwd: dataDir })
+    const relay = await startTestRelay({ TYLT_SECRET_CPG: SECRETS.cpg, FORWARD_URL: consumer.url })
     const bodies = [callback(0), callback(1, 'too-large'), callback(2), callback(3), callback(4)]
     await accept(relay, bodies)
     // "Within seconds": sooner than any retry backoff, so the 413 was not taken for an outage.
@@ -41,19 +41,13 @@ describe('a downstream that refuses one event for good (HTTP 413)', () => {
       (t) => t.includes('"code":"HTTP_413"'),
       2_000,
     )
-    expect(await relay.stop()).toBe(0)
-
-    const dead = await listEvents(env, 'dead')
+    const dead = await eventsIn(relay, 'dead')
     expect(dead.map((e) => e.orderId)).toEqual(['log-1'])
-    expect(await listEvents(env, 'pending')).toEqual([])
-    const store = new SqliteStore(dataDir)
-    try {
-      expect(store.attempts(dead[0]!.id!)).toEqual([
-        expect.objectContaining({ outcome: 'refused', error: expect.stringContaining('HTTP 413') }),
-      ])
-    } finally {
-      store.close()
-    }
+    expect(await eventsIn(relay, 'pending')).toEqual([])
+    expect(await relay.relay.store.attempts(dead[0]!.id)).toEqual([
+      expect.objectContaining({ outcome: 'refused', error: expect.stringContaining('HTTP 413') }),
+    ])
+    expect(await relay.stop()).toEqual({ drained: true, pending: 0 })
     const refusals = jsonLines(relay).filter((l) => l.code === 'HTTP_413')
     expect(refusals).toHaveLength(1)
     expect(refusals[0]).toMatchObject({
@@ -68,23 +62,20 @@ describe('a downstream that refuses one event for good (HTTP 413)', () => {
 
 describe('operator logs', () => {
   it('an ordinary delivery failure (connection refused) is one line with a code and a message, not one per retry', async () => {
-    const dataDir = tempDir('tylt-relay-refused-')
     // A port nothing listens on: every connection is refused at once.
     const target = `http://127.0.0.1:${await freePort()}/events`
-    const env = {
+    const relay = await startTestRelay({
       TYLT_SECRET_CPG: SECRETS.cpg,
-      DATA_DIR: dataDir,
       FORWARD_URL: target,
       SHUTDOWN_GRACE: '1s',
-    }
-    const relay = await startRelay(env, { cwd: dataDir })
+    })
     await accept(relay, [callback(0)])
     await eventually(
-      async () => Number((await listEvents(env, 'pending'))[0]?.attempts ?? 0),
+      async () => (await eventsIn(relay, 'pending'))[0]?.attempts ?? 0,
       (n) => n >= 3,
       20_000,
     )
-    expect(await relay.stop()).toBe(0)
+    expect(await relay.stop()).toEqual({ drained: false, pending: 1 })
     const failures = jsonLines(relay).filter((l) => l.msg === 'delivery failed; retrying with backoff')
     expect(failures).toHaveLength(1)
     expect(failures[0]).toMatchObject({
@@ -97,22 +88,17 @@ describe('operator logs', () => {
   }, 60_000)
 
   it('the start line names both listeners and the downstream, its password masked', async () => {
-    const dataDir = tempDir('tylt-relay-start-')
-    const relay = await startRelay(
-      {
-        TYLT_SECRET_CPG: SECRETS.cpg,
-        DATA_DIR: dataDir,
-        FORWARD_URL: 'redis://relay-user:hunter2-pass@127.0.0.1:1?stream=tylt-start',
-        SHUTDOWN_GRACE: '1s',
-      },
-      { cwd: dataDir },
-    )
+    const relay = await startTestRelay({
+      TYLT_SECRET_CPG: SECRETS.cpg,
+      FORWARD_URL: 'redis://relay-user:hunter2-pass@127.0.0.1:1?stream=tylt-start',
+      SHUTDOWN_GRACE: '1s',
+    })
     await eventually(
       async () => relay.output(),
       (t) => t.includes('downstream not ready'),
       10_000,
     )
-    expect(await relay.stop()).toBe(0)
+    expect(await relay.stop()).toMatchObject({ pending: 0 })
     const start = jsonLines(relay).find((l) => String(l.msg).startsWith('tylt-relay ready'))
     expect(start?.msg).toBe(
       `tylt-relay ready: webhooks on ${relay.url}, operations on ${relay.opsUrl}, ` +

@@ -1,8 +1,9 @@
 import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
 import { startConsumer } from '../helpers/http-consumer.js'
-import { eventually, SECRETS, sign, tempDir } from '../helpers/index.js'
-import { listEvents, post, type RelayProcess, startRelay } from '../helpers/relay-process.js'
+import { eventually, SECRETS, sign } from '../helpers/index.js'
+import { post } from '../helpers/relay-process.js'
+import { startTestRelay, type TestRelay } from '../helpers/test-relay.js'
 
 const DEMO_SECRET = 'demo-secret-5be0c3a91f'
 const signingSecret = (fill: number) => `whsec_${Buffer.alloc(32, fill).toString('base64')}`
@@ -17,7 +18,7 @@ function signedWith(secret: string, body: string, headers: Record<string, unknow
   }
 }
 
-async function accept(relay: RelayProcess, service: 'cpg' | 'demo', tag: string, count: number) {
+async function accept(relay: TestRelay, service: 'cpg' | 'demo', tag: string, count: number) {
   const secret = service === 'cpg' ? SECRETS.cpg : DEMO_SECRET
   const bodies: string[] = []
   for (let i = 0; i < count; i++) {
@@ -35,25 +36,25 @@ async function accept(relay: RelayProcess, service: 'cpg' | 'demo', tag: string,
  * A relay for services cpg and demo: cpg goes to a `production` consumer through FORWARD_URL, demo to a
  * `staging` one through FORWARD_URL_DEMO; `extra` adds settings.
  */
-async function twoDownstreams(name: string, extra: Record<string, string> = {}) {
+async function twoDownstreams(extra: Record<string, string> = {}) {
   const production = await startConsumer('/production')
   const staging = await startConsumer('/staging')
-  const dataDir = tempDir(`tylt-relay-per-service-${name}-`)
-  const env = {
+  const relay = await startTestRelay({
     TYLT_SECRET_CPG: SECRETS.cpg,
     TYLT_SECRET_DEMO: DEMO_SECRET,
-    DATA_DIR: dataDir,
     FORWARD_URL: production.url,
     FORWARD_URL_DEMO: staging.url,
     ...extra,
-  }
-  const relay = await startRelay(env, { cwd: dataDir })
-  return { production, staging, env, relay }
+  })
+  return { production, staging, relay }
 }
+
+/** Pending events, newest first. */
+const pending = (relay: TestRelay) => relay.relay.store.list({ limit: 1_000, state: 'pending' })
 
 describe('a downstream per service (FORWARD_URL_<NAME>)', () => {
   it("each downstream receives only its service's events, and one that hangs does not delay the other", async () => {
-    const { production, staging, env, relay } = await twoDownstreams('hang', { SHUTDOWN_GRACE: '2s' })
+    const { production, staging, relay } = await twoDownstreams({ SHUTDOWN_GRACE: '2s' })
     const cpg = await accept(relay, 'cpg', 'a', 5)
     const demo = await accept(relay, 'demo', 'a', 5)
     await eventually(
@@ -94,13 +95,13 @@ describe('a downstream per service (FORWARD_URL_<NAME>)', () => {
     )
     expect(staging.bodies).toEqual([...demo, ...demoLater])
     expect(production.bodies.some((b) => b.includes('"demo-'))).toBe(false)
-    expect(await relay.stop()).toBe(0)
-    expect(await listEvents(env, 'pending')).toEqual([])
+    expect(await pending(relay)).toEqual([])
+    expect(await relay.stop()).toEqual({ drained: true, pending: 0 })
   }, 90_000)
 
   it("FORWARD_SIGNING_SECRET_<NAME> signs that service's deliveries with its own secret, the others with FORWARD_SIGNING_SECRET", async () => {
     const [prodSecret, demoSecret] = [signingSecret(3), signingSecret(5)]
-    const { production, staging, relay } = await twoDownstreams('signing', {
+    const { production, staging, relay } = await twoDownstreams({
       FORWARD_SIGNING_SECRET: prodSecret,
       FORWARD_SIGNING_SECRET_DEMO: demoSecret,
     })
@@ -127,11 +128,11 @@ describe('a downstream per service (FORWARD_URL_<NAME>)', () => {
       [false, true],
     ])
     expect(relay.output()).not.toContain(Buffer.alloc(32, 5).toString('base64'))
-    expect(await relay.stop()).toBe(0)
+    expect(await relay.stop()).toEqual({ drained: true, pending: 0 })
   }, 60_000)
 
   it("a downstream that refuses connections (stopped) does not delay the other's deliveries", async () => {
-    const { production, staging, env, relay } = await twoDownstreams('stopped')
+    const { production, staging, relay } = await twoDownstreams()
     const demo = await accept(relay, 'demo', 'a', 2)
     await eventually(
       async () => staging.received.length,
@@ -142,7 +143,7 @@ describe('a downstream per service (FORWARD_URL_<NAME>)', () => {
     const demoLater = await accept(relay, 'demo', 'b', 3)
     // Five refused attempts in a row on the oldest (a forwarder in trouble tries one event at a time):
     // staging's next try is 4-8 s away, which a shared line would wait out.
-    const oldestPending = async () => (await listEvents(env, 'pending')).at(-1)
+    const oldestPending = async () => (await pending(relay)).at(-1)
     await eventually(oldestPending, (event) => Number(event?.attempts) >= 5, 20_000)
     expect((await oldestPending())?.lastError).toMatch(/ECONNREFUSED/)
     const started = Date.now()
@@ -164,20 +165,15 @@ describe('a downstream per service (FORWARD_URL_<NAME>)', () => {
     )
     expect(staging.bodies).toEqual([...demo, ...demoLater])
     expect(production.bodies.some((b) => b.includes('"demo-'))).toBe(false)
-    expect(await relay.stop()).toBe(0)
+    expect(await relay.stop()).toEqual({ drained: true, pending: 0 })
   }, 90_000)
 
   it('refuses FORWARD_URL_<NAME> for a service that is not configured, naming it', async () => {
-    const dataDir = tempDir('tylt-relay-per-service-bad-')
-    await expect(
-      startRelay(
-        {
-          TYLT_SECRET_CPG: SECRETS.cpg,
-          DATA_DIR: dataDir,
-          FORWARD_URL_DEMO: 'redis://u:topsecret@127.0.0.1:6379?stream=x',
-        },
-        { cwd: dataDir, readyTimeoutMs: 5_000 },
-      ),
-    ).rejects.toThrow(/FORWARD_URL_DEMO: no service "demo" is configured/)
+    const starting = startTestRelay({
+      TYLT_SECRET_CPG: SECRETS.cpg,
+      FORWARD_URL_DEMO: 'redis://u:topsecret@127.0.0.1:6379?stream=x',
+    })
+    await expect(starting).rejects.toThrow(/FORWARD_URL_DEMO: no service "demo" is configured/)
+    await expect(starting).rejects.not.toThrow(/topsecret/)
   })
 })
