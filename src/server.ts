@@ -5,8 +5,9 @@ import type { Config } from './config/load-config.js'
 import { SecretRegistry } from './config/secret-registry.js'
 import { SHUTDOWN_TAIL_MS } from './constants.js'
 import { forwardByteBudget } from './forward/byte-budget.js'
-import { planDownstreams } from './forward/downstream-plan.js'
+import { hasDownstreamIn, planDownstreams } from './forward/downstream-plan.js'
 import { Forwarder } from './forward/forwarder.js'
+import { reportBacklog } from './forward/report-backlog.js'
 import { createSink } from './forward/sinks/create-sink.js'
 import { within } from './forward/within.js'
 import { createMetrics } from './ops/metrics.js'
@@ -28,8 +29,10 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   // One relay per DATA_DIR: a second one would share the store's log and its forwarding order. Replicas on
   // PostgreSQL share their store by design and coordinate through its forwarding lease instead.
   const releaseDataDir = config.storeUrl === undefined ? lockDataDir(config.dataDir) : () => {}
+  const plan = planDownstreams(config)
   const { store, lease } = await openStore(config, {
     logger,
+    hasDownstream: hasDownstreamIn(plan),
     onCommit: (events) => metrics.commitBatch.observe(events),
     // A store that cannot sync its log can only refuse callbacks: exit, so the supervisor restarts the relay
     // (SQLite recovers the log on the next start).
@@ -39,7 +42,6 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     },
   })
   const metrics = createMetrics(store)
-  const plan = planDownstreams(config)
   const maxBytes = forwardByteBudget(plan.length)
   const sinks = await Promise.all(plan.map((d) => createSink(d.forward, { signingSecret: d.signingSecret })))
   const forwarders = plan.map(
@@ -134,6 +136,9 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   }, PRUNE_EVERY_MS).unref()
   const line = startLine(config, plan, app, ops)
   logger.info(line.fields, line.message)
+  void reportBacklog(store, plan, logger).catch((err: unknown) =>
+    logger.warn({ err }, 'cannot count the backlog'),
+  )
   // Told at start, not at the first callback: a missing exchange or stream, a consumer that refuses.
   for (const sink of sinks) {
     void sink.check?.().then((warning) => {

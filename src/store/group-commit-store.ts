@@ -1,8 +1,8 @@
 import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { STORE_MAX_WAITING } from '../constants.js'
-import type { Attempt, EventState, RelayEvent, StoredEvent } from '../core/event.js'
-import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../core/event-store.js'
+import type { Attempt, EventState, HasDownstream, RelayEvent, StoredEvent } from '../core/event.js'
+import type { EventStore, ListQuery, PendingQuery, ReplayScope, StoreStats } from '../core/event-store.js'
 import { StoreClosedError, StoreUnavailableError } from '../errors.js'
 import { corrupted } from './open-errors.js'
 import { SqliteStore } from './sqlite-store.js'
@@ -83,12 +83,17 @@ export class GroupCommitStore implements EventStore {
 
   constructor(
     dataDir: string,
-    options: { readonly sync?: SyncFile | undefined; readonly mustExist?: boolean } = {},
+    options: {
+      readonly sync?: SyncFile | undefined
+      readonly mustExist?: boolean
+      readonly hasDownstream?: HasDownstream | undefined
+    } = {},
   ) {
     this.#store = new SqliteStore(dataDir, {
       manualCheckpoints: true,
       logSyncedByOwner: true,
       mustExist: options.mustExist === true,
+      hasDownstream: options.hasDownstream,
     })
     this.#sync = options.sync ?? fdatasync
     // The log file exists from the connection's first write on; the probe is one.
@@ -246,8 +251,11 @@ export class GroupCommitStore implements EventStore {
   replay(ids: readonly string[], now: number): Promise<{ queued: number; missing: string[] }> {
     return this.#run(() => this.#store.replay(ids, now))
   }
-  replayState(state: EventState, now: number): Promise<number> {
-    return this.#run(() => this.#store.replayState(state, now))
+  replayState(state: EventState, now: number, scope?: ReplayScope): Promise<number> {
+    return this.#run(() => this.#store.replayState(state, now, scope))
+  }
+  count(state: EventState): Promise<number> {
+    return this.#run(() => this.#store.count(state))
   }
 
   /**

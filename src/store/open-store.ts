@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/load-config.js'
+import type { HasDownstream } from '../core/event.js'
 import type { EventStore } from '../core/event-store.js'
 import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
 import type { QuarantineStore } from '../core/quarantine-store.js'
@@ -20,6 +21,8 @@ export interface ServeStoreOptions {
   readonly onCommit?: (events: number) => void
   /** Told once when the embedded store can no longer make anything durable (PostgreSQL never calls it). */
   readonly onFailure?: (error: Error) => void
+  /** Events of the other services are appended `stored`: nothing sends them until they are replayed. */
+  readonly hasDownstream?: HasDownstream
 }
 
 /**
@@ -30,21 +33,25 @@ export async function openStore(config: Config, options: ServeStoreOptions): Pro
   if (config.storeUrl !== undefined) {
     const onCommit = options.onCommit === undefined ? {} : { onCommit: options.onCommit }
     const { openPostgresReplica } = await postgres()
-    const opened = await openPostgresReplica(config.storeUrl, options.logger, onCommit)
+    const opened = await openPostgresReplica(config.storeUrl, options.logger, {
+      ...onCommit,
+      hasDownstream: options.hasDownstream,
+    })
     options.logger.info({ store: config.storeUrl.redacted }, 'events are kept in PostgreSQL')
     return opened
   }
-  const store = new GroupCommitStore(config.dataDir)
+  const store = new GroupCommitStore(config.dataDir, { hasDownstream: options.hasDownstream })
   store.onCommit = options.onCommit
   store.onFailure = options.onFailure
   return { store, lease: ALWAYS_HELD }
 }
 
 /** The store for a command (`events`, `store`): it must exist already; nothing is created in DATA_DIR. */
-export async function openExistingStore(config: Config): Promise<EventStore> {
-  if (config.storeUrl !== undefined) return (await postgres()).openExistingPostgresStore(config.storeUrl)
+export async function openExistingStore(config: Config, hasDownstream?: HasDownstream): Promise<EventStore> {
+  if (config.storeUrl !== undefined)
+    return (await postgres()).openExistingPostgresStore(config.storeUrl, hasDownstream)
   // Its errors tell a missing store from a damaged one or a folder this user may not write.
-  return new GroupCommitStore(config.dataDir, { mustExist: true })
+  return new GroupCommitStore(config.dataDir, { mustExist: true, hasDownstream })
 }
 
 /**
