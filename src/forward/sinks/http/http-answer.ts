@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import { deliveryError } from '../delivery-error.js'
 import { excerpt, Refusal } from '../refusal.js'
 
 /**
@@ -43,9 +44,10 @@ export async function answerError(response: Answer, secrets: readonly string[]):
   const { status } = response
   const said = excerpt(await bodyStart(response), secrets)
   const message = `HTTP ${status} ${STATUS_CODES[status] ?? 'Unknown'}${said === '' ? '' : `: ${said}`}`
+  const code = `HTTP_${status}` as const
   if (status >= 300 && status < 400) {
     const hint = 'redirects are not followed; set FORWARD_URL to the final address'
-    return new Error(`${message} (${hint})`)
+    return deliveryError(code, `${message} (${hint})`)
   }
-  return PERMANENT_STATUSES.has(status) ? new Refusal(message) : new Error(message)
+  return PERMANENT_STATUSES.has(status) ? new Refusal(message, code) : deliveryError(code, message)
 }

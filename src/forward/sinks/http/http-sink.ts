@@ -6,6 +6,7 @@ import { version } from '../../../version.js'
 import { contentTypeOf } from '../../content-type.js'
 import { DEFAULT_SEND_TIMEOUT_MS, HEADER_SIGNATURE, HEADER_TIMESTAMP } from '../../headers.js'
 import { metadataHeaders } from '../../metadata-headers.js'
+import { deliveryError, systemCode } from '../delivery-error.js'
 import { boundedCheck, CHECK_TIMEOUT_MS, tcpReachable } from '../readiness.js'
 import { Refusal } from '../refusal.js'
 import { abortedError } from '../serial-sink.js'
@@ -108,10 +109,10 @@ export class HttpSink implements Sink {
     } catch (err) {
       if (signal?.aborted === true) return abortedError(signal)
       if (timeout.aborted) {
-        return new Error(`downstream did not answer within ${this.#timeoutMs} ms`, { cause: err })
+        return deliveryError('TIMEOUT', `downstream did not answer within ${this.#timeoutMs} ms`, err)
       }
       const reason = err instanceof Error ? err.message : String(err)
-      return new Error(`POST to downstream failed: ${reason}`, { cause: err })
+      return deliveryError(systemCode(err) ?? 'ERROR', `POST to downstream failed: ${reason}`, err)
     }
   }
 
