@@ -99,6 +99,26 @@ describe('opening the store: missing, corrupted, not writable', () => {
     )
   })
 
+  it('names DATA_DIR when it is a file, or a file stands where a folder of its path should be', async () => {
+    const file = join(tempDir(), 'data')
+    writeFileSync(file, 'not a folder')
+    const relayEnv = { ...env(file), TYLT_SECRET_CPG: 'a-secret-of-enough-length', PORT: '0', OPS_PORT: '0' }
+    for (const args of [['serve'], ['events', 'list']]) {
+      expect(await runCli(args, relayEnv)).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `tylt-relay: DATA_DIR ${file} is not a folder (it is a file): set DATA_DIR to a folder for the store; it is created when missing\n`,
+      })
+    }
+    const below = join(file, 'store')
+    expect(await runCli(['serve'], { ...relayEnv, DATA_DIR: below })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `tylt-relay: DATA_DIR ${below} is not a folder (a part of its path is a file): set DATA_DIR to a folder for the store; it is created when missing\n`,
+    })
+    expect(readFileSync(file, 'utf8')).toBe('not a folder')
+  })
+
   it.runIf(process.getuid?.() === 0)(
     'names the folder, the user and the fix when DATA_DIR is not writable by the relay (a bind mount)',
     async (context) => {
