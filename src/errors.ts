@@ -43,6 +43,11 @@ export const DataDirNotWritableError = createError<
   500,
   [dataDir: string, user: string, reason: string, options?: { cause: unknown }]
 >('TYLT_DATA_DIR_NOT_WRITABLE', 'DATA_DIR %s is not writable by this process (%s): %s', 500)
+export const DataDirNotAFolderError = createError(
+  'TYLT_DATA_DIR_NOT_A_FOLDER',
+  'DATA_DIR %s is not a folder (%s): set DATA_DIR to a folder for the store; it is created when missing',
+  500,
+)
 export const DataDirInUseError = createError(
   'TYLT_DATA_DIR_IN_USE',
   'DATA_DIR %s is in use by another tylt-relay (%s): two relays on one store would deliver every event ' +

@@ -6,7 +6,8 @@ import { SecretRegistry } from './config/secret-registry.js'
 import { consoleMount } from './console/console-deps.js'
 import type { EventStore } from './core/event-store.js'
 import { createForwarders } from './forward/create-forwarders.js'
-import { planDownstreams } from './forward/downstream-plan.js'
+import { hasDownstreamIn, planDownstreams } from './forward/downstream-plan.js'
+import { reportBacklog } from './forward/report-backlog.js'
 import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
 import { createQuarantine } from './quarantine/create-quarantine.js'
@@ -54,6 +55,7 @@ export async function createRelay(
     stats: () => store.stats(),
     downstreams: () => forwarders.map((f) => f.status()),
   })
+  const plan = planDownstreams(config)
   const {
     store,
     quarantine: shared,
@@ -61,12 +63,12 @@ export async function createRelay(
   } = openStore(config, {
     logger,
     observer: metrics.store,
+    hasDownstream: hasDownstreamIn(plan),
     onFailure: (err) => {
       logger.fatal({ err }, 'store cannot make events durable; exiting')
       fatal('store')
     },
   })
-  const plan = planDownstreams(config)
   const { forwarders, sinks } = await createForwarders(plan, {
     ...{ store, logger, observe: (sink) => metrics.forwarder(sink), retryMaxAgeMs: config.retryMaxAgeMs },
     onFatal: (downstream) => {
@@ -120,6 +122,9 @@ export async function createRelay(
         if (stopped !== undefined) return
         lease.onWake(wake) // replicas on PostgreSQL: any replica's commit wakes the lease holder
         for (const forwarder of forwarders) forwarder.start()
+        void reportBacklog(store, plan, logger).catch((err: unknown) =>
+          logger.warn({ err }, 'cannot count the backlog'),
+        )
       },
       (err: unknown) => {
         if (stopped !== undefined) return

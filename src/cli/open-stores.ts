@@ -1,12 +1,14 @@
 import type { Config } from '../config/load-config.js'
 import type { EventStore } from '../core/event-store.js'
 import type { QuarantineStore } from '../core/quarantine-store.js'
+import { hasDownstreamIn, planDownstreams } from '../forward/downstream-plan.js'
 import { SqliteQuarantineStore } from '../quarantine/sqlite-quarantine-store.js'
 import { openExistingSharedQuarantineStore, openExistingStore } from '../store/open-store.js'
 
 /** The event store the relay writes, opened as it is (never created), on either backend. */
 export function openEventStore(config: Config): Promise<EventStore> {
-  return openExistingStore(config)
+  // Events it appends (quarantine retry) take the state the relay would give them.
+  return openExistingStore(config, hasDownstreamIn(planDownstreams(config)))
 }
 
 /** The relay's quarantine, opened as it is (never created): in PostgreSQL with STORE_URL, else in DATA_DIR. */

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load-config.js'
+import { startWarnings } from '../config/start-warnings.js'
 import { createLogger } from '../logger.js'
 import { serve } from '../server.js'
 import type { Command } from './command.js'
@@ -12,7 +13,9 @@ environment and .env in the working directory (TYLT_SECRET_<NAME>, PORT, DATA_DI
   options: {},
   async run({ env }) {
     const config = loadConfig(env)
-    await serve(config, createLogger(config.logLevel))
+    const logger = createLogger(config.logLevel)
+    for (const warning of startWarnings(env, config)) logger.warn(warning)
+    await serve(config, logger)
     return -1
   },
 }

@@ -1,11 +1,6 @@
-import { readFileSync } from 'node:fs'
 import type { Command } from './command.js'
 
-/** The version of the installed package: package.json sits one folder above `dist/` (and `src/`). */
-export function version(): string {
-  const file = new URL('../../package.json', import.meta.url)
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
-}
+export { version } from '../version.js'
 
 /** `tylt-relay --help`: one line per command, and where each command's usage is. */
 export function overview(commands: readonly Command[]): string {

@@ -7,7 +7,7 @@ import { boolean, duration, integer, oneOf, optional, text } from './fields.js'
 import { loadOpsToken } from './ops-token.js'
 import { loadReconcileConfig, type ReconcileConfig } from './reconcile-config.js'
 import { loadServiceForwards, type ServiceForward } from './service-forwards.js'
-import { loadServices, type ServiceDefinition } from './service-secrets.js'
+import { loadServices, publicDemo, type ServiceDefinition } from './service-secrets.js'
 import { loadStoreUrl, type StoreUrl } from './store-url.js'
 import { parseTrustProxy } from './trust-proxy.js'
 
@@ -31,6 +31,34 @@ const schema = {
   forwardSigningSecret: optional('FORWARD_SIGNING_SECRET', parseSigningSecret),
   quarantineMaxBytes: integer('QUARANTINE_MAX_BYTES', DEFAULTS.QUARANTINE_MAX_BYTES, 0, 2 ** 40),
   quarantineMaxAgeMs: duration('QUARANTINE_MAX_AGE', DEFAULTS.QUARANTINE_MAX_AGE),
+}
+
+/**
+ * Every variable the relay reads by its exact name (the per-service families are matched by prefix): what
+ * the warning about misspelt variables compares against. A new variable goes into the schema or here.
+ */
+export const KNOWN_VARIABLES: readonly string[] = [
+  ...Object.values(schema).map((field) => field.env),
+  'STORE_URL',
+  'STORE_URL_FILE',
+  'OPS_TOKEN',
+  'OPS_TOKEN_FILE',
+  'NODE_ENV',
+]
+
+/**
+ * The public demo secret is refused outright where the environment says it is production; this is the one
+ * place the relay reads NODE_ENV, as a refusal, never to change behaviour (docs/reference.md).
+ */
+function demoInProduction(
+  env: Readonly<Record<string, string | undefined>>,
+  services: readonly ServiceDefinition[],
+) {
+  const demo = publicDemo(services)
+  if (demo === undefined || env.NODE_ENV?.trim().toLowerCase() !== 'production') return []
+  return [
+    `${demo.env}: holds the public demo secret of .env.example, refused with NODE_ENV=production (anyone could sign callbacks); use the secret key from the Tylt dashboard`,
+  ]
 }
 
 type Schema = typeof schema
@@ -66,6 +94,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     }
   }
   const services = loadServices(env, problems)
+  problems.push(...demoInProduction(env, services))
   const opsToken = loadOpsToken(env, problems)
   const storeUrl = loadStoreUrl(env, problems)
   const reconcile = loadReconcileConfig(

@@ -69,6 +69,10 @@ export function readSecretFile(file: string, service?: string): KeyObject[] {
 
 const isDemo = (key: KeyObject) => key.export().toString('utf8') === DEMO_SECRET
 
+/** The demo service of `.env.example` when it is configured with its public secret. */
+export const publicDemo = (services: readonly ServiceDefinition[]): ServiceDefinition | undefined =>
+  services.find((s) => s.name === DEMO_SERVICE && s.secrets.some(isDemo))
+
 /** Collects every `TYLT_SECRET_*` variable into services, pushing each problem onto `problems`. */
 export function loadServices(env: Readonly<Record<string, string | undefined>>, problems: string[]) {
   const services = new Map<string, ServiceDefinition>()
@@ -132,8 +136,8 @@ function sharedSecrets(services: readonly Pick<ServiceDefinition, 'env' | 'secre
 }
 
 function demoBesideOthers(services: readonly ServiceDefinition[]): string[] {
-  const demo = services.find((s) => s.name === DEMO_SERVICE)
-  if (demo === undefined || services.length === 1 || !demo.secrets.some(isDemo)) return []
+  const demo = publicDemo(services)
+  if (demo === undefined || services.length === 1) return []
   const others = services.filter((s) => s !== demo).map((s) => s.name)
   return [
     `${demo.env}: holds the public demo secret of .env.example while other services are configured (${others.join(', ')}); remove it or use the secret key from the Tylt dashboard`,

@@ -5,8 +5,9 @@ export interface FailureDescription {
 }
 
 /**
- * `HTTP_503` for an answer, the system or library code of the first cause that has one (`ECONNREFUSED`,
- * `SQLITE_BUSY`, `SQLITE_FULL`), `TIMEOUT` for a deadline, else `ERROR`.
+ * The code of the first error in the chain that has one: a sink's delivery code (sinks/delivery-error.ts,
+ * one vocabulary for every downstream), a system or library code (`ECONNREFUSED`, `SQLITE_BUSY`); else
+ * `HTTP_503` read from an answer's message, `TIMEOUT` for a deadline, and `ERROR` for the rest.
  */
 export function describeFailure(err: unknown): FailureDescription {
   const error = err instanceof Error ? err : new Error(String(err))

@@ -43,6 +43,12 @@ export interface ListQuery {
   readonly beforeSeq?: number | undefined
 }
 
+/** Narrows `replayState`: only these services, only events accepted at or after `since` (ms). */
+export interface ReplayScope {
+  readonly services?: readonly string[] | undefined
+  readonly since?: number | undefined
+}
+
 /**
  * The durable store: one port, an adapter per backend (SQLite in DATA_DIR, PostgreSQL). Everything the
  * webhook path, the forwarder, the command line, the ops endpoints and the console need.
@@ -50,7 +56,8 @@ export interface ListQuery {
 export interface EventStore {
   /**
    * Resolves once the event is durable (fsync, or a committed transaction): true when new, false for a
-   * duplicate. An id stored as a dead letter is revived instead (pending again, its retry clock restarted
+   * duplicate. A new event is `pending` when its service has a downstream, `stored` when not (the adapter's
+   * HasDownstream option). An id stored as a dead letter is revived instead (in the state a new event takes, its retry clock restarted
    * from the new `acceptedAt`, its place in the line and its history kept) and counts as new: a re-send from
    * Tylt's dashboard is how an operator asks for it again.
    */
@@ -81,8 +88,10 @@ export interface EventStore {
    * nothing is queued and the unknown ids are returned.
    */
   replay(ids: readonly string[], now: number): Promise<{ queued: number; missing: string[] }>
-  /** Queues every event in this state again; returns how many. */
-  replayState(state: EventState, now: number): Promise<number>
+  /** Queues every event in this state (within `scope`) again; returns how many. */
+  replayState(state: EventState, now: number, scope?: ReplayScope): Promise<number>
+  /** How many events are in this state: a count for the start's log line, not for every scrape. */
+  count(state: EventState): Promise<number>
   close(): Promise<void>
 }
 

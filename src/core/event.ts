@@ -48,8 +48,15 @@ export interface RelayEvent extends EventMetadata {
   readonly recovered: Recovery | null
 }
 
-export type EventState = 'pending' | 'delivered' | 'dead'
-export const EVENT_STATES: readonly EventState[] = ['pending', 'delivered', 'dead']
+/**
+ * `stored`: accepted while its service had no downstream; kept, and sent nowhere until `events replay` queues
+ * it, so that configuring a downstream later never sends it by surprise. `pending`: waiting for its downstream.
+ */
+export type EventState = 'pending' | 'delivered' | 'dead' | 'stored'
+export const EVENT_STATES: readonly EventState[] = ['pending', 'delivered', 'dead', 'stored']
+
+/** Whether events of a service go to a downstream: appended `pending` when they do, `stored` when not. */
+export type HasDownstream = (service: string) => boolean
 
 export interface StoredEvent extends RelayEvent {
   /** Acceptance order; delivery follows it. */

@@ -86,3 +86,9 @@ export function downstreamOf(plan: readonly PlannedDownstream[], service: string
   if (rest === undefined || (rest.reads !== undefined && !rest.reads.includes(service))) return null
   return rest.target
 }
+
+/** Whether a service's events go anywhere under this plan: the ones that do not are appended `stored`. */
+export const hasDownstreamIn =
+  (plan: readonly PlannedDownstream[]) =>
+  (service: string): boolean =>
+    downstreamOf(plan, service) !== null

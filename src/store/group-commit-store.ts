@@ -1,7 +1,7 @@
 import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { Attempt, EventState, RelayEvent, StoredEvent } from '../core/event.js'
-import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../core/event-store.js'
+import type { Attempt, EventState, HasDownstream, RelayEvent, StoredEvent } from '../core/event.js'
+import type { EventStore, ListQuery, PendingQuery, ReplayScope, StoreStats } from '../core/event-store.js'
 import { NO_STORE_OBSERVER, type StoreObserver } from '../core/observers.js'
 import { StoreClosedError, StoreUnavailableError } from '../errors.js'
 import { corrupted } from './open-errors.js'
@@ -29,6 +29,8 @@ export interface GroupCommitOptions {
   readonly observer?: StoreObserver | undefined
   /** Told once when the log cannot be synced: nothing more can be made durable. */
   readonly onFailure?: ((error: Error) => void) | undefined
+  /** Which services' events are appended `pending`; the others are `stored`. Every service when absent. */
+  readonly hasDownstream?: HasDownstream | undefined
 }
 
 /**
@@ -96,6 +98,7 @@ export class GroupCommitStore implements EventStore {
       manualCheckpoints: true,
       logSyncedByOwner: true,
       mustExist: options.mustExist === true,
+      hasDownstream: options.hasDownstream,
     })
     this.#sync = options.sync ?? fdatasync
     // The log file exists from the connection's first write on; the probe is one.
@@ -253,8 +256,11 @@ export class GroupCommitStore implements EventStore {
   replay(ids: readonly string[], now: number): Promise<{ queued: number; missing: string[] }> {
     return this.#run(() => this.#store.replay(ids, now))
   }
-  replayState(state: EventState, now: number): Promise<number> {
-    return this.#run(() => this.#store.replayState(state, now))
+  replayState(state: EventState, now: number, scope?: ReplayScope): Promise<number> {
+    return this.#run(() => this.#store.replayState(state, now, scope))
+  }
+  count(state: EventState): Promise<number> {
+    return this.#run(() => this.#store.count(state))
   }
 
   /**

@@ -1,5 +1,10 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs'
-import { DataDirNotWritableError, StoreMissingError, StoreUnreadableError } from '../errors.js'
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
+import {
+  DataDirNotAFolderError,
+  DataDirNotWritableError,
+  StoreMissingError,
+  StoreUnreadableError,
+} from '../errors.js'
 
 /** Errno codes of a folder or file this process may not write. */
 const NOT_ALLOWED = new Set(['EACCES', 'EPERM', 'EROFS'])
@@ -31,13 +36,19 @@ export function notWritable(dataDir: string, cause: unknown): Error {
  * creates the -wal and -shm files) and the database must be writable.
  */
 export function checkDataDir(dataDir: string, file: string, mustExist: boolean): void {
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory())
+    throw new DataDirNotAFolderError(dataDir, 'it is a file')
   if (mustExist && !existsSync(file)) throw new StoreMissingError(file)
   try {
     mkdirSync(dataDir, { recursive: true })
     accessSync(dataDir, constants.W_OK | constants.X_OK)
     if (existsSync(file)) accessSync(file, constants.R_OK | constants.W_OK)
   } catch (err) {
-    if (NOT_ALLOWED.has((err as NodeJS.ErrnoException).code ?? '')) throw notWritable(dataDir, err)
+    const code = (err as NodeJS.ErrnoException).code ?? ''
+    if (NOT_ALLOWED.has(code)) throw notWritable(dataDir, err)
+    // A file where a folder of the path should be (`DATA_DIR=./data.db/store` with data.db a file).
+    if (code === 'ENOTDIR' || code === 'EEXIST')
+      throw new DataDirNotAFolderError(dataDir, 'a part of its path is a file', { cause: err })
     throw err
   }
 }

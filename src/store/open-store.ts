@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/load-config.js'
+import type { HasDownstream } from '../core/event.js'
 import type { EventStore } from '../core/event-store.js'
 import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
 import type { StoreObserver } from '../core/observers.js'
@@ -25,6 +26,8 @@ export interface ServeStoreOptions {
   readonly observer?: StoreObserver
   /** Told once when the embedded store can no longer make anything durable (PostgreSQL never calls it). */
   readonly onFailure?: (error: Error) => void
+  /** Events of the other services are appended `stored`: nothing sends them until they are replayed. */
+  readonly hasDownstream?: HasDownstream
 }
 
 /**
@@ -37,6 +40,7 @@ export function openStore(config: Config, options: ServeStoreOptions): ServingSt
     const store = new GroupCommitStore(config.dataDir, {
       observer: options.observer,
       onFailure: options.onFailure,
+      hasDownstream: options.hasDownstream,
     })
     return { store, quarantine: undefined, opened: Promise.resolve(ALWAYS_HELD) }
   }
@@ -44,7 +48,11 @@ export function openStore(config: Config, options: ServeStoreOptions): ServingSt
   const abort = new AbortController()
   const opening = postgres().then(async (pg) => {
     const observer = options.observer === undefined ? {} : { observer: options.observer }
-    const replica = await pg.openPostgresReplica(url, options.logger, { ...observer, signal: abort.signal })
+    const replica = await pg.openPostgresReplica(url, options.logger, {
+      ...observer,
+      hasDownstream: options.hasDownstream,
+      signal: abort.signal,
+    })
     // The schema is migrated by now: the quarantine's connections open at once.
     const quarantine: QuarantineStore = await pg
       .openPostgresQuarantineStore(url)
@@ -73,10 +81,11 @@ export function openStore(config: Config, options: ServeStoreOptions): ServingSt
 }
 
 /** The store for a command (`events`, `store`): it must exist already; nothing is created in DATA_DIR. */
-export async function openExistingStore(config: Config): Promise<EventStore> {
-  if (config.storeUrl !== undefined) return (await postgres()).openExistingPostgresStore(config.storeUrl)
+export async function openExistingStore(config: Config, hasDownstream?: HasDownstream): Promise<EventStore> {
+  if (config.storeUrl !== undefined)
+    return (await postgres()).openExistingPostgresStore(config.storeUrl, hasDownstream)
   // Its errors tell a missing store from a damaged one or a folder this user may not write.
-  return new GroupCommitStore(config.dataDir, { mustExist: true })
+  return new GroupCommitStore(config.dataDir, { mustExist: true, hasDownstream })
 }
 
 /** The quarantine every replica shares; undefined for the embedded store, whose quarantine lives in DATA_DIR. */

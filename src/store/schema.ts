@@ -40,6 +40,39 @@ export const MIGRATIONS: readonly string[] = [
      error TEXT NOT NULL
    );
    CREATE INDEX attempts_event ON attempts (event_seq, at);`,
+  // The `stored` state: events accepted while their service had no downstream. SQLite cannot change a CHECK
+  // constraint in place, so the table is rebuilt (https://www.sqlite.org/lang_altertable.html#otheralter);
+  // every row keeps its state, so an event pending before this version is still pending after it.
+  `CREATE TABLE events_next (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     service TEXT NOT NULL,
+     accepted_at INTEGER NOT NULL,
+     signature TEXT NOT NULL,
+     order_id TEXT,
+     merchant_order_id TEXT,
+     status TEXT,
+     body BLOB NOT NULL,
+     state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead', 'stored')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     last_attempt_at INTEGER,
+     delivered_at INTEGER,
+     retry_since INTEGER NOT NULL,
+     product TEXT NOT NULL DEFAULT 'unknown',
+     final TEXT NOT NULL DEFAULT 'unknown',
+     recovered TEXT,
+     delivered_to TEXT
+   );
+   INSERT INTO events_next SELECT seq, id, service, accepted_at, signature, order_id, merchant_order_id, status,
+     body, state, attempts, last_error, last_attempt_at, delivered_at, retry_since, product, final, recovered,
+     delivered_to FROM events;
+   DROP TABLE events;
+   ALTER TABLE events_next RENAME TO events;
+   CREATE INDEX events_pending ON events (seq) WHERE state = 'pending';
+   CREATE INDEX events_dead ON events (seq) WHERE state = 'dead';
+   CREATE INDEX events_delivered ON events (accepted_at) WHERE state = 'delivered';
+   CREATE INDEX events_stored ON events (seq) WHERE state = 'stored';`,
 ]
 
 export const EVENT_COLUMNS = `seq, id, service, accepted_at AS acceptedAt, signature, order_id AS orderId,

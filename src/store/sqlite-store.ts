@@ -6,10 +6,17 @@ import {
   type Attempt,
   EVENT_STATES,
   type EventState,
+  type HasDownstream,
   type RelayEvent,
   type StoredEvent,
 } from '../core/event.js'
-import { type ListQuery, likePrefix, type PendingQuery, type StoreStats } from '../core/event-store.js'
+import {
+  type ListQuery,
+  likePrefix,
+  type PendingQuery,
+  type ReplayScope,
+  type StoreStats,
+} from '../core/event-store.js'
 import { checkDataDir, openError } from './open-errors.js'
 import { EVENT_COLUMNS, MIGRATIONS } from './schema.js'
 
@@ -65,6 +72,8 @@ export class SqliteStore {
    * does it after acknowledging a commit); SQLite then checkpoints on its own only past a ceiling.
    * `logSyncedByOwner`: `synchronous=NORMAL`, so a commit writes the log without syncing it; only for an
    * owner that syncs the log file (`file` + `-wal`) itself before it tells anyone the commit is durable.
+   * `hasDownstream`: which services' events are appended `pending`; the others are `stored`. Every service
+   * has one when absent.
    */
   constructor(
     dataDir: string,
@@ -72,8 +81,10 @@ export class SqliteStore {
       readonly mustExist?: boolean
       readonly manualCheckpoints?: boolean
       readonly logSyncedByOwner?: boolean
+      readonly hasDownstream?: HasDownstream | undefined
     } = {},
   ) {
+    const hasDownstream = options.hasDownstream ?? (() => true)
     this.file = join(dataDir, STORE_FILE)
     checkDataDir(dataDir, this.file, options.mustExist === true)
     try {
@@ -101,9 +112,9 @@ export class SqliteStore {
     // The conflict branch runs only for a stored id, so a new event costs what DO NOTHING cost.
     this.#insert = this.#db.prepare(
       `INSERT INTO events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body, retry_since,
-         product, final, recovered)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET state = 'pending', retry_since = excluded.retry_since
+         product, final, recovered, state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, retry_since = excluded.retry_since
          WHERE events.state = 'dead'`,
     )
     // One statement for the whole batch the forwarder confirmed: the seqs travel as one JSON array.
@@ -129,6 +140,7 @@ export class SqliteStore {
             e.product,
             e.final,
             e.recovered,
+            hasDownstream(e.service) ? 'pending' : 'stored',
           ).changes === 1,
       ),
     )
@@ -149,11 +161,19 @@ export class SqliteStore {
 
   #migrate(): void {
     const version = this.#statement('PRAGMA user_version').pluck().get() as number
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.#db.transaction(() => {
-        this.#db.exec(MIGRATIONS[v]!)
-        this.#db.exec(`PRAGMA user_version = ${v + 1}`)
-      })()
+    if (version === MIGRATIONS.length) return
+    // A migration that rebuilds the events table drops the old one: with foreign keys enforced, that would
+    // delete every attempt through its ON DELETE CASCADE. The pragma is a no-op inside a transaction.
+    this.#db.exec('PRAGMA foreign_keys = OFF')
+    try {
+      for (let v = version; v < MIGRATIONS.length; v++) {
+        this.#db.transaction(() => {
+          this.#db.exec(MIGRATIONS[v]!)
+          this.#db.exec(`PRAGMA user_version = ${v + 1}`)
+        })()
+      }
+    } finally {
+      this.#db.exec('PRAGMA foreign_keys = ON')
     }
   }
 
@@ -314,11 +334,20 @@ export class SqliteStore {
     })()
   }
 
-  replayState(state: EventState, now: number): number {
+  replayState(state: EventState, now: number, scope: ReplayScope = {}): number {
+    const services =
+      scope.services === undefined ? '' : 'AND service IN (SELECT value FROM json_each(@services))'
+    const since = scope.since === undefined ? '' : 'AND accepted_at >= @since'
     return this.#statement(
-      `UPDATE events SET state = 'pending', retry_since = ?, delivered_at = NULL, delivered_to = NULL
-         WHERE state = '${checkedState(state)}'`,
-    ).run(now).changes
+      `UPDATE events SET state = 'pending', retry_since = @now, delivered_at = NULL, delivered_to = NULL
+         WHERE state = '${checkedState(state)}' ${services} ${since}`,
+    ).run({ now, services: JSON.stringify(scope.services ?? []), since: scope.since ?? 0 }).changes
+  }
+
+  count(state: EventState): number {
+    return this.#statement(`SELECT count(*) FROM events WHERE ${stateIs(state)}`)
+      .pluck()
+      .get() as number
   }
 
   /**

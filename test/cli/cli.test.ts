@@ -84,9 +84,9 @@ describe('tylt-relay send and events, against a running relay', () => {
       state: string
     }[]
     expect(events.map((e) => [e.service, e.state])).toEqual([
-      ['prime-upi', 'pending'],
-      ['cpg', 'pending'],
-      ['cpg', 'pending'],
+      ['prime-upi', 'stored'],
+      ['cpg', 'stored'],
+      ['cpg', 'stored'],
     ])
     expect(events.map((e) => e.merchantOrderId)).toEqual([
       'EU-2020',
@@ -95,7 +95,7 @@ describe('tylt-relay send and events, against a running relay', () => {
     ])
     expect(list.stdout).not.toContain('INRP-5')
 
-    const table = await runCli(['events', 'list', '--state', 'pending'], env(dataDir))
+    const table = await runCli(['events', 'list', '--state', 'stored'], env(dataDir))
     expect(table.stdout.trim().split('\n')).toHaveLength(4) // a header row and three events
     expect((await runCli(['events', 'list', '--state', 'dead'], env(dataDir))).stdout).toBe('no events\n')
 

@@ -76,7 +76,7 @@ describe('usage errors: one line and a hint, exit 2', () => {
     [['events'], 'events needs list, show, replay or tail', 'run "tylt-relay events --help" for its usage'],
     [
       ['events', 'list', '--state', 'lost'],
-      '--state must be one of pending, delivered, dead',
+      '--state must be one of pending, delivered, dead, stored',
       'run "tylt-relay events --help" for its usage',
     ],
     [

@@ -79,7 +79,7 @@ describe('the command line with STORE_URL', () => {
     expect(retried.stderr).toBe('')
     expect(retried.code).toBe(0)
     expect(retried.stdout).toContain(`q_pg_1: accepted as ${idOf(quarantined!)}`)
-    expect(await store.get(idOf(quarantined!))).toMatchObject({ state: 'pending', recovered: 'quarantine' })
+    expect(await store.get(idOf(quarantined!))).toMatchObject({ state: 'stored', recovered: 'quarantine' })
     expect(await quarantine.stats()).toEqual({ count: 0, bytes: 0 })
   })
 })

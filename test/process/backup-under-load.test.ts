@@ -76,7 +76,7 @@ describe('store backup while the relay runs under load', () => {
     const held = new Set(events.map((e) => e.orderId))
     expect(ackedBeforeBackup!.filter((id) => !held.has(id))).toEqual([])
     expect(events.filter((e) => !sent.has(e.orderId ?? ''))).toEqual([])
-    expect(events.every((e) => e.state === 'pending')).toBe(true)
+    expect(events.every((e) => e.state === 'stored')).toBe(true)
     expect(Number(/^backed up (\d+)/.exec(result.stdout)?.[1])).toBe(events.length)
     console.info(
       `backup under load: ${ackedBeforeBackup!.length} acknowledged before it began, ${events.length} in it, ` +

@@ -1,9 +1,18 @@
+import type { DeliveryCode } from './delivery-error.js'
+
 /**
  * The downstream refused this one event in a way no retry can change (an HTTP 413, a message over the
  * broker's size limit): the forwarder dead-letters it and moves on. Any other Error from a send is an
  * outage, retried with backoff. docs/downstreams.md has the table of which answers are which.
  */
-export class Refusal extends Error {}
+export class Refusal extends Error {
+  readonly code: DeliveryCode
+
+  constructor(message: string, code: DeliveryCode = 'TOO_LARGE') {
+    super(message)
+    this.code = code
+  }
+}
 
 /** Characters of a downstream's answer kept in an error (it is stored with the event and logged). */
 const EXCERPT_CHARS = 200

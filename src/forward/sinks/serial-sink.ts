@@ -1,6 +1,7 @@
 import type { RelayEvent } from '../../core/event.js'
 import type { SendResult, Sink, SinkKind } from '../../core/sink.js'
 import { DEFAULT_SEND_TIMEOUT_MS } from '../headers.js'
+import { codeOf, deliveryError, systemCode } from './delivery-error.js'
 import { boundedCheck } from './readiness.js'
 
 /**
@@ -86,7 +87,9 @@ export abstract class SerialSink<Link> implements Sink {
     try {
       link = await this.open()
     } catch (err) {
-      return { delivered: 0, error: err instanceof Error ? err : new Error(String(err)) }
+      if (err instanceof Error && codeOf(err) !== undefined) return { delivered: 0, error: err }
+      const message = err instanceof Error ? err.message : String(err)
+      return { delivered: 0, error: deliveryError(systemCode(err) ?? 'ERROR', message, err) }
     }
     return this.publish(link, events, signal)
   }
@@ -94,5 +97,5 @@ export abstract class SerialSink<Link> implements Sink {
 
 /** The error a send reports for what it did not confirm because it was told to stop. */
 export function abortedError(signal: AbortSignal): Error {
-  return new Error('sending was stopped (the relay is shutting down)', { cause: signal.reason })
+  return deliveryError('STOPPED', 'sending was stopped (the relay is shutting down)', signal.reason)
 }

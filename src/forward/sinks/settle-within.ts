@@ -1,4 +1,5 @@
 import type { SendResult } from '../../core/sink.js'
+import { deliveryError } from './delivery-error.js'
 import { Refusal } from './refusal.js'
 
 /** Per message: null when the downstream confirmed it, otherwise why not (a Refusal when for good). */
@@ -37,7 +38,7 @@ export async function settleWithin(
   signal?.removeEventListener('abort', onAbort)
   const timedOut = outcomes.includes(UNANSWERED)
   // One error for every unanswered slot: the reason nobody waits any longer.
-  const late = signal?.aborted === true ? abortError() : new Error(timeoutMessage)
+  const late = signal?.aborted === true ? abortError() : deliveryError('TIMEOUT', timeoutMessage)
   return { outcomes: outcomes.map((outcome) => (outcome === UNANSWERED ? late : outcome)), timedOut }
 }
 

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { RelayEvent } from '../../core/event.js'
+import type { HasDownstream, RelayEvent } from '../../core/event.js'
 import { NO_STORE_OBSERVER, type StoreObserver } from '../../core/observers.js'
 import { StoreClosedError, StoreUnavailableError } from '../../errors.js'
 import { STORE_MAX_WAITING } from '../store-tuning.js'
@@ -36,16 +36,16 @@ const APPEND = `WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock($
   set_config('synchronous_commit', ${DURABLE_COMMIT}, true)),
 added AS (
   INSERT INTO tylt_events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body,
-    retry_since, product, final, recovered)
+    retry_since, product, final, recovered, state)
   SELECT e.* FROM append_lock, unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-    $7::text[], $8::bytea[], $3::bigint[], $9::text[], $10::text[], $11::text[]) AS e
-  ON CONFLICT (id) DO UPDATE SET state = 'pending', retry_since = excluded.retry_since
+    $7::text[], $8::bytea[], $3::bigint[], $9::text[], $10::text[], $11::text[], $12::text[]) AS e
+  ON CONFLICT (id) DO UPDATE SET state = excluded.state, retry_since = excluded.retry_since
     WHERE tylt_events.state = 'dead'
   RETURNING id)
 SELECT added.id FROM added CROSS JOIN LATERAL (SELECT pg_notify(${WAKE_CHANNEL}, '')) AS wake`
 
-function columns(events: readonly RelayEvent[]): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 11 }, () => [])
+function columns(events: readonly RelayEvent[], hasDownstream: HasDownstream): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: 12 }, () => [])
   for (const e of events) {
     const row: unknown[] = [
       e.id,
@@ -57,7 +57,7 @@ function columns(events: readonly RelayEvent[]): unknown[][] {
       e.status,
       e.body,
     ]
-    row.push(e.product, e.final, e.recovered)
+    row.push(e.product, e.final, e.recovered, hasDownstream(e.service) ? 'pending' : 'stored')
     for (let i = 0; i < row.length; i++) cols[i]!.push(row[i])
   }
   return cols
@@ -67,15 +67,21 @@ function columns(events: readonly RelayEvent[]): unknown[][] {
 export class GroupAppend {
   readonly #pool: pg.Pool
   readonly #observer: StoreObserver
+  readonly #hasDownstream: HasDownstream
   #queue: Waiter[] = []
   #inFlight = 0
   #waitingInFlight = 0
   #scheduled = false
   #closed = false
 
-  constructor(pool: pg.Pool, observer: StoreObserver = NO_STORE_OBSERVER) {
+  constructor(
+    pool: pg.Pool,
+    observer: StoreObserver = NO_STORE_OBSERVER,
+    hasDownstream: HasDownstream = () => true,
+  ) {
     this.#pool = pool
     this.#observer = observer
+    this.#hasDownstream = hasDownstream
   }
 
   append(event: RelayEvent): Promise<boolean> {
@@ -114,7 +120,7 @@ export class GroupAppend {
       const { rows } = await this.#pool.query<{ id: string }>({
         name: 'tylt_append',
         text: APPEND,
-        values: columns([...first.values()]),
+        values: columns([...first.values()], this.#hasDownstream),
       })
       const added = new Set(rows.map((r) => r.id))
       for (const waiter of waiters) {

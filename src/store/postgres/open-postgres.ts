@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { StoreUrl } from '../../config/store-url.js'
 import { describeFailure } from '../../core/describe-failure.js'
+import type { HasDownstream } from '../../core/event.js'
 import { StoreSchemaTooNewError } from '../../errors.js'
 import { createPool } from './create-pool.js'
 import { checkSchema, migrateSchema } from './migrate-schema.js'
@@ -67,8 +68,8 @@ async function existingPool(url: StoreUrl) {
 }
 
 /** The event store for a command (`events`, `quarantine retry`). */
-export async function openExistingPostgresStore(url: StoreUrl) {
-  return new PostgresStore(await existingPool(url))
+export async function openExistingPostgresStore(url: StoreUrl, hasDownstream?: HasDownstream) {
+  return new PostgresStore(await existingPool(url), { hasDownstream })
 }
 
 /** The quarantine for a command (`quarantine`, `verify`), checked as the event store is. */

@@ -3,10 +3,11 @@ import {
   ATTEMPTS_KEPT,
   type Attempt,
   type EventState,
+  type HasDownstream,
   type RelayEvent,
   type StoredEvent,
 } from '../../core/event.js'
-import type { EventStore, ListQuery, PendingQuery, StoreStats } from '../../core/event-store.js'
+import type { EventStore, ListQuery, PendingQuery, ReplayScope, StoreStats } from '../../core/event-store.js'
 import type { ForwardingLease } from '../../core/forwarding-lease.js'
 import type { StoreObserver } from '../../core/observers.js'
 import { checkedState, LIST_FILTERS, listParameter, pendingQuery } from './event-queries.js'
@@ -19,6 +20,8 @@ export interface PostgresStoreOptions {
   readonly observer?: StoreObserver
   /** Replicas share the store: only the holder of this lease is handed pending events. Closed with the store. */
   readonly lease?: ForwardingLease
+  /** Which services' events are appended `pending`; the others are `stored`. Every service when absent. */
+  readonly hasDownstream?: HasDownstream | undefined
 }
 
 /**
@@ -34,7 +37,7 @@ export class PostgresStore implements EventStore {
   /** `pool` must be migrated (migrate-schema.ts); the store owns it from now on and closes it. */
   constructor(pool: pg.Pool, options: PostgresStoreOptions = {}) {
     this.#pool = pool
-    this.#appends = new GroupAppend(pool, options.observer)
+    this.#appends = new GroupAppend(pool, options.observer, options.hasDownstream)
     this.#lease = options.lease
   }
 
@@ -203,16 +206,25 @@ export class PostgresStore implements EventStore {
     })
   }
 
-  replayState(state: EventState, now: number): Promise<number> {
+  replayState(state: EventState, now: number, scope: ReplayScope = {}): Promise<number> {
     return inTransaction(this.#pool, async (client) => {
       const result = await client.query(
         `UPDATE tylt_events SET state = 'pending', retry_since = $2, delivered_at = NULL, delivered_to = NULL
-           WHERE state = $1`,
-        [checkedState(state), now],
+           WHERE state = $1 AND ($3::text[] IS NULL OR service = ANY($3::text[]))
+             AND ($4::bigint IS NULL OR accepted_at >= $4)`,
+        [checkedState(state), now, scope.services ?? null, scope.since ?? null],
       )
       await client.query(`SELECT pg_notify(${WAKE_CHANNEL}, '')`)
       return result.rowCount ?? 0
     })
+  }
+
+  async count(state: EventState): Promise<number> {
+    const [row] = await this.#rows<{ n: number }>(
+      'SELECT count(*)::int AS n FROM tylt_events WHERE state = $1',
+      [checkedState(state)],
+    )
+    return row!.n
   }
 
   /** Lets queued appends commit, then closes the connections. */

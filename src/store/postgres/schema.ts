@@ -51,6 +51,11 @@ export const MIGRATIONS: readonly string[] = [
      body bytea NOT NULL
    );
    CREATE INDEX tylt_quarantine_received ON tylt_quarantine (received_at);`,
+  // The `stored` state: events accepted while their service had no downstream. Rows keep their state.
+  `ALTER TABLE tylt_events DROP CONSTRAINT tylt_events_state_check;
+   ALTER TABLE tylt_events ADD CONSTRAINT tylt_events_state_check
+     CHECK (state IN ('pending', 'delivered', 'dead', 'stored'));
+   CREATE INDEX tylt_events_stored ON tylt_events (seq) WHERE state = 'stored';`,
 ]
 
 export const EVENT_COLUMNS = `seq, id, service, accepted_at AS "acceptedAt", signature, order_id AS "orderId",

@@ -16,7 +16,7 @@ describe('settleWithin', () => {
     const result = await settleWithin([Promise.resolve(null), never, Promise.resolve(null)], 50, 'late')
     expect(result.timedOut).toBe(true)
     expect(result.outcomes[0]).toBeNull()
-    expect(result.outcomes[1]).toEqual(new Error('late'))
+    expect(result.outcomes[1]).toMatchObject({ message: 'late', code: 'TIMEOUT' })
     expect(result.outcomes[2]).toBeNull()
   })
 })

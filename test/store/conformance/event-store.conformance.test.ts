@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { ATTEMPTS_KEPT, type RelayEvent } from '../../../src/core/event.js'
+import { ATTEMPTS_KEPT, type HasDownstream, type RelayEvent } from '../../../src/core/event.js'
 import type { EventStore } from '../../../src/core/event-store.js'
 import { ADAPTERS } from './adapters.js'
 
@@ -21,8 +21,8 @@ const event = (i: number, overrides: Partial<RelayEvent> = {}): RelayEvent => ({
 })
 
 describe.each(ADAPTERS)('EventStore on $name', (adapter) => {
-  async function open(): Promise<EventStore> {
-    const store = await adapter.open()
+  async function open(hasDownstream?: HasDownstream): Promise<EventStore> {
+    const store = await adapter.open(hasDownstream)
     onTestFinished(() => store.close())
     return store
   }
@@ -245,6 +245,37 @@ describe.each(ADAPTERS)('EventStore on $name', (adapter) => {
     expect(await store.get('evt_2')).toMatchObject({ state: 'pending', retrySince: T0 + 20, attempts: 1 })
     expect(ids(await store.pending(budget))).toEqual(['evt_0', 'evt_1', 'evt_2'])
     expect(await store.replayState('dead', T0 + 30)).toBe(0)
+  })
+
+  it('keeps the events of a service without a downstream stored: never pending, replayed by service and time', async () => {
+    const store = await open((service) => service !== 'demo')
+    await store.append(event(1, { service: 'demo' }))
+    await store.append(event(2))
+    await store.append(event(3, { service: 'demo' }))
+    await store.append(event(4, { service: 'other' }))
+    expect(ids(await store.pending(budget))).toEqual(['evt_2', 'evt_4'])
+    expect((await store.stats()).pending).toBe(2)
+    expect([await store.count('stored'), await store.count('pending')]).toEqual([2, 2])
+    expect(await store.append(event(1, { service: 'demo' }))).toBe(false)
+    expect(ids(await store.list({ limit: 10, state: 'stored' }))).toEqual(['evt_3', 'evt_1'])
+    expect(await store.get('evt_1')).toMatchObject({ state: 'stored', attempts: 0, retrySince: T0 + 1_000 })
+    expect(await store.replayState('stored', T0 + 50, { services: ['other'] })).toBe(0)
+    expect(await store.replayState('stored', T0 + 50, { services: ['demo'], since: T0 + 2_000 })).toBe(1)
+    expect(ids(await store.pending(budget))).toEqual(['evt_2', 'evt_3', 'evt_4'])
+    expect(await store.get('evt_3')).toMatchObject({ state: 'pending', retrySince: T0 + 50 })
+    expect(await store.replayState('stored', T0 + 60, {})).toBe(1)
+    expect(await store.count('stored')).toBe(0)
+  })
+
+  it('revives a dead letter of a service without a downstream as stored, not pending', async () => {
+    const store = await open((service) => service !== 'demo')
+    await store.append(event(1, { service: 'demo' }))
+    await store.replay(['evt_1'], T0 + 1)
+    const [dead] = await store.pending(budget)
+    await store.markRefused(dead!.seq, T0 + 2, 'x', 'no')
+    expect(await store.append(event(1, { service: 'demo', acceptedAt: T0 + 9_000 }))).toBe(true)
+    expect(await store.get('evt_1')).toMatchObject({ state: 'stored', retrySince: T0 + 9_000 })
+    expect(await store.pending(budget)).toEqual([])
   })
 
   it.runIf(adapter.revivesDeadLetters)(

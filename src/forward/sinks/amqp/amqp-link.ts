@@ -1,4 +1,5 @@
 import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib'
+import { deliveryError, systemCode } from '../delivery-error.js'
 
 /** One open connection with its confirm channel, and what the broker said on it. */
 export interface AmqpLink {
@@ -10,6 +11,8 @@ export interface AmqpLink {
   closeReason: string | undefined
   /** RabbitMQ's `max_message_size`, once a message over it has closed the channel. */
   maxMessageSize: number | undefined
+  /** The connection closed (the broker went away, or the relay dropped the link). */
+  lost: boolean
 }
 
 export interface AmqpLinkOptions {
@@ -35,13 +38,18 @@ export async function openAmqpLink(options: AmqpLinkOptions): Promise<AmqpLink> 
     timeout: Math.min(timeoutMs, 5_000),
     clientProperties: { connection_name: connectionName },
   }).catch((err: unknown) => {
-    throw new Error(`cannot connect to RabbitMQ: ${describe(err)}`, { cause: err })
+    // Credentials or a virtual host refused: the broker said no; anything else is the network's code.
+    throw deliveryError(
+      systemCode(err) ?? 'REFUSED_BY_BROKER',
+      `cannot connect to RabbitMQ: ${describe(err)}`,
+      err,
+    )
   })
   // Without 'error' listeners a broker-side close would throw from the EventEmitter and crash the process.
   model.on('error', () => undefined)
   const channel = await model.createConfirmChannel().catch((err: unknown) => {
     model.close().catch(() => undefined)
-    throw new Error(`cannot open a RabbitMQ channel: ${describe(err)}`, { cause: err })
+    throw deliveryError('REFUSED_BY_BROKER', `cannot open a RabbitMQ channel: ${describe(err)}`, err)
   })
   const link: AmqpLink = {
     model,
@@ -49,13 +57,17 @@ export async function openAmqpLink(options: AmqpLinkOptions): Promise<AmqpLink> 
     returned: new Set(),
     closeReason: undefined,
     maxMessageSize: undefined,
+    lost: false,
   }
   channel.on('error', (err: unknown) => {
     link.closeReason = describe(err)
     const limit = OVER_MAX_SIZE.exec(link.closeReason)?.[1]
     if (limit !== undefined) link.maxMessageSize = Number(limit)
   })
-  model.on('close', () => onGone(link))
+  model.on('close', () => {
+    link.lost = true
+    onGone(link)
+  })
   channel.on('close', () => onGone(link))
   channel.on('return', (message: { properties: { messageId?: unknown } }) => {
     if (typeof message.properties.messageId === 'string') link.returned.add(message.properties.messageId)
@@ -66,7 +78,7 @@ export async function openAmqpLink(options: AmqpLinkOptions): Promise<AmqpLink> 
     onGone(link)
     if ((err as { code?: unknown }).code !== 404) throw err
     const hint = 'declare it and bind a queue before forwarding'
-    throw new Error(`RabbitMQ exchange "${exchange}" does not exist; ${hint}`, { cause: err })
+    throw deliveryError('REFUSED_BY_BROKER', `RabbitMQ exchange "${exchange}" does not exist; ${hint}`, err)
   }
   return link
 }

@@ -2,6 +2,7 @@ import type { RelayEvent } from '../../../core/event.js'
 import type { SendResult } from '../../../core/sink.js'
 import { contentTypeOf } from '../../content-type.js'
 import { metadataHeaders } from '../../metadata-headers.js'
+import { deliveryError } from '../delivery-error.js'
 import { Refusal } from '../refusal.js'
 import { abortedError, SerialSink } from '../serial-sink.js'
 import { confirmedPrefix, type Outcome, settleWithin } from '../settle-within.js'
@@ -81,7 +82,7 @@ export class AmqpSink extends SerialSink<AmqpLink> {
         // RabbitMQ sends basic.return before the ack of the same message, so the id is already there.
         else if (link.returned.delete(event.id)) {
           const where = `exchange "${this.#options.exchange}", routing key "${routingKey}"`
-          resolve(new Error(`unroutable: no queue bound for ${where}`))
+          resolve(deliveryError('UNROUTABLE', `unroutable: no queue bound for ${where}`))
         } else resolve(null)
       }
       try {
@@ -103,7 +104,7 @@ export class AmqpSink extends SerialSink<AmqpLink> {
       } catch (err) {
         // amqplib throws synchronously when the channel is already closed.
         this.#drop(link)
-        resolve(new Error(`RabbitMQ publish failed: ${describe(err)}`, { cause: err }))
+        resolve(deliveryError('NOT_CONNECTED', `RabbitMQ publish failed: ${describe(err)}`, err))
       }
     })
   }
@@ -120,7 +121,9 @@ export class AmqpSink extends SerialSink<AmqpLink> {
         `RabbitMQ refused the message: its ${event.body.length} bytes are over the broker's max_message_size (${limit})`,
       )
     }
-    return new Error(`RabbitMQ did not accept the message: ${link.closeReason ?? describe(err)}`)
+    // A channel the broker closed, or a nack, is the broker saying no; a connection lost is not.
+    const code = link.closeReason === undefined && link.lost ? 'NOT_CONNECTED' : 'REFUSED_BY_BROKER'
+    return deliveryError(code, `RabbitMQ did not accept the message: ${link.closeReason ?? describe(err)}`)
   }
 
   /** Forgets the link and closes its connection; the next send connects again. */

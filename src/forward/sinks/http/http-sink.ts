@@ -1,13 +1,18 @@
+import type { Agent } from 'node:http'
+import { Readable } from 'node:stream'
 import type { RelayEvent } from '../../../core/event.js'
 import type { SendResult, Sink } from '../../../core/sink.js'
+import { version } from '../../../version.js'
 import { contentTypeOf } from '../../content-type.js'
 import { DEFAULT_SEND_TIMEOUT_MS, HEADER_SIGNATURE, HEADER_TIMESTAMP } from '../../headers.js'
 import { metadataHeaders } from '../../metadata-headers.js'
+import { deliveryError, systemCode } from '../delivery-error.js'
 import { boundedCheck, CHECK_TIMEOUT_MS, tcpReachable } from '../readiness.js'
 import { Refusal } from '../refusal.js'
 import { abortedError } from '../serial-sink.js'
 import { redactUrl } from '../target-url.js'
 import { answerError } from './http-answer.js'
+import { agentFor, postRequest } from './post-request.js'
 import { signWebhook } from './webhook-signature.js'
 
 export { parseSigningSecret } from './webhook-signature.js'
@@ -24,7 +29,9 @@ export interface HttpSinkOptions {
 export class HttpSink implements Sink {
   readonly kind = 'http'
   readonly target: string
-  readonly #url: string
+  readonly #url: URL
+  readonly #agent: Agent
+  readonly #userAgent = `tylt-relay/${version()}`
   readonly #authorization: string | undefined
   /** What must never appear in an error: the credentials sent, in both their forms. */
   readonly #secrets: readonly string[]
@@ -46,7 +53,8 @@ export class HttpSink implements Sink {
       bare.password = ''
     }
     this.#secrets = secrets
-    this.#url = bare.href
+    this.#url = bare
+    this.#agent = agentFor(bare)
     this.#key = options.signingSecret
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
     this.#now = options.now ?? Date.now
@@ -63,11 +71,13 @@ export class HttpSink implements Sink {
     return { delivered: events.length }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#agent.destroy()
+  }
 
   /** Warns when nothing accepts a TCP connection at the URL's host and port; sends no request. */
   check(): Promise<string | undefined> {
-    const url = new URL(this.#url)
+    const url = this.#url
     const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
     const host = url.hostname.replace(/^\[|\]$/g, '')
     const timeoutMs = Math.min(this.#timeoutMs, CHECK_TIMEOUT_MS)
@@ -82,32 +92,33 @@ export class HttpSink implements Sink {
   async #post(event: RelayEvent, signal: AbortSignal | undefined): Promise<Error | undefined> {
     const timeout = AbortSignal.timeout(this.#timeoutMs)
     try {
-      const response = await fetch(this.#url, {
-        method: 'POST',
+      // A redirect is never followed (it would turn the POST into a GET elsewhere): the operator fixes the URL.
+      const response = await postRequest(this.#url, {
+        agent: this.#agent,
         headers: this.#headers(event),
         body: event.body,
-        // A redirect would turn the POST into a GET elsewhere; the operator should fix the URL instead.
-        redirect: 'manual',
         signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
       })
-      if (response.status >= 200 && response.status < 300) {
+      const status = response.statusCode ?? 0
+      if (status >= 200 && status < 300) {
         // Release the connection for keep-alive; a success's body is never read.
-        await response.body?.cancel().catch(() => undefined)
+        response.resume()
         return undefined
       }
-      return await answerError(response, this.#secrets)
+      return await answerError({ status, body: Readable.toWeb(response) as ReadableStream }, this.#secrets)
     } catch (err) {
       if (signal?.aborted === true) return abortedError(signal)
       if (timeout.aborted) {
-        return new Error(`downstream did not answer within ${this.#timeoutMs} ms`, { cause: err })
+        return deliveryError('TIMEOUT', `downstream did not answer within ${this.#timeoutMs} ms`, err)
       }
-      const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err)
-      return new Error(`POST to downstream failed: ${reason}`, { cause: err })
+      const reason = err instanceof Error ? err.message : String(err)
+      return deliveryError(systemCode(err) ?? 'ERROR', `POST to downstream failed: ${reason}`, err)
     }
   }
 
   #headers(event: RelayEvent): Record<string, string> {
     const headers = metadataHeaders(event)
+    headers['user-agent'] = this.#userAgent
     headers['content-type'] = contentTypeOf(event.body)
     if (this.#authorization !== undefined) headers.authorization = this.#authorization
     if (this.#key !== undefined) {

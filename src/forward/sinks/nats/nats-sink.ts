@@ -9,6 +9,7 @@ import { connect, headers, type NatsConnection, RequestError } from '@nats-io/tr
 import type { RelayEvent } from '../../../core/event.js'
 import type { SendResult } from '../../../core/sink.js'
 import { metadataHeaders } from '../../metadata-headers.js'
+import { type DeliveryCode, deliveryError, systemCode } from '../delivery-error.js'
 import { Refusal } from '../refusal.js'
 import { abortedError, SerialSink } from '../serial-sink.js'
 import { confirmedPrefix, type Outcome, settleWithin } from '../settle-within.js'
@@ -44,7 +45,10 @@ export class NatsSink extends SerialSink<Link> {
     signal: AbortSignal | undefined,
   ): Promise<SendResult> {
     if (!link.connected) {
-      return { delivered: 0, error: new Error('NATS is disconnected; reconnecting in the background') }
+      return {
+        delivered: 0,
+        error: deliveryError('NOT_CONNECTED', 'NATS is disconnected; reconnecting in the background'),
+      }
     }
     // All publishes go out at once and the in-order prefix of acks counts. If one in the middle fails, the
     // ones after it are sent again next time, and JetStream drops them as duplicates of their Nats-Msg-Id.
@@ -71,10 +75,12 @@ export class NatsSink extends SerialSink<Link> {
     } catch (err) {
       // The client reports "no responders" as "jetstream is not enabled"; usually no stream has the subject.
       if (err instanceof Error && err.cause instanceof RequestError && err.cause.isNoResponders()) {
-        return new Error(`no JetStream stream captures subject "${this.#options.subject}"`, { cause: err })
+        const why = `no JetStream stream captures subject "${this.#options.subject}"`
+        return deliveryError('REFUSED_BY_BROKER', why, err)
       }
       return (
-        refusalOf(err, link, event) ?? new Error(`JetStream publish failed: ${describe(err)}`, { cause: err })
+        refusalOf(err, link, event) ??
+        deliveryError(publishFailureCode(err), `JetStream publish failed: ${describe(err)}`, err)
       )
     }
   }
@@ -111,7 +117,7 @@ export class NatsSink extends SerialSink<Link> {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
     }).catch((err: unknown) => {
-      throw new Error(`cannot connect to NATS: ${describe(err)}`, { cause: err })
+      throw deliveryError(systemCode(err) ?? 'NOT_CONNECTED', `cannot connect to NATS: ${describe(err)}`, err)
     })
     const link: Link = { nc, js: jetstream(nc, { timeout: this.timeoutMs }), connected: true }
     this.#watch(link).catch(() => undefined)
@@ -149,6 +155,13 @@ function refusalOf(err: unknown, link: Link, event: RelayEvent): Refusal | undef
     )
   }
   return undefined
+}
+
+/** JetStream's error answers are the broker saying no; a timeout or a lost connection is not. */
+function publishFailureCode(err: unknown): DeliveryCode {
+  if (err instanceof JetStreamApiError) return 'REFUSED_BY_BROKER'
+  if (err instanceof Error && (err.name === 'TimeoutError' || /timeout/i.test(err.message))) return 'TIMEOUT'
+  return systemCode(err) ?? 'NOT_CONNECTED'
 }
 
 function describe(err: unknown): string {

@@ -3,6 +3,7 @@ import type { RelayEvent } from '../../../core/event.js'
 import type { SendResult, Sink } from '../../../core/sink.js'
 import { DEFAULT_SEND_TIMEOUT_MS, REDIS_BODY_FIELD } from '../../headers.js'
 import { metadataHeaders } from '../../metadata-headers.js'
+import { type DeliveryCode, deliveryError, systemCode } from '../delivery-error.js'
 import { boundedCheck } from '../readiness.js'
 import { excerpt, Refusal } from '../refusal.js'
 import { abortedError } from '../serial-sink.js'
@@ -59,7 +60,11 @@ export class RedisSink implements Sink {
     if (events.length === 0) return { delivered: 0 }
     if (!(await this.#ready(signal))) {
       if (signal?.aborted === true) return { delivered: 0, error: abortedError(signal) }
-      return { delivered: 0, error: new Error(`Redis is not connected (${this.#notReadyReason()})`) }
+      const code = systemCode(this.#lastError) ?? 'NOT_CONNECTED'
+      return {
+        delivered: 0,
+        error: deliveryError(code, `Redis is not connected (${this.#notReadyReason()})`),
+      }
     }
     // An event over the server's limit is refused before it is sent: Redis would refuse it too, but then
     // closes the connection with the rest of the event unread, and the reset often loses its answer (and
@@ -87,7 +92,10 @@ export class RedisSink implements Sink {
     try {
       results = await Promise.race([pipeline.exec(), aborted.promise])
     } catch (err) {
-      return { delivered: 0, error: new Error(`XADD to Redis failed: ${message(err)}`, { cause: err }) }
+      return {
+        delivered: 0,
+        error: deliveryError(failureCode(err), `XADD to Redis failed: ${message(err)}`, err),
+      }
     } finally {
       aborted.dispose()
     }
@@ -179,7 +187,8 @@ function confirmedPrefix(results: readonly [Error | null, unknown][], expected: 
       const why = `${reason}: the event is larger than this Redis takes (proto-max-bulk-len)`
       return { delivered: index, error: new Refusal(`XADD to Redis refused: ${why}`), permanent: true }
     }
-    return { delivered: index, error: new Error(`XADD to Redis failed: ${reason}`, { cause: err }) }
+    const code = err === null ? 'REFUSED_BY_BROKER' : failureCode(err)
+    return { delivered: index, error: deliveryError(code, `XADD to Redis failed: ${reason}`, err) }
   }
   return { delivered: expected }
 }
@@ -196,6 +205,13 @@ function untilAborted(signal: AbortSignal | undefined): {
     else signal?.addEventListener('abort', onAbort, { once: true })
   })
   return { promise, dispose: () => signal?.removeEventListener('abort', onAbort) }
+}
+
+/** An error reply is Redis saying no (OOM, READONLY, NOAUTH, WRONGTYPE); anything else is the connection. */
+function failureCode(err: unknown): DeliveryCode {
+  if (err instanceof Error && err.name === 'ReplyError') return 'REFUSED_BY_BROKER'
+  if (err instanceof Error && /timed out/i.test(err.message)) return 'TIMEOUT'
+  return systemCode(err) ?? 'NOT_CONNECTED'
 }
 
 function message(err: unknown): string {

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Webhook } from 'standardwebhooks'
@@ -40,6 +41,46 @@ function header(headers: IncomingHttpHeaders, name: string): string {
 }
 
 describe('HttpSink', () => {
+  it('says who sends the request, User-Agent: tylt-relay/<version>, and sends nothing a browser would', async () => {
+    const raw: string[][] = []
+    const server = createServer((req, res) => {
+      raw.push(req.rawHeaders)
+      req.resume()
+      req.on('end', () => res.writeHead(204).end())
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const { port } = server.address() as AddressInfo
+    const sink = new HttpSink(new URL(`http://127.0.0.1:${port}/tylt`))
+    onTestFinished(() => sink.close())
+    const [event] = makeEvents(1)
+    expect(await sink.send([{ ...event!, recovered: 'quarantine' }])).toEqual({ delivered: 1 })
+    const names = raw[0]!.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase())
+    expect(names.sort()).toEqual([
+      'connection',
+      'content-length',
+      'content-type',
+      'host',
+      'tylt-accepted-at',
+      'tylt-final',
+      'tylt-merchant-order-id',
+      'tylt-order-id',
+      'tylt-product',
+      'tylt-recovered',
+      'tylt-service',
+      'tylt-signature',
+      'tylt-status',
+      'user-agent',
+      'webhook-id',
+      'webhook-timestamp',
+    ])
+    const { version } = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8'))
+    const value = (name: string) => raw[0]![raw[0]!.findIndex((n) => n.toLowerCase() === name) + 1]
+    expect(value('user-agent')).toBe(`tylt-relay/${version}`)
+    expect(value('connection')).toBe('keep-alive')
+  })
+
   it('POSTs every event once, in order, byte-exact, with its metadata', async () => {
     const consumer = await startConsumer()
     const sink = new HttpSink(consumer.url)
