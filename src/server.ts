@@ -53,6 +53,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
         metrics,
         maxBytes,
         retryMaxAgeMs: config.retryMaxAgeMs,
+        lease,
         // A store unusable for this long will not heal by itself: a restart reopens it.
         onFatal: () => {
           logger.fatal({ downstream: downstream.target }, 'forwarder cannot use the store; exiting')
@@ -61,6 +62,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       }),
   )
   for (const forwarder of forwarders) metrics.addDownstream(() => forwarder.status())
+  metrics.addLease(lease)
   const secrets = new SecretRegistry(config.services, logger)
   // Read by the console: the store forgets delivered events after DEDUP_WINDOW, this does not.
   const lastAccepted = new Map<string, number>()

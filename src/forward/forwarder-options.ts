@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { FORWARD_BATCH_MAX_BYTES, FORWARDER_STORE_LIMITS } from '../constants.js'
 import type { EventStore } from '../core/event-store.js'
+import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
 import type { Sink } from '../core/sink.js'
 import type { Metrics } from '../ops/metrics.js'
 import type { HealthLimits } from './forwarder-health.js'
@@ -25,6 +26,8 @@ export interface ForwarderOptions {
   /** After a batch under a quarter of `batchSize`, how long to let the next one gather. */
   readonly gatherMs?: number
   readonly storeLimits?: HealthLimits
+  /** Without it, the store hands out nothing, and finding nothing is not progress. */
+  readonly lease?: Pick<ForwardingLease, 'held'>
   /** The store failed past `storeLimits.exitAfterMs`, or the loop ended: the process should exit 1. */
   readonly onFatal?: (err: unknown) => void
   /** Clocks, for tests: the wall clock, and a monotonic one (ms). */
@@ -43,6 +46,7 @@ export function withDefaults(options: ForwarderOptions): ResolvedOptions {
     idlePollMs: 1_000,
     gatherMs: 10,
     storeLimits: FORWARDER_STORE_LIMITS,
+    lease: ALWAYS_HELD,
     onFatal: () => {},
     now: Date.now,
     monotonic: performance.now.bind(performance),

@@ -1,4 +1,5 @@
 import type { EventStore, StoreStats } from '../core/event-store.js'
+import type { ForwardingLease } from '../core/forwarding-lease.js'
 import type { QuarantineObserver } from '../core/quarantine-store.js'
 import type { DownstreamStatus } from '../core/sink.js'
 import { registerProcessMetrics } from './process-metrics.js'
@@ -128,6 +129,18 @@ export function createMetrics(store: EventStore) {
     'When the forwarder last delivered or dead-lettered an event, or found nothing pending; 0 before',
     (s) => (s.lastProgressAt === null ? 0 : s.lastProgressAt / 1000),
   )
+  // The forwarding lease as this replica sees it (docs/postgres.md, "One forwarder at a time").
+  let lease: ForwardingLease | undefined
+  registry.gauge({
+    name: `${PREFIX}forwarding_lease_held`,
+    help: '1 while this replica holds the forwarding lease (always 1 on the embedded store)',
+    collect: (gauge) => gauge.set(lease?.held === false ? 0 : 1),
+  })
+  registry.gauge({
+    name: `${PREFIX}forwarding_lease_holder_silent_seconds`,
+    help: 'How long the session holding the forwarding lease elsewhere has run no statement; 0 when this replica holds it',
+    collect: (gauge) => gauge.set((lease?.holderSilentMs ?? 0) / 1000),
+  })
   storeGauge('store_up', '1 when the store answered the last scrape', (s) => (s === undefined ? 0 : 1))
   return {
     ...metrics,
@@ -135,6 +148,9 @@ export function createMetrics(store: EventStore) {
     /** Reports a forwarder's status in `tylt_relay_forwarder_*{downstream}`. */
     addDownstream: (status: () => DownstreamStatus) => {
       downstreams.push(status)
+    },
+    addLease: (watched: ForwardingLease) => {
+      lease = watched
     },
     /** Stops the event loop delay monitor behind `tylt_relay_nodejs_eventloop_lag_p99_seconds`. */
     close: stopProcessMetrics,
