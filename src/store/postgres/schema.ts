@@ -1,3 +1,5 @@
+import { QUARANTINE_SOURCES } from './quarantine-schema.js'
+
 /**
  * Schema of the PostgreSQL store, one migration per version; `tylt_schema` says which ran. Names carry a
  * `tylt_` prefix: the relay may share a database (or a schema) with the merchant's own tables. Times are
@@ -51,6 +53,7 @@ export const MIGRATIONS: readonly string[] = [
      body bytea NOT NULL
    );
    CREATE INDEX tylt_quarantine_received ON tylt_quarantine (received_at);`,
+  QUARANTINE_SOURCES,
 ]
 
 export const EVENT_COLUMNS = `seq, id, service, accepted_at AS "acceptedAt", signature, order_id AS "orderId",
@@ -73,6 +76,7 @@ export const LOCK = {
   migrate: 1_953_066_497,
   append: 1_953_066_498,
   forward: 1_953_066_499,
+  quarantine: 1_953_066_500,
 } as const
 
 export const lockKey = (purpose: keyof typeof LOCK): string => `${LOCK[purpose]}, hashtext(current_schema())`
