@@ -166,7 +166,7 @@ function quarantineMetrics(registry: Registry): QuarantineObserver {
   })
   const dropped = registry.counter({
     name: `${PREFIX}quarantine_dropped_total`,
-    help: 'Refused requests not kept (rate_limited, queue_full, too_large, write_failed) or no longer kept (expired, evicted)',
+    help: 'Refused requests not kept (rate_limited, queue_full, too_large, write_failed) or no longer kept (expired, evicted, evicted_verified_source)',
     labelNames: ['cause'],
   })
   const requests = registry.gauge({
