@@ -144,9 +144,11 @@ export interface QuarantineObserver {
  * it, and `overhead` for the row itself, so that a flood of empty bodies with long headers is bounded too.
  */
 export function requestBytes(request: RefusedRequest, overhead: number): number {
-  let bytes = overhead + request.body.length + request.path.length + request.sourceAddress.length
-  for (const text of [request.service, request.signature, request.contentType, request.userAgent]) {
-    bytes += text?.length ?? 0
+  let bytes = overhead + request.body.length
+  // As the stores keep text: UTF-8, where a header's byte above 0x7f (Node reads headers as latin1) takes two.
+  const { path, sourceAddress, service, signature, contentType, userAgent } = request
+  for (const text of [path, sourceAddress, service, signature, contentType, userAgent]) {
+    bytes += text === null ? 0 : Buffer.byteLength(text)
   }
   return bytes
 }

@@ -25,10 +25,11 @@ const request = (i: number, bytes = 10): QuarantinedRequest => ({
 
 const counted = (r: QuarantinedRequest) => requestBytes(r, QUARANTINE.overheadBytes)
 
-/** requestBytes of every kept row, summed by PostgreSQL from the rows themselves (ASCII text here). */
+/** requestBytes of every kept row, summed by PostgreSQL from the rows themselves. */
 const RECOUNT = `SELECT count(*)::int AS count, coalesce(sum(${QUARANTINE.overheadBytes} + octet_length(body)
-    + length(path) + length(source_address) + coalesce(length(service), 0) + coalesce(length(signature), 0)
-    + coalesce(length(content_type), 0) + coalesce(length(user_agent), 0)), 0)::int AS bytes
+    + octet_length(path) + octet_length(source_address) + coalesce(octet_length(service), 0)
+    + coalesce(octet_length(signature), 0) + coalesce(octet_length(content_type), 0)
+    + coalesce(octet_length(user_agent), 0)), 0)::int AS bytes
   FROM tylt_quarantine`
 
 async function openStore() {
@@ -70,8 +71,9 @@ describe('PostgreSQL quarantine store', () => {
     const { observer, stats } = recordingObserver()
     const limits = { perAddress: 10_000, perAddressPerSecond: 10_000, burstBytes: 1e9, bytesPerSecond: 1e9 }
     const r = receiver({ store, maxBytes, observer, limits })
-    // 15 KiB of base64, which compresses about as little as real header bytes would.
-    const userAgent = randomBytes(11_520).toString('base64')
+    // 15 KiB of base64, which compresses about as little as real header bytes would, and bytes above 0x7f,
+    // which Node reads as latin1 and PostgreSQL keeps as two bytes of UTF-8 each.
+    const userAgent = `${randomBytes(11_400).toString('base64')}${'\u00ff'.repeat(80)}`
     let peak = 0
     for (let wave = 0; wave < 30; wave++) {
       for (let i = 0; i < 100; i++)

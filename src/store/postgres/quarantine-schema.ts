@@ -4,16 +4,16 @@ import { QUARANTINE } from '../../constants.js'
  * The quarantine's accounting, as a migration: each request's bytes as `requestBytes` counts them, whether it
  * came from a verified source and is reserved, and running totals per source address and per class kept by
  * a statement trigger, so that bounding the quarantine reads a few index entries instead of every row. Rows
- * kept before this migration are counted with their text lengths (close to `requestBytes`) and not reserved.
+ * kept before this migration are counted with their text lengths (as `requestBytes` does) and not reserved.
  */
 export const QUARANTINE_SOURCES = `
   ALTER TABLE tylt_quarantine
     ADD COLUMN from_verified_source boolean NOT NULL DEFAULT false,
     ADD COLUMN reserved boolean NOT NULL DEFAULT false,
     ADD COLUMN bytes bigint;
-  UPDATE tylt_quarantine SET bytes = ${QUARANTINE.overheadBytes} + octet_length(body) + char_length(path)
-    + char_length(source_address) + coalesce(char_length(service), 0) + coalesce(char_length(signature), 0)
-    + coalesce(char_length(content_type), 0) + coalesce(char_length(user_agent), 0);
+  UPDATE tylt_quarantine SET bytes = ${QUARANTINE.overheadBytes} + octet_length(body) + octet_length(path)
+    + octet_length(source_address) + coalesce(octet_length(service), 0) + coalesce(octet_length(signature), 0)
+    + coalesce(octet_length(content_type), 0) + coalesce(octet_length(user_agent), 0);
   ALTER TABLE tylt_quarantine ALTER COLUMN bytes SET NOT NULL;
   CREATE INDEX tylt_quarantine_source ON tylt_quarantine (reserved, source_address, received_at, id);
   CREATE TABLE tylt_quarantine_sources (
