@@ -5,6 +5,7 @@ import type { Config } from './config/load-config.js'
 import { SecretRegistry } from './config/secret-registry.js'
 import { consoleMount } from './console/console-deps.js'
 import type { EventStore } from './core/event-store.js'
+import type { ForwardingLease } from './core/forwarding-lease.js'
 import { createForwarders } from './forward/create-forwarders.js'
 import { hasDownstreamIn, planDownstreams } from './forward/downstream-plan.js'
 import { reportBacklog } from './forward/report-backlog.js'
@@ -51,9 +52,22 @@ export async function createRelay(
   // One relay per DATA_DIR; replicas on PostgreSQL coordinate through its forwarding lease instead.
   const releaseDataDir = config.storeUrl === undefined ? lockDataDir(config.dataDir) : () => {}
   // Read at scrape time only, once the store and the forwarders exist.
+  // The store's forwarding lease once it is open; until then this process holds nothing.
+  let openLease: ForwardingLease | undefined
+  const lease: ForwardingLease = {
+    get held() {
+      return openLease?.held ?? false
+    },
+    get holderSilentMs() {
+      return openLease?.holderSilentMs ?? 0
+    },
+    onWake: (listener) => openLease?.onWake(listener),
+    close: async () => {},
+  }
   const metrics = createMetrics({
     stats: () => store.stats(),
     downstreams: () => forwarders.map((f) => f.status()),
+    lease: () => openLease,
   })
   const plan = planDownstreams(config)
   const {
@@ -70,7 +84,13 @@ export async function createRelay(
     },
   })
   const { forwarders, sinks } = await createForwarders(plan, {
-    ...{ store, logger, observe: (sink) => metrics.forwarder(sink), retryMaxAgeMs: config.retryMaxAgeMs },
+    ...{
+      store,
+      logger,
+      lease,
+      observe: (sink) => metrics.forwarder(sink),
+      retryMaxAgeMs: config.retryMaxAgeMs,
+    },
     onFatal: (downstream) => {
       logger.fatal({ downstream }, 'forwarder cannot use the store; exiting')
       fatal('forwarder')
@@ -119,6 +139,7 @@ export async function createRelay(
   const forward = () =>
     opened.then(
       (lease) => {
+        openLease = lease
         if (stopped !== undefined) return
         lease.onWake(wake) // replicas on PostgreSQL: any replica's commit wakes the lease holder
         for (const forwarder of forwarders) forwarder.start()

@@ -18,6 +18,11 @@ export interface QuarantinedRequest {
   readonly contentType: string | null
   readonly userAgent: string | null
   readonly body: Buffer
+  /**
+   * The address it came from has sent callbacks that verified: such requests are the likeliest to be Tylt's
+   * own (a rotated key, a service not configured yet) and are evicted last (`isReserved`).
+   */
+  readonly fromVerifiedSource: boolean
 }
 
 /** A kept request without its body; `bytes` is the body's length. */
@@ -29,10 +34,62 @@ export interface QuarantineStats {
   readonly bytes: number
 }
 
+/** QUARANTINE_MAX_BYTES, and the receive time before which a request has outlived QUARANTINE_MAX_AGE. */
+export interface QuarantineBound {
+  readonly maxBytes: number
+  readonly cutoff: number
+}
+
+/** What one `add` or `trim` dropped: past the age, evicted (not reserved), and reserved requests evicted. */
+export interface Evictions {
+  readonly expired: number
+  readonly evicted: number
+  readonly evictedReserved: number
+}
+
+export const NO_EVICTIONS: Evictions = { expired: 0, evicted: 0, evictedReserved: 0 }
+
+/** The bound of an `add` without one. */
+export const UNBOUNDED: QuarantineBound = { maxBytes: Number.MAX_SAFE_INTEGER, cutoff: 0 }
+
+/**
+ * The share of QUARANTINE_MAX_BYTES that requests which are not reserved may never use, so that a flood from
+ * any number of addresses leaves room for the reserved ones without evicting at the moment they arrive.
+ */
+export const RESERVE_SHARE = 0.25
+
+/**
+ * Whether a request is reserved: well-formed (it carries a signature of the right form that did not match,
+ * or names a service not configured) and from an address that has sent verified callbacks. A rotated key or
+ * a new service refuses exactly such requests; a flood rarely can send them.
+ */
+export const isReserved = (r: Pick<RefusedRequest, 'fromVerifiedSource' | 'reason'>): boolean =>
+  r.fromVerifiedSource && (r.reason === 'mismatch' || r.reason === 'unknown_service')
+
+/**
+ * How both stores evict once the bound is passed, one request at a time, until the total fits `maxBytes`
+ * and the requests that are not reserved fit `maxBytes` less the reserve (RESERVE_SHARE):
+ * 1. requests that are not reserved, from the source address holding the most bytes of them, oldest first;
+ * 2. only when none is left: reserved requests, in the same order. Each such eviction is counted
+ *    (`evicted_verified_source`) and alerted on: an operator should act before it happens.
+ * A flood from many addresses therefore evicts its own requests first, and a source that sends few keeps them.
+ */
+export function evictionTarget(
+  bound: QuarantineBound,
+  totals: { readonly bytes: number; readonly reservedBytes: number },
+): { readonly class: 'others' | 'reserved'; readonly excess: number } | undefined {
+  const others = totals.bytes - totals.reservedBytes
+  const excessOthers = Math.max(
+    totals.bytes - bound.maxBytes,
+    others - Math.floor(bound.maxBytes * (1 - RESERVE_SHARE)),
+  )
+  if (others > 0 && excessOthers > 0) return { class: 'others', excess: Math.min(others, excessOthers) }
+  const excess = totals.bytes - bound.maxBytes
+  return excess > 0 ? { class: 'reserved', excess } : undefined
+}
+
 /** Where quarantined requests are kept; an adapter per backend, like the event store. */
 export interface QuarantineStore {
-  /** Keeps these requests; no fsync of its own (a crash may lose the last moments: docs/quarantine.md). */
-  add(requests: readonly QuarantinedRequest[]): Promise<void>
   /** Newest first. */
   list(limit: number): Promise<QuarantineSummary[]>
   get(id: string): Promise<QuarantinedRequest | undefined>
@@ -40,10 +97,13 @@ export interface QuarantineStore {
   remove(ids: readonly string[] | 'all'): Promise<number>
   stats(): Promise<QuarantineStats>
   /**
-   * Drops requests received before `cutoff`, then the oldest until at most `maxBytes` remain, counted as
-   * `requestBytes` does; returns how many were dropped.
+   * Keeps these requests, then evicts (`evictionTarget`) until what is kept fits `bound`, in one transaction:
+   * the total never passes the bound once it returns. No fsync of its own (a crash may lose the last
+   * moments: docs/quarantine.md). Without a bound (tools, tests) nothing is dropped.
    */
-  trim(maxBytes: number, cutoff: number): Promise<number>
+  add(requests: readonly QuarantinedRequest[], bound?: QuarantineBound): Promise<Evictions>
+  /** Drops requests received before `bound.cutoff`, then evicts as `add` does. */
+  trim(bound: QuarantineBound): Promise<Evictions>
   close(): Promise<void>
 }
 
@@ -66,6 +126,7 @@ export type QuarantineDropCause =
   | 'write_failed'
   | 'expired'
   | 'evicted'
+  | 'evicted_verified_source'
 
 /** What the quarantine tells the metrics; ops implements it. */
 export interface QuarantineObserver {
@@ -83,9 +144,11 @@ export interface QuarantineObserver {
  * it, and `overhead` for the row itself, so that a flood of empty bodies with long headers is bounded too.
  */
 export function requestBytes(request: RefusedRequest, overhead: number): number {
-  let bytes = overhead + request.body.length + request.path.length + request.sourceAddress.length
-  for (const text of [request.service, request.signature, request.contentType, request.userAgent]) {
-    bytes += text?.length ?? 0
+  let bytes = overhead + request.body.length
+  // As the stores keep text: UTF-8, where a header's byte above 0x7f (Node reads headers as latin1) takes two.
+  const { path, sourceAddress, service, signature, contentType, userAgent } = request
+  for (const text of [path, sourceAddress, service, signature, contentType, userAgent]) {
+    bytes += text === null ? 0 : Buffer.byteLength(text)
   }
   return bytes
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { EventStore } from '../core/event-store.js'
+import type { ForwardingLease } from '../core/forwarding-lease.js'
 import type { ForwarderObserver } from '../core/observers.js'
 import type { Sink } from '../core/sink.js'
 import { forwardByteBudget } from './byte-budget.js'
@@ -13,6 +14,8 @@ export interface ForwardersDeps {
   /** The observer of each downstream's forwarder (metrics). */
   readonly observe: (sink: Sink) => ForwarderObserver
   readonly retryMaxAgeMs: number
+  /** Replicas on PostgreSQL: only the holder forwards, and only its empty reads count as progress. */
+  readonly lease: ForwardingLease
   /** Told when a forwarder's store stays unusable past its bound: a restart reopens it. */
   readonly onFatal: (downstream: string) => void
 }
@@ -35,12 +38,12 @@ export async function createForwarders(
     await Promise.all(sinks.map((sink: Sink) => sink.close().catch(() => undefined)))
     throw failed.reason
   }
-  const { store, logger, retryMaxAgeMs } = deps
+  const { store, logger, retryMaxAgeMs, lease } = deps
   const maxBytes = forwardByteBudget(plan.length)
   const forwarders = plan.map(
     (downstream, index) =>
       new Forwarder({
-        ...{ store, sink: sinks[index]!, logger, maxBytes, retryMaxAgeMs },
+        ...{ store, sink: sinks[index]!, logger, maxBytes, retryMaxAgeMs, lease },
         observer: deps.observe(sinks[index]!),
         services: downstream.reads,
         statusServices: downstream.services,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { EventStore } from '../core/event-store.js'
+import { ALWAYS_HELD, type ForwardingLease } from '../core/forwarding-lease.js'
 import { type ForwarderObserver, NO_FORWARDER_OBSERVER } from '../core/observers.js'
 import type { Sink } from '../core/sink.js'
 import { FORWARD_BATCH_MAX_BYTES, FORWARDER_STORE_LIMITS } from './forward-tuning.js'
@@ -26,6 +27,8 @@ export interface ForwarderOptions {
   /** After a batch under a quarter of `batchSize`, how long to let the next one gather. */
   readonly gatherMs?: number
   readonly storeLimits?: HealthLimits
+  /** Without it, the store hands out nothing, and finding nothing is not progress. */
+  readonly lease?: Pick<ForwardingLease, 'held'>
   /** The store failed past `storeLimits.exitAfterMs`, or the loop ended: the process should exit 1. */
   readonly onFatal?: (err: unknown) => void
   /** Clocks, for tests: the wall clock, and a monotonic one (ms). */
@@ -45,6 +48,7 @@ export function withDefaults(options: ForwarderOptions): ResolvedOptions {
     gatherMs: 10,
     storeLimits: FORWARDER_STORE_LIMITS,
     observer: NO_FORWARDER_OBSERVER,
+    lease: ALWAYS_HELD,
     onFatal: () => {},
     now: Date.now,
     monotonic: performance.now.bind(performance),

@@ -136,7 +136,7 @@ export class Forwarder {
       let batch = await this.#read()
       if (batch === undefined) continue
       if (batch.length === 0) {
-        this.#health.progressed()
+        if (this.#options.lease.held) this.#health.progressed()
         this.#endDrain?.(true)
         if (!this.#stopping) await this.#pause.sleep(idlePollMs)
         continue

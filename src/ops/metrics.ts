@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { StoreStats } from '../core/event-store.js'
+import type { ForwardingLease } from '../core/forwarding-lease.js'
 import type {
   AdmissionObserver,
   ForwarderObserver,
@@ -19,6 +20,8 @@ export interface MetricsSources {
   readonly stats: () => Promise<StoreStats>
   /** Each forwarder's status; none when omitted. */
   readonly downstreams?: () => readonly DownstreamStatus[]
+  /** The forwarding lease as this replica sees it; held when omitted (the embedded store). */
+  readonly lease?: () => ForwardingLease | undefined
 }
 
 /** The parts' observers over one registry; `/metrics` serves `registry`. */
@@ -99,6 +102,24 @@ export function createMetrics(sources: MetricsSources): Metrics {
   storeGauges(registry, sources.stats)
   downstreamGauges(registry, sources.downstreams ?? (() => []))
   const quarantine = quarantineObserver(registry)
+  // The forwarding lease as this replica sees it (docs/postgres.md, "One forwarder at a time").
+  const lease = sources.lease ?? (() => undefined)
+  new Gauge({
+    name: `${PREFIX}forwarding_lease_held`,
+    help: '1 while this replica holds the forwarding lease (always 1 on the embedded store)',
+    registers,
+    collect() {
+      this.set(lease()?.held === false ? 0 : 1)
+    },
+  })
+  new Gauge({
+    name: `${PREFIX}forwarding_lease_holder_silent_seconds`,
+    help: 'How long the session holding the forwarding lease elsewhere has run no statement; 0 when this replica holds it',
+    registers,
+    collect() {
+      this.set((lease()?.holderSilentMs ?? 0) / 1000)
+    },
+  })
 
   return {
     // After every metric of this relay is registered: the merged registry takes those it finds.
@@ -139,7 +160,7 @@ function quarantineObserver(registry: Registry): QuarantineObserver {
   })
   const dropped = new Counter({
     name: `${PREFIX}quarantine_dropped_total`,
-    help: 'Refused requests not kept (rate_limited, queue_full, too_large, write_failed) or no longer kept (expired, evicted)',
+    help: 'Refused requests not kept (rate_limited, queue_full, too_large, write_failed) or no longer kept (expired, evicted, evicted_verified_source)',
     labelNames: ['cause'],
     registers,
   })

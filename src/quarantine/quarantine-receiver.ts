@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { QUARANTINE } from '../constants.js'
 import {
+  type Evictions,
   type QuarantineDropCause,
   type QuarantinedRequest,
   type QuarantineObserver,
@@ -172,11 +173,10 @@ export class QuarantineReceiver implements RefusalObserver {
     }
     const kept: QuarantinedRequest[] = batch.map((q) => ({ id: newId(), ...q.request }))
     try {
-      // Room first, so the total never passes QUARANTINE_MAX_BYTES, even for a moment.
-      const evicted = await store.trim(maxBytes - batchBytes, this.#now() - maxAgeMs)
-      await store.add(kept)
+      // Kept and trimmed in one transaction, so the total never passes QUARANTINE_MAX_BYTES once committed.
+      const evicted = await store.add(kept, { maxBytes, cutoff: this.#now() - maxAgeMs })
       this.#queuedBytes -= batchBytes
-      if (evicted > 0) this.#drop('evicted', evicted)
+      this.#dropEvicted(evicted)
       this.#failing = false
     } catch (err) {
       // Kept for the next try, ahead of what arrived meanwhile; the queue's bound still holds.
@@ -206,8 +206,7 @@ export class QuarantineReceiver implements RefusalObserver {
     const { store, maxBytes, maxAgeMs, logger } = this.#options
     if (this.#writing === undefined && !this.#closed) {
       try {
-        const expired = await store.trim(maxBytes, this.#now() - maxAgeMs)
-        if (expired > 0) this.#drop('expired', expired)
+        this.#dropEvicted(await store.trim({ maxBytes, cutoff: this.#now() - maxAgeMs }))
       } catch {
         // Locked or failing: the next round, or the next write, trims.
       }
@@ -228,9 +227,21 @@ export class QuarantineReceiver implements RefusalObserver {
     }
   }
 
+  #dropEvicted({ expired, evicted, evictedReserved }: Evictions): void {
+    if (expired > 0) this.#drop('expired', expired)
+    if (evicted > 0) this.#drop('evicted', evicted)
+    if (evictedReserved > 0) {
+      this.#drop('evicted_verified_source', evictedReserved)
+      this.#options.logger.warn(
+        { evicted: evictedReserved },
+        'quarantined requests from a verified source evicted to stay within QUARANTINE_MAX_BYTES: retry or drop what is kept',
+      )
+    }
+  }
+
   #drop(cause: QuarantineDropCause, count = 1): void {
     this.#observer.onDropped(cause, count)
-    if (cause !== 'expired' && cause !== 'evicted') {
+    if (cause !== 'expired' && cause !== 'evicted' && cause !== 'evicted_verified_source') {
       this.#dropped.set(cause, (this.#dropped.get(cause) ?? 0) + count)
     }
   }

@@ -74,6 +74,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
       contentType: request.webhook.contentType,
       userAgent: headerText(request.headers['user-agent']),
       body,
+      fromVerifiedSource: false,
     })
   }
 

@@ -62,6 +62,7 @@ async function storesWithAttack() {
     contentType: header,
     userAgent: header,
     body: requestBody,
+    fromVerifiedSource: false,
   })
   await quarantine.add([request('q_json', body, `typo${ATTACK}`), request('q_raw', rawBody, header)])
   await quarantine.close()

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import type {
-  QuarantinedRequest,
-  QuarantineStats,
-  QuarantineStore,
-  QuarantineSummary,
-  RefusedRequest,
+import {
+  type Evictions,
+  NO_EVICTIONS,
+  type QuarantinedRequest,
+  type QuarantineStats,
+  type QuarantineStore,
+  type QuarantineSummary,
+  type RefusedRequest,
 } from '../../src/core/quarantine-store.js'
 
 /** The quarantine port in memory, for the console's tests (the SQLite adapter lives with the quarantine). */
@@ -22,14 +24,16 @@ export class MemoryQuarantineStore implements QuarantineStore {
       contentType: 'application/json',
       userAgent: null,
       body: Buffer.from('{}'),
+      fromVerifiedSource: false,
       ...request,
     }
     this.requests.push(kept)
     return kept
   }
 
-  async add(requests: readonly QuarantinedRequest[]): Promise<void> {
+  async add(requests: readonly QuarantinedRequest[]): Promise<Evictions> {
     this.requests.push(...requests)
+    return NO_EVICTIONS
   }
 
   async list(limit: number): Promise<QuarantineSummary[]> {
@@ -54,8 +58,8 @@ export class MemoryQuarantineStore implements QuarantineStore {
     return { count: this.requests.length, bytes: this.requests.reduce((n, r) => n + r.body.length, 0) }
   }
 
-  async trim(): Promise<number> {
-    return 0
+  async trim(): Promise<Evictions> {
+    return NO_EVICTIONS
   }
 
   async close(): Promise<void> {}

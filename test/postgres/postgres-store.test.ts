@@ -244,7 +244,7 @@ describe('PostgreSQL store', () => {
     const { PostgresStore } = await import('../../src/store/postgres/postgres-store.js')
     const { createPool } = await import('../../src/store/postgres/create-pool.js')
     await (await openPostgresStore(storeUrl)).close()
-    const lease = { held: false, onWake: () => {}, close: async () => {} }
+    const lease = { held: false, holderSilentMs: 0, onWake: () => {}, close: async () => {} }
     const store = new PostgresStore(createPool(storeUrl), { lease })
     onTestFinished(() => store.close())
     await store.append(event(1))

@@ -38,6 +38,8 @@ describe('replicas on one PostgreSQL database', () => {
       'tylt_events',
       'tylt_probe',
       'tylt_quarantine',
+      'tylt_quarantine_sources',
+      'tylt_quarantine_totals',
       'tylt_schema',
     ])
     for (const relay of relays) {

@@ -26,6 +26,7 @@ export function refusedRequest(overrides: Partial<RefusedRequest> = {}): Refused
     contentType: 'application/json',
     userAgent: 'tylt/1',
     body: Buffer.from('{"data":{"orderId":"o-1"}}'),
+    fromVerifiedSource: false,
     ...overrides,
   }
 }
@@ -73,7 +74,8 @@ export function receiver(
   const r = new QuarantineReceiver({
     logger: pino({ level: 'silent' }),
     maxBytes: 64 * 1024 * 1024,
-    maxAgeMs: 7 * 86_400_000,
+    // No age limit unless a test sets one: refusedRequest() carries a fixed receive time.
+    maxAgeMs: Number.MAX_SAFE_INTEGER,
     ...options,
   })
   onTestFinished(() => r.close())

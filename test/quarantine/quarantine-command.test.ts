@@ -69,6 +69,7 @@ describe('tylt-relay quarantine', () => {
       'signature: null',
       'contentType: application/json',
       'userAgent: tylt/1',
+      'fromVerifiedSource: false',
       'bytes: 2',
     ]
     const show = async (id: string, extra = {}) =>

@@ -107,22 +107,27 @@ describe('QuarantineReceiver', () => {
     expect(lines.filter((l) => l.msg === 'request quarantined')).toHaveLength(8)
   })
 
-  it('never holds more than QUARANTINE_MAX_BYTES: the oldest go first, counted as evicted', async () => {
+  it('never holds more than QUARANTINE_MAX_BYTES: the largest source loses its oldest first, counted as evicted', async () => {
     const store = quarantineStore()
     const { observer, dropped } = recordingObserver()
-    const maxBytes = 10 * each
+    const maxBytes = 12 * each
     const r = receiver({ store, observer, maxBytes })
     const start = Date.now()
     let n = 0
     for (let round = 0; round < 5; round++) {
-      for (let i = 0; i < 7; i++, n++)
-        r.refused(refusedRequest({ receivedAt: start + n, sourceAddress: `10.0.${100 + n}.11` }))
+      for (let i = 0; i < 6; i++, n++)
+        r.refused(refusedRequest({ receivedAt: start + n, sourceAddress: '10.0.0.66' }))
+      r.refused(refusedRequest({ receivedAt: start + n++, sourceAddress: `10.0.${100 + round}.11` }))
       await r.flush()
       expect((await store.stats()).bytes).toBeLessThanOrEqual(maxBytes)
     }
-    const kept = (await store.list(100)).map((s) => s.receivedAt - start).sort((a, b) => a - b)
-    expect(kept).toEqual([25, 26, 27, 28, 29, 30, 31, 32, 33, 34])
-    expect(dropped.get('evicted')).toBe(25)
+    const kept = await store.list(100)
+    // A quarter of the bound stays free for reserved requests: 9 of 12 for the others.
+    expect(kept).toHaveLength(9)
+    expect(kept.filter((s) => s.sourceAddress !== '10.0.0.66')).toHaveLength(5)
+    const flood = kept.filter((s) => s.sourceAddress === '10.0.0.66').map((s) => s.receivedAt - start)
+    expect(flood.sort((a, b) => a - b)).toEqual([30, 31, 32, 33])
+    expect(dropped.get('evicted')).toBe(26)
   })
 
   it('a request larger than the whole quarantine is not kept', async () => {

@@ -55,16 +55,45 @@ describe('SqliteQuarantineStore', () => {
     expect(await store.stats()).toEqual({ count: 0, bytes: 0 })
   })
 
-  it('trims what is older than the cutoff, then the oldest until the bytes fit', async () => {
+  it('trims what is older than the cutoff, then the oldest until the bytes fit with the reserve left free', async () => {
     const store = quarantineStore()
     await store.add([1, 2, 3, 4, 5, 6].map((n) => kept(n)))
     const each = requestBytes(kept(1), QUARANTINE.overheadBytes)
-    expect(await store.trim(100 * each, 1_003)).toBe(2)
-    expect(await store.trim(2 * each + each / 2, 0)).toBe(2)
-    expect((await store.list(10)).map((r) => r.id)).toEqual(['q_6', 'q_5'])
-    expect(await store.stats()).toEqual({ count: 2, bytes: 2 * each })
-    expect(await store.trim(0, 0)).toBe(2)
+    expect(await store.trim({ maxBytes: 100 * each, cutoff: 1_003 })).toEqual({
+      expired: 2,
+      evicted: 0,
+      evictedReserved: 0,
+    })
+    // A quarter of the bound stays free for reserved requests: 3 fit in 4, not 4.
+    expect(await store.trim({ maxBytes: 4 * each, cutoff: 0 })).toMatchObject({ evicted: 1 })
+    expect((await store.list(10)).map((r) => r.id)).toEqual(['q_6', 'q_5', 'q_4'])
+    expect(await store.stats()).toEqual({ count: 3, bytes: 3 * each })
+    expect(await store.trim({ maxBytes: 0, cutoff: 0 })).toMatchObject({ evicted: 3 })
     expect(await store.stats()).toEqual({ count: 0, bytes: 0 })
+  })
+
+  it('upgrades a file of the previous version: its requests kept, counted per source, not reserved', async () => {
+    const dir = tempDir()
+    const old = new Database(join(dir, QUARANTINE_FILE))
+    old.exec(`CREATE TABLE requests (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, received_at INTEGER NOT NULL,
+      reason TEXT NOT NULL, path TEXT NOT NULL, service TEXT, source_address TEXT NOT NULL, signature TEXT,
+      content_type TEXT, user_agent TEXT, bytes INTEGER NOT NULL, body BLOB NOT NULL);
+      CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL, bytes INTEGER NOT NULL);
+      INSERT INTO requests VALUES (1, 'q_old', 5, 'mismatch', '/webhooks/cpg', 'cpg', '203.0.113.7', NULL, NULL, NULL, 300, x'7b7d');
+      INSERT INTO totals VALUES (1, 1, 300);`)
+    old.close()
+    const store = quarantineStore(dir)
+    expect(await store.get('q_old')).toMatchObject({ id: 'q_old', fromVerifiedSource: false })
+    await store.add([kept(1, { fromVerifiedSource: true })])
+    const each = requestBytes(kept(1), QUARANTINE.overheadBytes)
+    expect(await store.stats()).toEqual({ count: 2, bytes: 300 + each })
+    // The old request is not reserved: it goes first, the verified source's stays.
+    expect(await store.trim({ maxBytes: each, cutoff: 0 })).toEqual({
+      expired: 0,
+      evicted: 1,
+      evictedReserved: 0,
+    })
+    expect((await store.list(10)).map((r) => r.id)).toEqual(['q_1'])
   })
 
   it('a command that must not create one refuses a missing file', () => {

@@ -1,3 +1,5 @@
+import { QUARANTINE_SOURCES } from './quarantine-schema.js'
+
 /**
  * Schema of the PostgreSQL store, one migration per version; `tylt_schema` says which ran. Names carry a
  * `tylt_` prefix: the relay may share a database (or a schema) with the merchant's own tables. Times are
@@ -56,6 +58,7 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE tylt_events ADD CONSTRAINT tylt_events_state_check
      CHECK (state IN ('pending', 'delivered', 'dead', 'stored'));
    CREATE INDEX tylt_events_stored ON tylt_events (seq) WHERE state = 'stored';`,
+  QUARANTINE_SOURCES,
 ]
 
 export const EVENT_COLUMNS = `seq, id, service, accepted_at AS "acceptedAt", signature, order_id AS "orderId",
@@ -78,6 +81,7 @@ export const LOCK = {
   migrate: 1_953_066_497,
   append: 1_953_066_498,
   forward: 1_953_066_499,
+  quarantine: 1_953_066_500,
 } as const
 
 export const lockKey = (purpose: keyof typeof LOCK): string => `${LOCK[purpose]}, hashtext(current_schema())`
