@@ -24,10 +24,19 @@ export interface RedisStreamOptions {
   readonly signal?: AbortSignal
 }
 
-type Entry = [id: string, fields: string[]]
+/** An entry; its fields are null when it was deleted from the stream while pending. */
+type Entry = [id: string, fields: string[] | null]
 
-const entriesOf = (reply: unknown): Entry[] =>
-  Array.isArray(reply) ? (reply as [string, Entry[]][]).flatMap(([, entries]) => entries ?? []) : []
+/**
+ * The entries of an XREADGROUP reply: RESP2 gives `[[stream, entries]]`, RESP3's map arrives flattened as
+ * `[stream, entries]` (ioredis 6).
+ */
+function entriesOf(reply: unknown): Entry[] {
+  if (!Array.isArray(reply)) return []
+  const lists =
+    typeof reply[0] === 'string' ? reply.filter((_, i) => i % 2 === 1) : reply.map((pair) => pair?.[1])
+  return lists.flatMap((list) => (Array.isArray(list) ? (list as Entry[]) : []))
+}
 
 function fieldsOf(flat: readonly string[]): Record<string, string> {
   const fields: Record<string, string> = {}
@@ -50,8 +59,9 @@ export async function consumeRedisStream(options: RedisStreamOptions): Promise<v
     if (!String((err as Error).message).includes('BUSYGROUP')) throw err
   }
   const handle = async ([id, flat]: Entry) => {
-    const fields = fieldsOf(flat)
-    if (await handleDelivery(fields.body ?? '', fields, handler, onError))
+    // A deleted entry has nothing left to hand over; acknowledging it takes it off the pending list.
+    const fields = flat === null ? undefined : fieldsOf(flat)
+    if (fields === undefined || (await handleDelivery(fields.body ?? '', fields, handler, onError)))
       await redis.call('XACK', stream, group, id)
   }
   // What this consumer held before a restart: its own pending entries, from the start of the stream.
@@ -69,8 +79,8 @@ export async function consumeRedisStream(options: RedisStreamOptions): Promise<v
       '0-0',
       'COUNT',
       count,
-    )) as [string, Entry[]]
-    for (const entry of claimed[1] ?? []) if (entry !== null) await handle(entry)
+    )) as [string, Entry[] | null]
+    for (const entry of claimed[1] ?? []) await handle(entry)
     const reply = await redis.call(
       'XREADGROUP',
       'GROUP',
