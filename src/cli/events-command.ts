@@ -138,7 +138,7 @@ const argsOf = (input: CommandInput): EventsArgs => {
 
 export const eventsCommandRow: Command = {
   name: 'events',
-  summary: 'list, show and replay stored events',
+  summary: 'list, show, replay and follow (tail) stored events',
   usage: `tylt-relay events list [--state S] [--service NAME] [--status S] [--order ID] [--product P]
                        [--since TIME|DURATION] [--limit N] [--json]
 tylt-relay events show ID [--body [--unmasked]] [--json]
