@@ -10,8 +10,8 @@ import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { triggerCommand } from '../../src/cli/trigger-command.js'
 import { uniqueName } from '../forward/sinks/helpers.js'
-import { eventually, tempDir } from '../helper.js'
-import { inheritedEnv, startRelay } from '../process/relay-process.js'
+import { eventually, tempDir } from '../helpers/index.js'
+import { inheritedEnv, startRelay } from '../helpers/relay-process.js'
 
 const SECRET = { TYLT_SECRET_SHOP: 'shop-secret-5e1a' }
 const SCRIPT = fileURLToPath(new URL('./kit-consumer.ts', import.meta.url))

@@ -5,8 +5,8 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { triggerCommand } from '../../src/cli/trigger-command.js'
 import { parseTyltEvent } from '../../src/consumer/parse-tylt-event.js'
 import { verifyDelivery } from '../../src/consumer/verify-delivery.js'
-import { eventually, tempDir } from '../helper.js'
-import { freePort, startRelay } from '../process/relay-process.js'
+import { eventually, tempDir } from '../helpers/index.js'
+import { freePort, startRelay } from '../helpers/relay-process.js'
 
 describe('an HTTP consumer on the kit, behind a real relay', () => {
   it('verifies what the relay sends and reads it as a typed event; a changed byte or another secret is refused', async () => {

@@ -6,8 +6,8 @@ import { idempotencyKey } from '../../src/consumer/idempotency-key.js'
 import { parseTyltEvent } from '../../src/consumer/parse-tylt-event.js'
 import { extractMetadata } from '../../src/event/extract-metadata.js'
 import { metadataHeaders } from '../../src/forward/metadata-headers.js'
-import { fixture } from '../fixtures.js'
-import { relayEvent } from '../helper.js'
+import { fixture } from '../helpers/fixtures.js'
+import { relayEvent } from '../helpers/index.js'
 
 const FINAL = { true: true, false: false, unknown: null }
 

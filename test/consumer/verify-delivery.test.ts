@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { verifyDelivery } from '../../src/consumer/verify-delivery.js'
 import { metadataHeaders } from '../../src/forward/metadata-headers.js'
 import { parseSigningSecret, signWebhook } from '../../src/forward/sinks/http/webhook-signature.js'
-import { relayEvent } from '../helper.js'
+import { relayEvent } from '../helpers/index.js'
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`
 const OTHER = `whsec_${randomBytes(32).toString('base64')}`

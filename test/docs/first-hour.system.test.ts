@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { expect, it, onTestFinished } from 'vitest'
 import { uniqueName } from '../forward/sinks/helpers.js'
-import { eventually, tempDir } from '../helper.js'
-import { CLI, freePort, inheritedEnv } from '../process/relay-process.js'
+import { eventually, tempDir } from '../helpers/index.js'
+import { CLI, freePort, inheritedEnv } from '../helpers/relay-process.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const PAGE = join(ROOT, 'docs/first-hour.md')
