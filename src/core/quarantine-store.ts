@@ -18,6 +18,8 @@ export interface QuarantinedRequest {
   readonly contentType: string | null
   readonly userAgent: string | null
   readonly body: Buffer
+  /** Its source had sent a verified callback recently when it was refused (kept ahead of others). */
+  readonly fromVerifiedSource: boolean
 }
 
 /** A kept request without its body; `bytes` is the body's length. */

@@ -22,6 +22,7 @@ export class MemoryQuarantineStore implements QuarantineStore {
       contentType: 'application/json',
       userAgent: null,
       body: Buffer.from('{}'),
+      fromVerifiedSource: false,
       ...request,
     }
     this.requests.push(kept)

@@ -16,6 +16,7 @@ const request = (i: number, bytes = 10): QuarantinedRequest => ({
   contentType: 'application/json',
   userAgent: null,
   body: Buffer.alloc(bytes, i),
+  fromVerifiedSource: false,
 })
 
 describe('PostgreSQL quarantine store', () => {

@@ -26,6 +26,7 @@ export function refusedRequest(overrides: Partial<RefusedRequest> = {}): Refused
     contentType: 'application/json',
     userAgent: 'tylt/1',
     body: Buffer.from('{"data":{"orderId":"o-1"}}'),
+    fromVerifiedSource: false,
     ...overrides,
   }
 }
