@@ -68,6 +68,11 @@ export async function admission(
     if (declared > maxCallbackBytes && budget.penalised(request.ip)) return done(shed(reply, TOO_LARGE))
     done()
   })
+  // A body refused while being read (past BODY_LIMIT) is not drained to its end either.
+  scope.addHook('onError', (_request, reply, error, done) => {
+    if (error.statusCode === 413) reply.header('connection', 'close')
+    done()
+  })
   const chargedUpTo = new WeakMap<Socket, number>()
   scope.addHook('onResponse', (request, reply, done) => {
     const read = bytesRead(request, chargedUpTo)
