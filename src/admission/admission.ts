@@ -33,9 +33,9 @@ const TOO_LARGE = new BodyTooLargeError()
  * request's context (so that every refusal here is logged and counted like any other):
  * - a source's refusals are charged to its budget by the bytes read from its connection for them, whatever
  *   its body declared (chunked, or a Content-Length that lies);
- * - a penalised source declaring a body larger than any callback gets 413 before a byte of it is read;
- * - under event-loop-utilisation pressure penalised sources get 503 (but for those whose callbacks verify),
- *   and under event-loop-delay pressure (out of CPU: every request already waits) everyone does, with
+ * - a penalised source none of whose callbacks verified lately gets 413 for a body declared larger than
+ *   any callback, before a byte of it is read, and 503 under event-loop-utilisation pressure;
+ * - under event-loop-delay pressure (out of CPU: every request already waits) everyone gets 503, with
  *   `Retry-After`.
  * Every refusal is an HTTP answer: nothing acts on a connection before its request could be verified.
  * Returns the monitor's last reading, for the event-loop gauges.
@@ -46,7 +46,7 @@ export async function admission(
 ): Promise<() => PressureReading> {
   const { maxCallbackBytes, maxEventLoopDelayMs, maxEventLoopUtilization } = { ...ADMISSION, ...limits }
   // A source whose callbacks verify recently may share its address with a flood (a NAT, a proxy the relay
-  // is not told about): it is refused only once every source is, when the loop lags.
+  // is not told about): a request from it is refused only as everyone's is, when the loop lags.
   const shedFirst = (ip: string) => budget.penalised(ip) && !budget.verifiedRecently(ip)
   // A body left unread is not drained after the answer: the connection closes instead.
   const shed = (reply: FastifyReply, error: Error) => {
@@ -65,7 +65,7 @@ export async function admission(
   })
   scope.addHook('onRequest', (request, reply, done) => {
     const declared = Number(request.headers['content-length'])
-    if (declared > maxCallbackBytes && budget.penalised(request.ip)) return done(shed(reply, TOO_LARGE))
+    if (declared > maxCallbackBytes && shedFirst(request.ip)) return done(shed(reply, TOO_LARGE))
     done()
   })
   // A body refused while being read (past BODY_LIMIT) is not drained to its end either.

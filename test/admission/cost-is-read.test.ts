@@ -10,7 +10,8 @@ describe('a refusal costs its source what was read for it', () => {
     const { app, metrics } = await buildTestApp({}, pino({ level: 'silent' }), {
       quarantine: { refused: (r) => void seen.push(r.body.length) },
       // Five 200 KB bodies empty this budget; charged a flat kilobyte each, a thousand would be needed.
-      admission: { budgetBytes: 1_000_000, refillBytesPerSecond: 0 },
+      // Pressure is not the subject here: a busy machine must not turn a 404 into a 503.
+      admission: { budgetBytes: 1_000_000, refillBytesPerSecond: 0, maxEventLoopUtilization: 1 },
     })
     const port = await freePort()
     await app.listen({ port, host: '127.0.0.1' })
@@ -28,7 +29,7 @@ describe('a refusal costs its source what was read for it', () => {
 
   it('a body over BODY_LIMIT is charged what was read before it was refused', async () => {
     const { app, metrics } = await buildTestApp({ BODY_LIMIT: '100000' }, pino({ level: 'silent' }), {
-      admission: { budgetBytes: 500_000, refillBytesPerSecond: 0 },
+      admission: { budgetBytes: 500_000, refillBytesPerSecond: 0, maxEventLoopUtilization: 1 },
     })
     const port = await freePort()
     await app.listen({ port, host: '127.0.0.1' })

@@ -64,7 +64,12 @@ describe('one address shared by Tylt and a forger', () => {
 
   it('the same once the address is penalised: its oversized request gets a 413 answer, logged and counted; Tylt’s callbacks still get 200', async () => {
     // A budget the twelve forgeries empty.
-    const relay = await sharedAddressRelay({ budgetBytes: 500_000, refillBytesPerSecond: 0 })
+    // Pressure is the next test's: here a busy machine must not turn the 413 into a 503.
+    const relay = await sharedAddressRelay({
+      budgetBytes: 500_000,
+      refillBytesPerSecond: 0,
+      maxEventLoopUtilization: 1,
+    })
     for (let i = 0; i < 12; i++) {
       const refusal = await exchange(relay.port, post('/webhooks/cpg', forged(60_000), FORGED_SIGNATURE))
       expect(refusal.statuses).toEqual([401])

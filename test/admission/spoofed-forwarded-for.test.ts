@@ -18,7 +18,8 @@ describe.each([
     const seen: RefusedRequest[] = []
     const { app, stored } = await buildTestApp({ TRUST_PROXY: trustProxy }, undefined, {
       quarantine: { refused: (r) => void seen.push(r) },
-      admission: { budgetBytes: 500, refillBytesPerSecond: 0 },
+      // Pressure is not the subject here: a busy machine must not turn a 401 into a 503.
+      admission: { budgetBytes: 500, refillBytesPerSecond: 0, maxEventLoopUtilization: 1 },
     })
     // Every request reaches the relay from the proxy, which appends the address it saw to what the client sent.
     const send = (forwardedFor: string, payload: Buffer, signature: string) =>
