@@ -69,7 +69,12 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   app.decorate('pressure', () => reading())
   app.register(async (scope) => {
     observeWebhooks(scope, deps.metrics)
-    reading = await admission(scope, { budget: sources, limits, sampleIntervalMs })
+    reading = await admission(scope, {
+      budget: sources,
+      limits,
+      sampleIntervalMs,
+      onAbandoned: () => deps.metrics.webhookAbandoned.inc(),
+    })
     await webhookRoutes(scope, {
       secrets: deps.secrets,
       store: deps.store,

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import underPressure, { TYPE_EVENT_LOOP_UTILIZATION } from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { BodyTooLargeError, OverloadedError } from '../errors.js'
+import { BodyTooLargeError, OverloadedError, SenderGoneError } from '../errors.js'
 import { ADMISSION, type AdmissionLimits } from './admission-limits.js'
 import type { SourceBudget } from './source-budget.js'
 
@@ -11,6 +11,8 @@ export interface AdmissionOptions {
   readonly limits?: Partial<AdmissionLimits>
   /** How often the event loop is sampled; under-pressure's default (1 s) when absent. */
   readonly sampleIntervalMs?: number | undefined
+  /** Told of each request dropped before its verification because its sender had closed the connection. */
+  readonly onAbandoned?: (() => void) | undefined
 }
 
 /** What the event-loop monitor read last: under-pressure's `memoryUsage()`. */
@@ -27,6 +29,7 @@ const CHARGED = new Set([401, 404, 413])
 /** One error per kind of shed request: a flood would otherwise pay for a stack trace each. */
 const OVERLOADED = new OverloadedError()
 const TOO_LARGE = new BodyTooLargeError()
+const GONE = new SenderGoneError()
 
 /**
  * Admission of webhook requests, registered inside the webhook scope after the hook that creates each
@@ -37,12 +40,13 @@ const TOO_LARGE = new BodyTooLargeError()
  *   any callback, before a byte of it is read, and 503 under event-loop-utilisation pressure;
  * - under event-loop-delay pressure (out of CPU: every request already waits) everyone gets 503, with
  *   `Retry-After`.
- * Every refusal is an HTTP answer: nothing acts on a connection before its request could be verified.
+ * Every refusal is an HTTP answer: nothing acts on a connection before its request could be verified. A
+ * request whose sender has already closed its connection is dropped before verification, unanswered.
  * Returns the monitor's last reading, for the event-loop gauges.
  */
 export async function admission(
   scope: FastifyInstance,
-  { budget, limits = {}, sampleIntervalMs }: AdmissionOptions,
+  { budget, limits = {}, sampleIntervalMs, onAbandoned = () => {} }: AdmissionOptions,
 ): Promise<() => PressureReading> {
   const { maxCallbackBytes, maxEventLoopDelayMs, maxEventLoopUtilization } = { ...ADMISSION, ...limits }
   // A source whose callbacks verify recently may share its address with a flood (a NAT, a proxy the relay
@@ -72,6 +76,13 @@ export async function admission(
   scope.addHook('onError', (_request, reply, error, done) => {
     if (error.statusCode === 413) reply.header('connection', 'close')
     done()
+  })
+  // Nobody waits for the answer of a request whose connection has closed (a flood that pipelines requests
+  // and gives up on them): it is not verified. Its sender's hanging up is no fault: nothing is charged.
+  scope.addHook('preHandler', (request, _reply, done) => {
+    if (!request.raw.socket?.destroyed) return done()
+    onAbandoned()
+    done(GONE)
   })
   const chargedUpTo = new WeakMap<Socket, number>()
   scope.addHook('onResponse', (request, reply, done) => {
