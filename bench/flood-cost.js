@@ -2,7 +2,7 @@
 // what a forged flood alone costs the relay's core, with no genuine load beside it. For each round, build
 // and forged-body size: a fresh relay configured as for the "genuine callbacks during a forged flood" rows
 // (bench/lib/flood-scenario.js), its CPU share idle for 2 s, then the flood generator of those rows started;
-// once its first 3 s are over (the source has become a suspect and is shed), the relay's CPU share over
+// once its first 3 s are over (the source has spent its budget and is penalised), the relay's CPU share over
 // `--duration` seconds and the forged rate. The CPU share is the relay's CPU time (user + system, every
 // thread) over the wall time, the relay alone on core 0. With `--before`, the other build runs first in
 // each round. Prints a table; writes nothing to docs/.

@@ -1,8 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
+import { admission, type PressureReading } from './admission/admission.js'
+import type { AdmissionLimits } from './admission/admission-limits.js'
+import { SourceBudget } from './admission/source-budget.js'
 import type { Config } from './config/load-config.js'
 import type { SecretRegistry } from './config/secret-registry.js'
-import { HTTP_SERVER_OPTIONS, SERVER_TIMEOUTS, SOURCE_TURNS } from './constants.js'
+import { HTTP_SERVER_OPTIONS, SERVER_TIMEOUTS } from './constants.js'
 import type { EventStore } from './core/event-store.js'
 import {
   type AdmissionObserver,
@@ -11,11 +14,9 @@ import {
   type WebhookObserver,
 } from './core/observers.js'
 import type { RefusalObserver } from './core/quarantine-store.js'
-import { errorHandler, frameworkErrorHandler, notFoundHandler } from './http/error-handler.js'
-import { type OverloadOptions, overloadGuard } from './http/overload-guard.js'
+import { errorHandler, notFoundHandler } from './http/error-handler.js'
 import { NO_SCHEMA_COMPILERS } from './http/schema-compilers.js'
-import { SourceTurns, takeTurns } from './http/source-turns.js'
-import { FailureLimiter, type FailureLimitOptions } from './verify/failure-limiter.js'
+import { frameworkErrorHandler } from './webhook/framework-errors.js'
 import { observeWebhooks } from './webhook/observe-webhooks.js'
 import type { WebhookContext } from './webhook/webhook-context.js'
 import { webhookRoutes } from './webhook/webhook-routes.js'
@@ -29,12 +30,17 @@ export interface AppDeps {
   readonly onAccepted?: (service: string, acceptedAt: number) => void
   /** Told of every request refused on a webhook path (401, 404), so that it can be quarantined. */
   readonly quarantine?: RefusalObserver
-  /** Defaults to OVERLOAD in constants.ts; tests pass tiny thresholds. */
-  readonly overload?: OverloadOptions
-  /** Defaults to FAILURE_LIMIT in constants.ts; tests pass tiny limits. */
-  readonly failureLimit?: FailureLimitOptions
-  /** Which requests go first (trusted sources); tests pass their own to look at it. */
-  readonly turns?: SourceTurns
+  /** Each source's budget, shared with the quarantine (which asks which sources verified recently). */
+  readonly sources?: SourceBudget
+  /** ADMISSION's limits and the event-loop sample interval; tests pass tiny ones. */
+  readonly admission?: Partial<AdmissionLimits> & { readonly sampleIntervalMs?: number }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The event-loop monitor's last reading (admission's pressure), for the event-loop gauges. */
+    pressure(): PressureReading
+  }
 }
 
 /** Fastify takes a hop count at run time but not in its types; a function says the same. */
@@ -46,7 +52,7 @@ function trustProxy(value: Config['trustProxy']) {
 /** The webhook listener. It never listens by itself: server.ts does, tests use `inject`. */
 export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   const observer = deps.observers?.webhook ?? NO_WEBHOOK_OBSERVER
-  const admission = deps.observers?.admission ?? NO_ADMISSION_OBSERVER
+  const admitted = deps.observers?.admission ?? NO_ADMISSION_OBSERVER
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -65,12 +71,18 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
   app.decorateRequest('webhook', null as unknown as WebhookContext)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
+  const { sampleIntervalMs, ...limits } = deps.admission ?? {}
+  const sources = deps.sources ?? new SourceBudget(limits)
+  let reading: () => PressureReading
+  app.decorate('pressure', () => reading())
   app.register(async (scope) => {
     observeWebhooks(scope, observer)
-    const limiter = new FailureLimiter(deps.failureLimit)
-    await overloadGuard(scope, deps.overload, limiter, () => admission.onSuspectRefused())
-    const turns = deps.turns ?? new SourceTurns(SOURCE_TURNS, Date.now, () => admission.onAbandoned())
-    takeTurns(scope, turns)
+    reading = await admission(scope, {
+      budget: sources,
+      limits,
+      sampleIntervalMs,
+      onAbandoned: () => admitted.onAbandoned(),
+    })
     await webhookRoutes(scope, {
       secrets: deps.secrets,
       store: deps.store,
@@ -78,8 +90,7 @@ export function buildApp(config: Config, deps: AppDeps): FastifyInstance {
       jsonFallback: config.signatureJsonFallback,
       onAccepted: deps.onAccepted ?? (() => {}),
       quarantine: deps.quarantine,
-      limiter,
-      turns,
+      sources,
     })
   })
   return app

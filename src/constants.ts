@@ -48,39 +48,6 @@ export const STORE_FILE = 'tylt-relay.sqlite'
 export const LOCK_FILE = 'tylt-relay.lock'
 
 /**
- * When the webhook listener refuses work (see src/http/overload-guard.ts). A healthy relay's event loop lags
- * by well under 10 ms even at full speed (the disk waits are on libuv's pool); a mean lag of 200 ms over
- * half a second means every request already waits that long per turn and the backlog grows, so answering
- * 503 at once beats answering late. Sampled twice a second so a refusal spell ends soon after the load.
- */
-export const OVERLOAD = {
-  maxEventLoopDelayMs: 200,
-  sampleIntervalMs: 500,
-  /**
-   * Sources recently past their failure limit (a flood of forgeries) are shed first, as soon as the event loop is busy 80% of
-   * a sample, which genuine traffic alone reaches only near the relay's capacity; and for 10 s after the
-   * last one shed, since letting them back in is what made the loop busy. docs/hardening.md.
-   */
-  suspectMaxUtilization: 0.8,
-  suspectHoldMs: 10_000,
-  /**
-   * A shed suspect's 503 waits a second: a flood's connections then cost one request a second each instead
-   * of as many as they can send. At most 64 wait at once (each holds up to about 128 KB of unread body in
-   * buffers); past that they are answered at once.
-   */
-  suspectDelayMs: 1_000,
-  maxHeld: 64,
-  /**
-   * While suspects are shed, up to 256 of their new connections are held open unread, for half a second
-   * each, then closed: a file descriptor and what the kernel buffers of the unread bytes each (its receive
-   * buffer at most, 128 KiB by default on Linux: 32 MiB for all 256 in the worst case). Past that they are
-   * closed as soon as accepted.
-   */
-  maxHeldConnections: 256,
-  connectionHoldMs: 500,
-} as const
-
-/**
  * Socket limits of the webhook listener. Tylt sends small bodies from a data centre: a request whose headers
  * take more than 10 s, or whose body is not complete after 15 s, is a slow client holding a socket, not a
  * callback. Idle kept-alive sockets go after 5 s, so hundreds of idle connections cost little and not for long.
@@ -167,51 +134,3 @@ export const MAX_SERVICE_NAME = 100
  * this size only the raw bytes are checked (docs/hardening.md, "Verification cost").
  */
 export const FALLBACK_MAX_BYTES = 65_536
-
-/**
- * The work refused requests (401, 404) from one source address may cost in full, as a token bucket counted
- * in bytes of HMAC input: a failure costs its body size (at least `minCost`) times the secrets tried, the
- * JSON fallback counting `fallbackWeight` more (parsing and re-serialising costs more than hashing), so a
- * 256 KB forgery against 40 keys spends what a thousand small ones would. `burst` at once, refilled at
- * `perSecond`; the bucket may go into debt by one request, never more. Past it, a request from that address
- * is still checked against the raw bytes (a genuine callback from a shared address is accepted), but gets
- * no JSON fallback and is not handed to the quarantine. Genuine Tylt traffic never fails; a rotation
- * mistake (every callback refused) is charged like a forgery: with the fallback on, a refused callback of
- * up to 1 KiB against a one-key service costs 18 KiB, so one Tylt address stays under the limit for about
- * 455 at once and then about 57 a second (docs/hardening.md, section 7). The `global` bucket bounds the
- * same work across all addresses, so rotating addresses buys nothing; at most `addresses` are tracked
- * (the stalest forgotten first), so the limiter's memory stays bounded whatever the attacker rotates
- * through.
- */
-export const FAILURE_LIMIT = {
-  burst: 8 * 1024 * 1024,
-  perSecond: 1024 * 1024,
-  globalBurst: 64 * 1024 * 1024,
-  globalPerSecond: 8 * 1024 * 1024,
-  addresses: 10_000,
-  /** A source past its own limit this recently is a suspect: the overload guard sheds it first. */
-  suspectMs: 60_000,
-} as const
-
-/**
- * Webhook requests from sources not known to be Tylt (none of their requests verified yet, or one refused
- * since the last that did) are let in one per turn of the event loop, round robin across sources; trust
- * lasts `trustMs` after the last request that verified, for at most `addresses` sources.
- * src/http/source-turns.ts, docs/hardening.md.
- */
-export const SOURCE_TURNS = {
-  trustMs: 24 * 60 * 60 * 1000,
-  addresses: 10_000,
-} as const
-
-/** What one refused request costs at least, and how much more the JSON fallback weighs than one HMAC. */
-export const FAILURE_COST = { minCost: 1024, fallbackWeight: 16 } as const
-
-/**
- * A suspect's request declaring a larger body (or none) is shed at once, whether or not the relay is busy:
- * no callback is that large, and reading and hashing it is what a flood of big forgeries costs.
- */
-export const SUSPECT_MAX_BODY = 65_536
-
-/** Requests with a body over SUSPECT_MAX_BODY one source address may have in flight; more get 503 at once. */
-export const MAX_LARGE_IN_FLIGHT = 4

@@ -11,6 +11,8 @@ export const StoreUnavailableError = createError(
   503,
 )
 export const OverloadedError = createError('TYLT_OVERLOADED', 'overloaded, retry later', 503)
+export const BodyTooLargeError = createError('TYLT_BODY_TOO_LARGE', 'payload too large', 413)
+export const SenderGoneError = createError('TYLT_SENDER_GONE', 'the sender closed the connection', 499)
 export const StoreClosedError = createError('TYLT_STORE_CLOSED', 'the store is closed', 503)
 export const ConfigError = createError('TYLT_CONFIG', 'invalid configuration:\n%s', 500)
 export const EventNotFoundError = createError('TYLT_EVENT_NOT_FOUND', 'no event with id %s', 404)

@@ -67,7 +67,7 @@ function reserialise(body: Buffer): { bytes: Buffer; parsed: unknown } | undefin
  * bytes are tried for all of them before the JSON fallback, so a raw match always wins. The fallback parses
  * and re-serialises the body at most once, however many secrets are tried, and only for bodies of at most
  * FALLBACK_MAX_BYTES; `jsonFallback` may be a function, asked only once the raw bytes matched nothing (the
- * webhook route asks its failure limiter there). Pure: no I/O.
+ * webhook route asks admission there). Pure: no I/O.
  */
 export function verifySignature(
   services: readonly ServiceKeys[],

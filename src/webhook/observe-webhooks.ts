@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
 import type { WebhookObserver } from '../core/observers.js'
 import { FLAT_LINE_REDACT } from '../logger.js'
 import { newWebhookContext, type RefusalReason } from './webhook-context.js'
+import { webhookLineWriter } from './webhook-line.js'
 
 /** Paths and service names are kept and logged bounded: a request line can be kilobytes long. */
 export const MAX_PATH = 256
@@ -33,6 +35,7 @@ export function refusalFields(request: FastifyRequest, reason: RefusalReason) {
 export function observeWebhooks(app: FastifyInstance, observer: WebhookObserver) {
   // Every value of the line is a string, number or null (see FLAT_LINE_REDACT); reqId is what request.log adds.
   const log = app.log.child({}, { redact: FLAT_LINE_REDACT })
+  const write = webhookLineWriter(log as Logger)
   app.addHook('onRequest', (request, _reply, done) => {
     request.webhook = newWebhookContext()
     done()
@@ -53,13 +56,10 @@ export function observeWebhooks(app: FastifyInstance, observer: WebhookObserver)
       ms: Math.round(ms * 100) / 100,
       ip: request.ip,
     }
-    if (context.reason === undefined) log.info(line, 'webhook')
+    if (context.reason === undefined) write(line)
     else {
       observer.onRefused(context.reason, context.overLimit)
-      log.info(
-        { ...line, ...refusalFields(request, context.reason), overLimit: context.overLimit },
-        'webhook',
-      )
+      write({ ...line, ...refusalFields(request, context.reason), overLimit: context.overLimit })
     }
     done()
   })

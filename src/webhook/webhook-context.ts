@@ -16,7 +16,7 @@ export interface WebhookContext {
   contentType: string | null
   /** Set when the request was refused for its signature or its service. */
   reason: RefusalReason | undefined
-  /** The refusal came past its source's failure limit: no JSON fallback, not handed to the quarantine. */
+  /** The refusal came from a penalised source (admission): no JSON fallback, not handed to the quarantine. */
   overLimit: boolean
 }
 

@@ -1,15 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { SourceStanding } from '../admission/source-budget.js'
 import type { SecretRegistry } from '../config/secret-registry.js'
-import { ANSWER, OUTCOME_HEADER, SIGNATURE_HEADER, SUSPECT_MAX_BODY, TEXT_PLAIN } from '../constants.js'
+import { ANSWER, OUTCOME_HEADER, SIGNATURE_HEADER, TEXT_PLAIN } from '../constants.js'
 import type { EventStore } from '../core/event-store.js'
 import { NO_WEBHOOK_OBSERVER, type WebhookObserver } from '../core/observers.js'
 import type { QuarantineReason, RefusalObserver } from '../core/quarantine-store.js'
 import { InvalidSignatureError } from '../errors.js'
 import { eventId } from '../event/event-id.js'
 import { extractMetadata } from '../event/extract-metadata.js'
-import { shedSuspect } from '../http/overload-guard.js'
-import type { SourceTurns } from '../http/source-turns.js'
-import { FailureLimiter, failureCost } from '../verify/failure-limiter.js'
 import { type FailureReason, type ServiceKeys, verifySignature } from '../verify/verify-signature.js'
 import { MAX_PATH } from './observe-webhooks.js'
 import type { WebhookContext } from './webhook-context.js'
@@ -26,10 +24,8 @@ export interface WebhookRoutesOptions {
   readonly onAccepted: (service: string, acceptedAt: number) => void
   /** Told of each refused request (bad signature, unknown service), with its bytes; absent: nothing kept. */
   readonly quarantine?: RefusalObserver | undefined
-  /** Refusals per source address; the overload guard shares it to shed suspects first. */
-  readonly limiter?: FailureLimiter | undefined
-  /** Told which sources verified and which were refused: trusted sources' requests go first. */
-  readonly turns?: SourceTurns | undefined
+  /** Admission's view of each source: told which verified, asked which are penalised. */
+  readonly sources: SourceStanding
 }
 
 const headerText = (value: string | string[] | undefined): string | null =>
@@ -57,10 +53,8 @@ function takeContentType(request: FastifyRequest) {
  * bytes, and a JSON parser would hand us a re-serialised object instead.
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions) {
-  const { secrets, store, jsonFallback, onAccepted, quarantine } = options
+  const { secrets, store, jsonFallback, onAccepted, quarantine, sources } = options
   const observer = options.observer ?? NO_WEBHOOK_OBSERVER
-  const limiter = options.limiter ?? new FailureLimiter()
-  const turns = options.turns
 
   /** Hands a refused request to the quarantine; the answer to the sender does not change. */
   function refuse(request: FastifyRequest, reason: QuarantineReason, body: Buffer, service: string | null) {
@@ -74,7 +68,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
       contentType: request.webhook.contentType,
       userAgent: headerText(request.headers['user-agent']),
       body,
-      fromVerifiedSource: false,
+      fromVerifiedSource: sources.verifiedRecently(request.ip),
     })
   }
 
@@ -82,22 +76,15 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 
   /**
-   * Counts a refused signature, charges its source what it cost, and hands it to the quarantine while the
-   * source is within its limit. Returns the error that answers 401.
+   * Counts a refused signature and hands it to the quarantine unless its source is penalised. Returns the
+   * error that answers 401 (admission charges the source for it once answered).
    */
-  function refuseSignature(
-    request: FastifyRequest,
-    reason: FailureReason,
-    body: Buffer,
-    candidates: readonly ServiceKeys[],
-    fellBack: boolean,
-  ) {
+  function refuseSignature(request: FastifyRequest, reason: FailureReason, body: Buffer, penalised: boolean) {
     const context = request.webhook
     observer.onSignatureFailed(context.service, reason)
     context.reason = reason
-    const hmacs = reason === 'mismatch' ? candidates.reduce((n, c) => n + c.secrets.length, 0) : 0
-    context.overLimit = !limiter.fail(request.ip, failureCost(body.length, hmacs, fellBack))
-    if (!context.overLimit) refuse(request, reason, body, context.service === '*' ? null : context.service)
+    context.overLimit = penalised
+    if (!penalised) refuse(request, reason, body, context.service === '*' ? null : context.service)
     return new InvalidSignatureError()
   }
 
@@ -106,19 +93,12 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     const header = request.headers[SIGNATURE_HEADER]
     const signature = typeof header === 'string' ? header : undefined
     const body = rawBody(request)
-    // A large body whose source went past its limit while it was being sent (a flood's first wave, all of it
-    // admitted before the first forgery was refused) is shed as the guard would have shed it.
-    if (body.length > SUSPECT_MAX_BODY && limiter.suspect(request.ip)) throw shedSuspect(request, reply)
-    // Past its failure limit a source still has its raw bytes checked (a genuine callback may share its
-    // address with a flood), but gets no fallback: the one costly step a forgery can ask for.
-    let fellBack = false
-    const fallback = jsonFallback && (() => (fellBack = limiter.allows(request.ip)))
-    const verified = verifySignature(candidates, body, signature, fallback)
-    if (!verified.ok) {
-      turns?.refused(request.ip)
-      throw refuseSignature(request, verified.reason, body, candidates, fellBack)
-    }
-    turns?.verified(request.ip)
+    // A penalised source still has its raw bytes checked (a genuine callback may share its address with a
+    // flood), but gets no fallback: the one costly step a forgery can ask for. Asked only when it matters.
+    const penalised = () => sources.penalised(request.ip)
+    const verified = verifySignature(candidates, body, signature, jsonFallback && (() => !penalised()))
+    if (!verified.ok) throw refuseSignature(request, verified.reason, body, penalised())
+    sources.verified(request.ip)
     context.service = verified.service
     observer.onVerified(
       verified.service,
@@ -160,13 +140,11 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
   function unknownService(request: FastifyRequest, reply: FastifyReply, done: () => void) {
     request.webhook.outcome = 'unknown_service'
     request.webhook.reason = 'unknown_service'
-    turns?.refused(request.ip)
-    const declared = Number(request.headers['content-length'] ?? 0) || 0
-    request.webhook.overLimit = !limiter.fail(request.ip, failureCost(declared, 0, false))
+    request.webhook.overLimit = sources.penalised(request.ip)
     // With a quarantine, the body is read so that a callback sent before its service was configured can be
-    // accepted later; without one, or past the source's failure limit, nothing of it is read.
+    // accepted later; without one, or from a penalised source, nothing of it is read, nor drained after.
     if (quarantine !== undefined && !request.webhook.overLimit) return done()
-    reply.code(404).type(TEXT_PLAIN).send(ANSWER.notFound)
+    reply.code(404).header('connection', 'close').type(TEXT_PLAIN).send(ANSWER.notFound)
   }
   const refuseUnknown = (request: FastifyRequest, reply: FastifyReply, asked: string) => {
     refuse(request, 'unknown_service', rawBody(request), asked.slice(0, MAX_PATH))

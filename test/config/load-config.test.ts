@@ -118,8 +118,8 @@ describe('loadConfig', () => {
     expect(message).not.toContain('hunter3')
   })
 
-  it('takes TRUST_PROXY as a boolean, a hop count or a list', () => {
-    expect(loadConfig({ TYLT_SECRET_CPG: SECRET, TRUST_PROXY: 'true' }).trustProxy).toBe(true)
+  it('takes TRUST_PROXY as false, a hop count or a list', () => {
+    expect(loadConfig({ TYLT_SECRET_CPG: SECRET, TRUST_PROXY: 'false' }).trustProxy).toBe(false)
     expect(loadConfig({ TYLT_SECRET_CPG: SECRET, TRUST_PROXY: '2' }).trustProxy).toBe(2)
     expect(loadConfig({ TYLT_SECRET_CPG: SECRET, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toEqual([
       '10.0.0.0/8',

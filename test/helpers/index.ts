@@ -61,7 +61,7 @@ export async function buildTestApp(
   {
     sync,
     ...deps
-  }: Pick<AppDeps, 'overload' | 'quarantine' | 'failureLimit' | 'onAccepted' | 'turns'> & {
+  }: Pick<AppDeps, 'admission' | 'quarantine' | 'sources' | 'onAccepted'> & {
     readonly sync?: SyncFile
   } = {},
 ): Promise<TestApp> {

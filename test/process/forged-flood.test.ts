@@ -1,7 +1,6 @@
 import { request } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { FAILURE_LIMIT } from '../../src/constants.js'
-import { failureCost } from '../../src/verify/failure-limiter.js'
+import { ADMISSION } from '../../src/admission/admission-limits.js'
 import { sample, sign, sleep, tempDir } from '../helpers/index.js'
 import { listEvents, startRelay } from '../helpers/relay-process.js'
 
@@ -53,9 +52,9 @@ async function flood(url: string, count: number, connections: number, localAddre
           res.on('error', () => settle(String(res.statusCode)))
         },
       )
-      // A shed request's connection is closed before its body is read: the write fails, which is the point.
+      // A refused request's connection is closed before its body is read: the write may fail after the answer.
       req.on('error', () => settle('reset'))
-      // This attacker does not wait for answers the relay holds back (a shed suspect's 503 waits a second).
+      // This attacker does not wait long for any answer.
       req.setTimeout(50, () => {
         settle('held')
         req.destroy()
@@ -109,10 +108,12 @@ describe('a flood of forged 256 KB requests from one address', () => {
 
     expect(genuine.length).toBeGreaterThan(10)
     expect(genuine.filter((g) => g.status !== 200 || g.body !== 'ok' || g.outcome !== 'accepted')).toEqual([])
-    // Forgeries: refused for their signature, or shed as a suspect's (503, the connection closed under them,
-    // or no answer within 50 ms).
+    // Forgeries: refused for their signature, or, once their source is penalised, refused before their body is
+    // read (413; 503 under pressure), the connection closed under their write, or no answer within 50 ms.
     expect([...answers.values()].reduce((a, b) => a + b, 0)).toBe(FORGED_COUNT)
-    expect([...answers.keys()].filter((key) => !['401', '503', 'reset', 'held'].includes(key))).toEqual([])
+    expect(
+      [...answers.keys()].filter((key) => !['401', '413', '503', 'reset', 'held'].includes(key)),
+    ).toEqual([])
     const metrics = await relay.metrics()
     const overLimit = sample(metrics, 'tylt_relay_webhook_refusals_total', {
       reason: 'mismatch',
@@ -122,18 +123,19 @@ describe('a flood of forged 256 KB requests from one address', () => {
       reason: 'mismatch',
       over_limit: 'false',
     })
-    // The limiter let at most its burst (plus its refill over the run, plus the one that went into debt) cost
-    // in full: each forgery costs its 256 KB once (one key; too large for the fallback).
-    const perForgery = failureCost(262_144, 1, false)
+    // The source budget let at most its bytes (plus its refill over the run, plus the one that emptied it)
+    // be refused in full: each forgery read costs its 256 KB at least.
     expect(withinLimit).toBeLessThanOrEqual(
-      (FAILURE_LIMIT.burst + 60 * FAILURE_LIMIT.perSecond) / perForgery + 1,
+      (ADMISSION.budgetBytes + 60 * ADMISSION.refillBytesPerSecond) / 262_144 + 1,
     )
-    const shed = ['503', 'reset', 'held'].reduce((n, key) => n + (answers.get(key) ?? 0), 0)
+    const shed = ['413', '503', 'reset', 'held'].reduce((n, key) => n + (answers.get(key) ?? 0), 0)
     expect((overLimit ?? 0) + shed).toBeGreaterThan(FORGED_COUNT / 2)
     expect(sample(metrics, 'tylt_relay_webhook_requests_total', { outcome: 'accepted' })).toBe(genuine.length)
     expect(await relay.stop()).toBe(0)
-    // Answers held back for senders that had gone are no error of the relay's.
-    expect(relay.stdout.filter((line) => /"level":(40|50|60)/.test(line))).toEqual([])
+    // Senders that had gone are no error of the relay's: nothing but the refusals' own lines (at warn).
+    expect(
+      relay.stdout.filter((line) => /"level":(40|50|60)/.test(line) && !line.includes('"msg":"webhook"')),
+    ).toEqual([])
     const events = await listEvents(relay.env)
     expect(events.map((e) => e.orderId).sort()).toEqual(genuine.map((_, n) => `genuine-${n}`).sort())
   }, 120_000)

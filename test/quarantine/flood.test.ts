@@ -90,8 +90,8 @@ describe('a flood of forgeries from one address', () => {
     expect(genuine.length).toBeGreaterThan(20)
     expect(genuine).toEqual(Array(genuine.length).fill('200 ok'))
     expect(forged.sent).toBe(FORGED)
-    // Answered 401 (verified, refused) or 503 (shed unread); the rest were never read: their connection was
-    // held unread until the sender gave up, or closed under them, as a suspect's is.
+    // Answered 401 (verified, refused) or 503 (under pressure, unread); the rest were not answered before
+    // the sender gave up on them.
     expect([...forged.answers.keys()].filter((status) => status !== 401 && status !== 503)).toEqual([])
     expect(forged.answers.get(401)).toBeGreaterThan(0)
     // Every forgery refused within its source's failure budget was handed to the quarantine, and kept or
@@ -123,15 +123,9 @@ describe('a flood of forgeries from one address', () => {
     expect(accounted(metrics)).toBeGreaterThanOrEqual(handed(metrics))
     expect(accounted(metrics) - handed(metrics)).toBeLessThanOrEqual(unanswered(metrics))
     expect(sample(metrics, 'tylt_relay_quarantine_bytes')).toBeLessThanOrEqual(MAX)
-    // Almost none of the flood cost a verification: its connections were held at accept once its source
-    // was a suspect, its requests dropped at their turn once their sender had gone, or shed unread.
-    expect(
-      count(metrics, 'tylt_relay_webhook_requests_total', { outcome: 'invalid_signature' }),
-    ).toBeLessThan(FORGED / 20)
-    expect(
-      count(metrics, 'tylt_relay_suspect_connections_refused_total') +
-        count(metrics, 'tylt_relay_webhook_abandoned_total'),
-    ).toBeGreaterThan(0)
+    // The flood emptied its source's budget: its later refusals were neither tried with the fallback nor
+    // handed to the quarantine.
+    expect(refusals(metrics, 'true')).toBeGreaterThan(0)
     expect(sample(metrics, 'tylt_relay_webhook_requests_total', { outcome: 'accepted' })).toBe(genuine.length)
     await eventually(
       async () => consumer.bodies.length,
@@ -191,8 +185,7 @@ async function pipelinedFlood(port: number, count: number) {
           if (++answered === n) socket.end()
         }
       })
-      // Not waiting for what the relay holds back: a held answer (a second or so) or a connection held
-      // unread (the relay's tarpit for a suspect's new connections).
+      // Not waiting long for any answer, as a flood would not.
       socket.setTimeout(250, () => socket.destroy())
       socket.on('error', () => {})
       socket.on('close', () => resolve())

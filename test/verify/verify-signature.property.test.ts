@@ -1,7 +1,6 @@
 import { createSecretKey } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { FAILURE_LIMIT } from '../../src/constants.js'
 import { eventId } from '../../src/event/event-id.js'
 import { type ServiceKeys, verifySignature } from '../../src/verify/verify-signature.js'
 import { buildTestApp, SECRETS, sign } from '../helpers/index.js'
@@ -135,10 +134,9 @@ describe('verifySignature (property-based)', () => {
 
 describe('the webhook route (property-based)', () => {
   it('stores a body exactly when its signature is genuine, whatever is changed', async () => {
-    // Over a hundred forgeries from one address: this property is about signatures, not the failure limit
-    // that would make the address a suspect (test/webhook/verification-cost.test.ts).
-    const failureLimit = { ...FAILURE_LIMIT, burst: 1e12 }
-    const { app, stored } = await buildTestApp({}, undefined, { failureLimit })
+    // Over a hundred forgeries from one address: this property is about signatures, not the source budget
+    // that would penalise the address (test/admission/source-budget.test.ts).
+    const { app, stored } = await buildTestApp({}, undefined, { admission: { budgetBytes: 1e12 } })
     const attempt = fc.record({
       body: fc.oneof(rawBody, jsonBody).filter((b) => b.length > 0),
       secret: fc.constantFrom(SECRETS.cpg, SECRETS.upiCurrent, 'forger-guess'),

@@ -5,10 +5,10 @@ import { buildTestApp, SECRETS, sign } from '../helpers/index.js'
 
 const body = fixture('cpg-pay-in.json')
 
-/** The webhook app with a hair-trigger overload guard: 10 ms of mean event-loop lag, sampled every 50 ms. */
+/** The webhook app with hair-trigger pressure: 10 ms of mean event-loop lag, sampled every 50 ms. */
 async function buildTouchyApp() {
   const test = await buildTestApp({}, undefined, {
-    overload: { maxEventLoopDelayMs: 10, sampleIntervalMs: 50 },
+    admission: { maxEventLoopDelayMs: 10, sampleIntervalMs: 50 },
   })
   await test.app.ready()
   return test

@@ -1,7 +1,7 @@
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { fixture } from '../helpers/fixtures.js'
-import { buildTestApp, SECRETS, sample, sign } from '../helpers/index.js'
+import { buildTestApp, SECRETS, sample, sign, sleep } from '../helpers/index.js'
 
 const body = fixture('cpg-pay-in.json')
 
@@ -45,7 +45,7 @@ describe('every refused request on a webhook path is logged with what was asked 
     expect(res.statusCode).toBe(401)
     expect(webhookLines()).toEqual([
       expect.objectContaining({
-        level: 30,
+        level: 40,
         method: 'POST',
         path: '/webhooks/cpg?attempt=1',
         asked: 'cpg',
@@ -136,9 +136,33 @@ describe('every refused request on a webhook path is logged with what was asked 
     const { post, webhookLines, refusals } = await logged()
     expect((await post('/webhooks/cpg', sign(SECRETS.cpg, body))).statusCode).toBe(200)
     const [line] = webhookLines()
-    expect(line).toMatchObject({ outcome: 'accepted', statusCode: 200 })
+    expect(line).toMatchObject({ level: 30, outcome: 'accepted', statusCode: 200 })
     expect(line).not.toHaveProperty('reason')
     expect(line).not.toHaveProperty('path')
     expect(await refusals({})).toBeUndefined()
+  })
+
+  it('a flood from one source writes at most 20 refusal lines at once; its next line says how many were not written', async () => {
+    const { app, webhookLines, refusals } = await logged()
+    const forge = (remoteAddress: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/webhooks/cpg',
+        headers: { 'x-tlp-signature': sign('forged', body) },
+        payload: body,
+        remoteAddress,
+      })
+    for (let i = 0; i < 50; i++) expect((await forge('203.0.113.9')).statusCode).toBe(401)
+    expect((await forge('198.51.100.4')).statusCode).toBe(401)
+    const from = (ip: string) => webhookLines().filter((l) => l.ip === ip)
+    expect(from('203.0.113.9')).toHaveLength(20)
+    expect(from('203.0.113.9').every((l) => l.level === 40 && !('suppressed' in l))).toBe(true)
+    expect(from('198.51.100.4')).toHaveLength(1)
+    // Every refusal is counted whether or not its line was written.
+    expect(await refusals({ reason: 'mismatch' })).toBe(51)
+    // A line a second comes back; it carries the count of those not written since.
+    await sleep(1_100)
+    await forge('203.0.113.9')
+    expect(from('203.0.113.9').at(-1)).toMatchObject({ level: 40, statusCode: 401, suppressed: 30 })
   })
 })

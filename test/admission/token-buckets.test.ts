@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TokenBuckets } from '../../src/quarantine/token-buckets.js'
+import { TokenBuckets } from '../../src/admission/token-buckets.js'
 
 describe('TokenBuckets', () => {
   it('allows a burst, then refills at its rate, never past its capacity', () => {
@@ -27,5 +27,14 @@ describe('TokenBuckets', () => {
     expect(buckets.size).toBe(2)
     expect(buckets.take('a', 0)).toBe(false)
     expect(buckets.take('b', 0)).toBe(true)
+  })
+
+  it('spend takes the whole cost whatever the bucket holds, down to empty, and says what is left', () => {
+    const buckets = new TokenBuckets(100, 10, 1)
+    expect(buckets.spend('a', 0, 30)).toBe(70)
+    expect(buckets.spend('a', 0, 500)).toBe(0)
+    expect(buckets.take('a', 0)).toBe(false)
+    // Empty, not in debt: it refills from zero.
+    expect(buckets.spend('a', 1_000, 1)).toBe(9)
   })
 })
