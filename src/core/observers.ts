@@ -35,11 +35,9 @@ export interface WebhookObserver {
   onVerified(service: string, slot: 'current' | 'older', bytes: 'raw' | 'json_fallback'): void
 }
 
-/** Requests shed before they could be verified, to keep the relay answering under a flood. */
+/** Requests admission dropped before they could be verified. */
 export interface AdmissionObserver {
-  /** A connection from a source past its failure budget was held or closed. */
-  onSuspectRefused(): void
-  /** A request waiting for its turn was dropped unread: its sender had hung up. */
+  /** A request was dropped unread: its sender had already closed the connection. */
   onAbandoned(): void
 }
 
@@ -66,6 +64,6 @@ export const NO_WEBHOOK_OBSERVER: WebhookObserver = {
   onSignatureFailed() {},
   onVerified() {},
 }
-export const NO_ADMISSION_OBSERVER: AdmissionObserver = { onSuspectRefused() {}, onAbandoned() {} }
+export const NO_ADMISSION_OBSERVER: AdmissionObserver = { onAbandoned() {} }
 export const NO_FORWARDER_OBSERVER: ForwarderObserver = { onSent() {}, onForwarded() {} }
 export const NO_STORE_OBSERVER: StoreObserver = { onCommitted() {} }

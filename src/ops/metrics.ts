@@ -60,16 +60,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
   )
   const refusals = counter(
     'webhook_refusals_total',
-    'Requests refused on a webhook path by reason (missing, malformed, mismatch, unknown_service, bad_url); over_limit="true": past the source\'s failure limit, so no JSON fallback and not quarantined',
+    'Requests refused on a webhook path by reason (missing, malformed, mismatch, unknown_service, bad_url); over_limit="true": the source was penalised (out of budget), so no JSON fallback and not quarantined',
     ['reason', 'over_limit'],
   )
   const abandoned = counter(
     'webhook_abandoned_total',
-    'Webhook requests from sources not known to be Tylt dropped unread at their turn, their sender having closed the connection while they waited (a flood)',
-  )
-  const suspectsRefused = counter(
-    'suspect_connections_refused_total',
-    'Connections held unread or closed at once, from a source past its failure limit within the last minute, while suspects are shed (a forged flood)',
+    'Webhook requests dropped before verification because their sender had already closed the connection (a flood that gave up)',
   )
   const secretMatches = counter(
     'secret_matches_total',
@@ -134,7 +130,6 @@ export function createMetrics(sources: MetricsSources): Metrics {
       onVerified: (service, slot, bytes) => secretMatches.inc({ service, slot, bytes }),
     },
     admission: {
-      onSuspectRefused: () => suspectsRefused.inc(),
       onAbandoned: () => abandoned.inc(),
     },
     store: { onCommitted: (events) => commitBatch.observe(events) },
