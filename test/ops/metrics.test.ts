@@ -159,7 +159,7 @@ describe('the process metrics', () => {
       expect(line).toMatch(/^tylt_relay_/)
     }
     expect(text).toContain('# TYPE tylt_relay_process_cpu_seconds_total counter\n')
-    expect(sample(text, 'tylt_relay_process_cpu_seconds_total')).toBeGreaterThan(0.05)
+    expect(sample(text, 'tylt_relay_process_cpu_seconds_total')).toBeGreaterThan(0)
     expect(sample(text, 'tylt_relay_process_resident_memory_bytes')).toBeGreaterThan(10 * 2 ** 20)
     const start = sample(text, 'tylt_relay_process_start_time_seconds') ?? 0
     expect(start).toBeLessThanOrEqual(Date.now() / 1000)
