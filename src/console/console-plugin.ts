@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { TEXT_PLAIN } from '../constants.js'
-import { CONSOLE_CSS, CONSOLE_JS } from './console-assets.js'
+import { CONSOLE_CSS, CONSOLE_ICON, CONSOLE_JS } from './console-assets.js'
 import { type Access, ConsoleAuth, csrfRefused, refuseForm } from './console-auth.js'
 import type { Answer, ConsoleDeps, Handler } from './console-deps.js'
 import { consoleRoutes } from './console-routes.js'
@@ -69,6 +69,7 @@ function assetRoutes(app: FastifyInstance) {
     )
   asset('console.css', 'text/css; charset=utf-8', CONSOLE_CSS)
   asset('console.js', 'text/javascript; charset=utf-8', CONSOLE_JS)
+  asset('icon.svg', 'image/svg+xml', CONSOLE_ICON)
 }
 
 /** The operator's console, under /console on the ops listener (docs/console.md). */

@@ -4,8 +4,19 @@ import type { EventFilters, FilterName } from './event-filters.js'
 import { count, utc } from './format.js'
 import { type Html, html } from './html.js'
 import { layout, P, type PageContext } from './layout.js'
+import { statusText, statusView } from './status-view.js'
 
+/** A delivery state: its word in text (forced colours and any font keep it), coloured and marked by CSS. */
 export const stateLabel = (state: string): Html => html`<span class="state state-${state}">${state}</span>`
+
+/** A body's state as `4 completed`, and its payment's outcome. */
+export function statusCells(e: StoredEvent): { status: Html; outcome: Html } {
+  const view = statusView(e)
+  return {
+    status: html`<span class="status">${statusText(view)}</span>`,
+    outcome: html`<span class="outcome outcome-${view.outcome.replace(' ', '-')}">${view.outcome}</span>`,
+  }
+}
 
 function select(name: FilterName, label: string, values: readonly string[], current: string): Html {
   const options = ['', ...values].map(
@@ -30,18 +41,20 @@ ${select('product', 'Product', PRODUCTS, f.product)}
 ${input('status', 'Tylt status', f.status)}
 ${input('since', 'Accepted from (UTC)', f.since, 'datetime-local')}
 ${input('until', 'Accepted before (UTC)', f.until, 'datetime-local')}
-<div><label aria-hidden="true">&nbsp;</label><button type="submit">Filter</button> <a href="${P}/events">Clear</a></div>
+<div><label aria-hidden="true"></label><button type="submit">Filter</button> <a href="${P}/events">Clear</a></div>
 </form>`
 }
 
 function row(e: StoredEvent): Html {
-  return html`<tr>
+  const { status, outcome } = statusCells(e)
+  return html`<tr data-seq="${e.seq}">
 <td data-label="Accepted">${utc(e.acceptedAt)}</td>
 <td data-label="Merchant order"><a href="${P}/events/${encodeURIComponent(e.id)}">${e.merchantOrderId ?? '(none)'}</a></td>
 <td data-label="Tylt order"><code>${e.orderId ?? '-'}</code></td>
 <td data-label="Service">${e.service}</td>
 <td data-label="Product">${e.product}</td>
-<td data-label="Status">${e.status ?? '-'}</td>
+<td data-label="Tylt status">${status}</td>
+<td data-label="Outcome">${outcome}</td>
 <td data-label="State">${stateLabel(e.state)}</td>
 <td data-label="Attempts">${e.attempts}</td>
 </tr>`
@@ -67,7 +80,7 @@ export function eventsPage(
   const table =
     shown.length === 0
       ? html`<p id="no-events">No event matches.</p>`
-      : html`<table class="cards" id="events"><thead><tr><th>Accepted</th><th>Merchant order</th><th>Tylt order</th><th>Service</th><th>Product</th><th>Status</th><th>State</th><th>Attempts</th></tr></thead>
+      : html`<table class="cards" id="events"><thead><tr><th>Accepted</th><th>Merchant order</th><th>Tylt order</th><th>Service</th><th>Product</th><th>Tylt status</th><th>Outcome</th><th>State</th><th>Attempts</th></tr></thead>
 <tbody>${shown.map(row)}</tbody></table>`
   const content = html`<h1>Events</h1>
 ${filterForm(filters, services)}

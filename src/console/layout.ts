@@ -57,7 +57,8 @@ export function layout(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · tylt-relay console</title>
+<title>${title} - tylt-relay console</title>
+<link rel="icon" href="${P}/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="${P}/assets/console.css">
 <script src="${P}/assets/console.js" defer></script>
 </head>
