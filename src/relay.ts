@@ -3,8 +3,9 @@ import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import type { Config } from './config/load-config.js'
 import { SecretRegistry } from './config/secret-registry.js'
-import { consoleMount } from './console/console-deps.js'
+import { consoleMount, type QuarantineVerdict } from './console/console-deps.js'
 import type { EventStore } from './core/event-store.js'
+import type { QuarantinedRequest } from './core/quarantine-store.js'
 import { forwardByteBudget } from './forward/byte-budget.js'
 import { planDownstreams } from './forward/downstream-plan.js'
 import { Forwarder } from './forward/forwarder.js'
@@ -12,7 +13,7 @@ import { createSink } from './forward/sinks/create-sink.js'
 import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
 import { createQuarantine } from './quarantine/create-quarantine.js'
-import { retryQuarantined } from './quarantine/retry-quarantined.js'
+import { recover, retryQuarantined } from './quarantine/retry-quarantined.js'
 import { listen } from './relay-listen.js'
 import { type StopReport, stopRelay } from './relay-stop.js'
 import { startLine } from './start-line.js'
@@ -109,10 +110,19 @@ export async function createRelay(
     if (outcome?.outcome === 'accepted') wake()
     return outcome?.outcome ?? 'missing'
   }
+  const verifyQuarantined = (request: QuarantinedRequest): QuarantineVerdict => {
+    const found = recover(request, {
+      services: secrets.all(),
+      signatureJsonFallback: config.signatureJsonFallback,
+    })
+    return found.ok
+      ? { verifies: true, service: found.event.service, slot: found.slot }
+      : { verifies: false, reason: found.reason }
+  }
   const console = config.opsToken && {
     ...{ token: config.opsToken, store, services: config.services.map((s) => s.name), lastAccepted, wake },
     ...{ registry: metrics.registry, downstreams: () => forwarders.map((f) => f.status()) },
-    ...(quarantine && { quarantine: quarantine.store, retryQuarantined: retry }),
+    ...(quarantine && { quarantine: quarantine.store, retryQuarantined: retry, verifyQuarantined }),
   }
   const ops = buildOpsApp({ logger, store, metrics, forwarders, console: console && consoleMount(console) })
 

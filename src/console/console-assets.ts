@@ -1,3 +1,5 @@
+import { CONSOLE } from './console-settings.js'
+
 /**
  * The console's only assets, served by the relay itself (a sidecar may have no internet, and the
  * Content-Security-Policy allows nothing else). Kept as strings so the build ships them inside `dist`.
@@ -47,7 +49,12 @@ ul.plain{list-style:none;margin:0;padding:0}
 .outcome-unknown::before{border-style:dashed}
 .muted{color:#555}
 .pager{display:flex;gap:1rem}
+form.search{display:flex;align-items:center;gap:.35rem}
+form.search label{font-weight:600;font-size:.9rem;white-space:nowrap}
+form.search input{width:14rem}
 @media (max-width:40rem){
+  form.search{width:100%}
+  form.search input{width:auto;flex:1;min-width:0}
   main{padding:.75rem}
   table.cards thead{position:absolute;left:-9999px}
   table.cards tr{display:block;border:1px solid #999;margin-bottom:.75rem;padding:.25rem .5rem}
@@ -57,13 +64,63 @@ ul.plain{list-style:none;margin:0;padding:0}
 }
 `
 
-/** Asks before an action that cannot be undone; the forms work the same without it. */
+/**
+ * Asks before an action that cannot be undone; the forms work the same without it. Keeps the parts marked
+ * `data-live` current: it polls the small pulse answer and, when it changed, fetches the page again and
+ * swaps those parts, so the server renders them in one place. It polls only while the tab is visible.
+ */
 export const CONSOLE_JS = `'use strict'
 document.addEventListener('submit', function (event) {
   var form = event.target
   var question = form && form.getAttribute && form.getAttribute('data-confirm')
   if (question && !window.confirm(question)) event.preventDefault()
 })
+;(function () {
+  if (document.querySelector('[data-live]') === null) return
+  var every = ${CONSOLE.liveMs}
+  var timer = null
+  var busy = false
+  var last = null
+  function refresh() {
+    return fetch(location.href, { credentials: 'same-origin' })
+      .then(function (answer) { return answer.ok ? answer.text() : null })
+      .then(function (text) {
+        if (text === null) return
+        var fresh = new DOMParser().parseFromString(text, 'text/html')
+        document.querySelectorAll('[data-live]').forEach(function (part) {
+          var next = part.id && fresh.getElementById(part.id)
+          if (next) part.replaceWith(document.importNode(next, true))
+        })
+      })
+  }
+  function poll() {
+    timer = null
+    busy = true
+    fetch('${CONSOLE.prefix}/api/pulse', { credentials: 'same-origin', headers: { accept: 'application/json' } })
+      .then(function (answer) { return answer.ok ? answer.text() : null })
+      .then(function (pulse) {
+        if (pulse === null || pulse === last) return
+        var first = last === null
+        last = pulse
+        if (!first) return refresh()
+      })
+      .catch(function () {})
+      .then(schedule)
+  }
+  function schedule() {
+    busy = false
+    if (timer === null && document.visibilityState === 'visible') timer = setTimeout(poll, every)
+  }
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState !== 'visible') {
+      clearTimeout(timer)
+      timer = null
+    } else if (timer === null && !busy) {
+      poll()
+    }
+  })
+  poll()
+})()
 `
 
 /** The tab's icon, drawn (a browser asks for one on every page; without it, a 404 in every log). */

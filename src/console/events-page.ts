@@ -3,7 +3,7 @@ import { CONSOLE } from './console-settings.js'
 import type { EventFilters, FilterName } from './event-filters.js'
 import { count, utc } from './format.js'
 import { type Html, html } from './html.js'
-import { layout, P, type PageContext } from './layout.js'
+import { csrfField, layout, P, type PageContext } from './layout.js'
 import { statusText, statusView } from './status-view.js'
 
 /** A delivery state: its word in text (forced colours and any font keep it), coloured and marked by CSS. */
@@ -60,6 +60,16 @@ function row(e: StoredEvent): Html {
 </tr>`
 }
 
+/** Replays every dead letter these filters match, after saying how many and asking. */
+function bulkReplay(filters: EventFilters, dead: number, ctx: PageContext): Html {
+  const fields = Object.entries(filters.form)
+    .filter(([, v]) => v !== '')
+    .map(([name, v]) => html`<input type="hidden" name="${name}" value="${v}">`)
+  const what = count(dead, 'dead letter')
+  return html`<form class="actions" id="bulk-replay" method="post" action="${P}/dead-letters/replay" data-confirm="Queue the ${what} matching these filters for delivery again?">
+${csrfField(ctx)}${fields}<button type="submit">Replay the ${what} matching these filters</button></form>`
+}
+
 /** The query string of this search with the paging cursor `before`. */
 function pageLink(filters: EventFilters, before: number | undefined): string {
   const params = new URLSearchParams(Object.entries(filters.form).filter(([, v]) => v !== ''))
@@ -73,6 +83,7 @@ export function eventsPage(
   filters: EventFilters,
   services: readonly string[],
   ctx: PageContext,
+  dead?: number,
 ): string {
   const shown = events.slice(0, CONSOLE.pageSize)
   const more = events.length > CONSOLE.pageSize
@@ -82,12 +93,17 @@ export function eventsPage(
       ? html`<p id="no-events">No event matches.</p>`
       : html`<table class="cards" id="events"><thead><tr><th>Accepted</th><th>Merchant order</th><th>Tylt order</th><th>Service</th><th>Product</th><th>Tylt status</th><th>Outcome</th><th>State</th><th>Attempts</th></tr></thead>
 <tbody>${shown.map(row)}</tbody></table>`
+  // Polled and replaced by console.js on the newest page only: an older page is a place in history.
+  const live = filters.query.beforeSeq === undefined
   const content = html`<h1>Events</h1>
 ${filterForm(filters, services)}
 ${filters.problems.map((p) => html`<p class="flash error" role="alert">Filter ignored: ${p}</p>`)}
+<div id="events-live"${live ? html` data-live` : ''}>
+${dead === undefined || dead === 0 || filters.problems.length > 0 ? '' : bulkReplay(filters, dead, ctx)}
 <p class="muted">${count(shown.length, 'event')}, newest first${filters.query.beforeSeq === undefined ? '' : ', older page'}.</p>
 ${table}
 <p class="pager">${filters.query.beforeSeq === undefined ? '' : html`<a href="${pageLink(filters, undefined)}">Newest</a>`}
-${more && last !== undefined ? html`<a href="${pageLink(filters, last.seq)}" rel="next">Older events</a>` : ''}</p>`
+${more && last !== undefined ? html`<a href="${pageLink(filters, last.seq)}" rel="next">Older events</a>` : ''}</p>
+</div>`
   return layout('Events', ctx, 'events', content)
 }

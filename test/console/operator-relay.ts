@@ -11,9 +11,10 @@ import { TOKEN } from './console-test-app.js'
  */
 export async function operatorRelay(env: Record<string, string> = {}) {
   const dataDir = tempDir('tylt-relay-operator-')
+  const cpg = 'TYLT_SECRET_CPG_FILE' in env ? {} : { TYLT_SECRET_CPG: SECRETS.cpg }
   const relay = await startRelay(
     {
-      TYLT_SECRET_CPG: SECRETS.cpg,
+      ...cpg,
       TYLT_SECRET_PRIME_UPI: SECRETS.upiCurrent,
       OPS_TOKEN: TOKEN,
       DATA_DIR: dataDir,
