@@ -13,7 +13,10 @@ import { SlotWatch } from './slot-watch.js'
 
 const HTML = 'text/html; charset=utf-8'
 
-/** No script but ours, no connection but to the console itself, no framing, no referrer to other sites, no caching of pages that hold payment data. */
+/**
+ * No script but ours, no connection but to the relay, no framing, no referrer to other sites, no caching of
+ * pages that hold payment data.
+ */
 function securityHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => void) {
   reply.headers({
     'content-security-policy':
