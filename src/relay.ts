@@ -3,16 +3,17 @@ import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import type { Config } from './config/load-config.js'
 import { SecretRegistry } from './config/secret-registry.js'
-import { consoleMount } from './console/console-deps.js'
+import { consoleMount, type QuarantineVerdict } from './console/console-deps.js'
 import type { EventStore } from './core/event-store.js'
 import type { ForwardingLease } from './core/forwarding-lease.js'
+import type { QuarantinedRequest } from './core/quarantine-store.js'
 import { createForwarders } from './forward/create-forwarders.js'
 import { hasDownstreamIn, planDownstreams } from './forward/downstream-plan.js'
 import { reportBacklog } from './forward/report-backlog.js'
 import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
 import { createQuarantine } from './quarantine/create-quarantine.js'
-import { retryQuarantined } from './quarantine/retry-quarantined.js'
+import { recover, retryQuarantined } from './quarantine/retry-quarantined.js'
 import { listen } from './relay-listen.js'
 import { type StopReport, stopRelay } from './relay-stop.js'
 import { startLine } from './start-line.js'
@@ -124,10 +125,19 @@ export async function createRelay(
     if (outcome?.outcome === 'accepted') wake()
     return outcome?.outcome ?? 'missing'
   }
+  const verifyQuarantined = (request: QuarantinedRequest): QuarantineVerdict => {
+    const found = recover(request, {
+      services: secrets.all(),
+      signatureJsonFallback: config.signatureJsonFallback,
+    })
+    return found.ok
+      ? { verifies: true, service: found.event.service, slot: found.slot }
+      : { verifies: false, reason: found.reason }
+  }
   const console = config.opsToken && {
     ...{ token: config.opsToken, store, services: config.services.map((s) => s.name), lastAccepted, wake },
     ...{ registry: metrics.registry, downstreams: () => forwarders.map((f) => f.status()) },
-    ...(quarantine && { quarantine: quarantine.store, retryQuarantined: retry }),
+    ...(quarantine && { quarantine: quarantine.store, retryQuarantined: retry, verifyQuarantined }),
   }
   const ops = buildOpsApp({ logger, store, metrics, forwarders, console: console && consoleMount(console) })
 

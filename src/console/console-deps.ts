@@ -2,9 +2,14 @@ import type { KeyObject } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { EventStore } from '../core/event-store.js'
-import type { QuarantineStore } from '../core/quarantine-store.js'
+import type { QuarantinedRequest, QuarantineReason, QuarantineStore } from '../core/quarantine-store.js'
 import type { DownstreamStatus } from '../core/sink.js'
 import type { PageContext } from './layout.js'
+
+/** Whether a quarantined request verifies with the secrets configured now, and with which. */
+export type QuarantineVerdict =
+  | { readonly verifies: true; readonly service: string; readonly slot: number }
+  | { readonly verifies: false; readonly reason: QuarantineReason }
 
 /** What retrying a quarantined request came to. */
 export type QuarantineRetryOutcome = 'accepted' | 'duplicate' | 'refused' | 'missing'
@@ -24,6 +29,8 @@ export interface ConsoleDeps {
   readonly quarantine?: QuarantineStore | undefined
   /** Verifies a quarantined request again with today's secrets, accepting it if it passes. */
   readonly retryQuarantined?: ((id: string) => Promise<QuarantineRetryOutcome>) | undefined
+  /** Verifies a quarantined request with today's secrets, changing nothing. */
+  readonly verifyQuarantined?: ((request: QuarantinedRequest) => QuarantineVerdict) | undefined
   /** Tells the forwarder that replayed events are waiting. */
   readonly wake?: (() => void) | undefined
   readonly now?: (() => number) | undefined
@@ -32,7 +39,7 @@ export interface ConsoleDeps {
 /** What a page handler answers: a page, or (after an action) a message and where to go next. */
 export type Answer =
   | { readonly page: string; readonly status?: number }
-  | { readonly flash: string; readonly to: string }
+  | { readonly flash?: string | undefined; readonly to: string }
 export type Handler = (request: FastifyRequest, ctx: PageContext) => Promise<Answer>
 
 /**

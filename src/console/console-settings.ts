@@ -12,6 +12,8 @@ export const CONSOLE = {
   pageSize: 50,
   /** Bytes of a form post (a token, a CSRF token, a few filters). */
   formLimit: 16_384,
+  /** How often a live page (the overview, the newest events) asks whether anything changed. */
+  liveMs: 1000,
   /** How often the secret-slot counters are sampled to tell when each slot last matched. */
   slotSampleMs: 30_000,
 } as const

@@ -1,6 +1,6 @@
 import type { Attempt, StoredEvent } from '../core/event.js'
 import { metadataHeaders } from '../forward/metadata-headers.js'
-import { stateLabel } from './events-page.js'
+import { stateLabel, statusCells } from './events-page.js'
 import { count, utc } from './format.js'
 import { type Html, html } from './html.js'
 import { layout, P, type PageContext, postButton } from './layout.js'
@@ -9,12 +9,14 @@ import { maskPersonalData } from './mask-personal-data.js'
 const link = (id: string) => `${P}/events/${encodeURIComponent(id)}`
 
 function metadata(e: StoredEvent): Html {
+  const { status, outcome } = statusCells(e)
   const rows: [string, string | number | Html][] = [
     ['Event id', html`<code>${e.id}</code>`],
     ['State', stateLabel(e.state)],
     ['Service', e.service],
     ['Product', e.product],
-    ['Tylt status', e.status ?? '-'],
+    ['Tylt status', status],
+    ['Outcome', outcome],
     ['Final', e.final],
     ['Merchant order id', e.merchantOrderId ?? '-'],
     ['Tylt order id', e.orderId ?? '-'],

@@ -41,6 +41,11 @@ ${navLink(P, 'Overview', 'overview', section)}
 ${navLink(`${P}/events`, 'Events', 'events', section)}
 ${ctx.quarantine ? navLink(`${P}/quarantine`, 'Quarantine', 'quarantine', section) : ''}
 </nav>
+<form class="search" method="get" action="${P}/search" role="search">
+<label for="find-order">Find an order</label>
+<input id="find-order" name="q" type="search" placeholder="order id or its start" autocomplete="off">
+<button type="submit" class="secondary">Go</button>
+</form>
 ${ctx.csrf === undefined ? '' : postButton(ctx, `${P}/logout`, 'Log out', { secondary: true })}`
 }
 
@@ -57,7 +62,8 @@ export function layout(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · tylt-relay console</title>
+<title>${title} - tylt-relay console</title>
+<link rel="icon" href="${P}/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="${P}/assets/console.css">
 <script src="${P}/assets/console.js" defer></script>
 </head>

@@ -87,11 +87,13 @@ function servicesSection(o: Overview): Html {
 
 export function overviewPage(o: Overview, ctx: PageContext): string {
   const content = html`<h1>Overview</h1>
+<div id="overview-live" data-live>
 <h2>Downstream</h2>
 ${downstreamSection(o)}
 <h2>Queue</h2>
 ${queueSection(o, ctx)}
 <h2>Services</h2>
-${servicesSection(o)}`
+${servicesSection(o)}
+</div>`
   return layout('Overview', ctx, 'overview', content)
 }

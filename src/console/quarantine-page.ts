@@ -6,7 +6,7 @@ import { layout, P, type PageContext, postButton } from './layout.js'
 /** Requests listed on the page; the overview has the total. */
 export const QUARANTINE_SHOWN = 100
 
-const REASONS: Record<string, string> = {
+export const REASONS: Record<string, string> = {
   missing: 'no signature',
   malformed: 'malformed signature',
   mismatch: 'signature did not match',
@@ -16,7 +16,7 @@ const REASONS: Record<string, string> = {
 function row(q: QuarantineSummary, ctx: PageContext, canRetry: boolean): Html {
   const action = `${P}/quarantine/${encodeURIComponent(q.id)}`
   return html`<tr>
-<td data-label="Received">${utc(q.receivedAt)}</td>
+<td data-label="Received"><a href="${action}">${utc(q.receivedAt)}</a></td>
 <td data-label="Reason">${REASONS[q.reason] ?? q.reason}</td>
 <td data-label="Path"><code>${q.path}</code></td>
 <td data-label="From">${q.sourceAddress}</td>
