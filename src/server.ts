@@ -13,8 +13,10 @@ import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
 import { createQuarantine } from './quarantine/create-quarantine.js'
 import { retryQuarantined } from './quarantine/retry-quarantined.js'
+import { startReconciler } from './reconcile/start-reconciler.js'
 import { startLine } from './start-line.js'
 import { lockDataDir } from './store/lock-data-dir.js'
+import { openOrderLedger } from './store/open-order-ledger.js'
 import { openSharedQuarantineStore, openStore } from './store/open-store.js'
 
 const PRUNE_EVERY_MS = 10 * 60_000
@@ -127,6 +129,15 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   }
   for (const forwarder of forwarders) forwarder.start()
   const unwatch = secrets.watch()
+  const stopReconciler = startReconciler({
+    config: config.reconcile,
+    store,
+    openLedger: () => openOrderLedger(config),
+    secretOf: (service) => secrets.get(service)?.secrets[0],
+    maxBytes: config.bodyLimit,
+    logger,
+    onEmitted: wakeForwarders,
+  })
   process.on('SIGHUP', () => secrets.reload())
   // Delivered events are forgotten after DEDUP_WINDOW; without a downstream the store is the destination.
   const prune = setInterval(() => {
@@ -165,6 +176,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     )
     clearInterval(prune)
     unwatch()
+    await stopReconciler()
     const [, drained] = await Promise.all([
       within(closeQuietly(app, logger), graceMs),
       Promise.all(forwarders.map((f) => f.stop(graceMs))),
