@@ -58,6 +58,7 @@ const argsOf = (input: CommandInput): EventsArgs => {
     order: text('order'),
     since: text('since'),
     product: text('product'),
+    recovered: text('recovered'),
     limit: text('limit'),
     json: input.values.json === true,
     dead: input.values.dead === true,
@@ -69,12 +70,13 @@ export const eventsCommandRow: Command = {
   name: 'events',
   summary: 'list, show and replay stored events',
   usage: `tylt-relay events list [--state S] [--service NAME] [--status S] [--order ID] [--product P]
-                       [--since TIME|DURATION] [--limit N] [--json]
+                       [--since TIME|DURATION] [--recovered HOW] [--limit N] [--json]
 tylt-relay events show ID [--body] [--json]
 tylt-relay events replay ID... | --dead
   --state S      pending, delivered or dead
   --order ID     Tylt's order id or the merchant's order id
   --product P    cpg-pay-in, cpg-payout, upi, pix, eu-open-banking, inr-payout or unknown
+  --recovered H  only events recovered from quarantine or by reconcile (quarantine, reconcile)
   --since T      accepted at or after an ISO time (2026-12-01T08:00:00Z) or within a duration (2h)
   --limit N      at most N events, newest first (50 by default)
   --body         also print the body, which may hold personal data
@@ -86,6 +88,7 @@ tylt-relay events replay ID... | --dead
     order: { type: 'string' },
     since: { type: 'string' },
     product: { type: 'string' },
+    recovered: { type: 'string' },
     limit: { type: 'string' },
     json: { type: 'boolean', default: false },
     dead: { type: 'boolean', default: false },

@@ -1,4 +1,4 @@
-import type { Attempt, EventState, RelayEvent, StoredEvent } from './event.js'
+import type { Attempt, EventState, Recovery, RelayEvent, StoredEvent } from './event.js'
 
 export interface StoreStats {
   readonly pending: number
@@ -29,6 +29,8 @@ export interface ListQuery {
   readonly status?: string | undefined
   /** Tylt's order id or the merchant's order id. */
   readonly order?: string | undefined
+  /** Only events recovered this way (`tylt-recovered`). */
+  readonly recovered?: Recovery | undefined
   /** Accepted at or after (ms). */
   readonly since?: number | undefined
   /** Accepted before (ms). */

@@ -41,7 +41,10 @@ export class SqliteOrderLedger implements OrderLedger {
       throw openError(err, dataDir, file)
     }
     KEPT.push(this)
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000')
+    // Checkpoints are left to the event store's connection, which times them around its own syncs.
+    this.#db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0',
+    )
     this.#migrate()
   }
 

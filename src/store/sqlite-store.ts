@@ -261,6 +261,7 @@ export class SqliteStore {
       ['product', 'product = @product'],
       ['status', 'status = @status'],
       ['order', '(order_id = @order OR merchant_order_id = @order)'],
+      ['recovered', 'recovered = @recovered'],
       ['since', 'accepted_at >= @since'],
       ['until', 'accepted_at < @until'],
       ['beforeSeq', 'seq < @beforeSeq'],

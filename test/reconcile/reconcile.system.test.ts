@@ -114,6 +114,9 @@ describe('reconcile, end to end', () => {
     const third = await runCli(['reconcile'], relay.env)
     expect([third.code, third.stdout]).toEqual([0, ''])
     expect(await listEvents(relay.env)).toHaveLength(8)
+    const listed = await runCli(['events', 'list', '--recovered', 'reconcile', '--json'], relay.env)
+    const recoveredIds = (JSON.parse(listed.stdout) as { id: string }[]).map((e) => e.id).sort()
+    expect(recoveredIds).toEqual(recovered.map((e) => e.fields['webhook-id']).sort())
     // A genuine callback for a state reconcile already emitted is still accepted and forwarded.
     await deliver(stand, relay.url, cpg)
     await eventually(out.entries, (e) => e.length === 9)
@@ -162,6 +165,9 @@ describe('reconcile, end to end', () => {
     expect(stand.requests.length).toBe(asked)
     await again.stop()
     redis.kill()
+    for (const secret of [API_KEYS.cpg, API_KEYS.upi, SECRETS.cpg]) {
+      expect(relay.output() + again.output()).not.toContain(secret)
+    }
   })
 
   it('exits 1 naming a refused service once, and the orders a failing Tylt left unchecked; never the key', async () => {

@@ -26,6 +26,7 @@ export const LIST_FILTERS: readonly [keyof ListQuery, (n: string) => string][] =
   ['product', (n) => `product = ${n}`],
   ['status', (n) => `status = ${n}`],
   ['order', (n) => `(order_id = ${n} OR merchant_order_id = ${n})`],
+  ['recovered', (n) => `recovered = ${n}`],
   ['since', (n) => `accepted_at >= ${n}`],
   ['until', (n) => `accepted_at < ${n}`],
   ['beforeSeq', (n) => `seq < ${n}`],
