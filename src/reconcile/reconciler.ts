@@ -7,7 +7,7 @@ import type { OrderLedger, OrderRecord } from '../core/order-ledger.js'
 import { type CheckContext, checkOrder } from './check-order.js'
 import type { OrderResult, RunReport, StoppedService } from './order-result.js'
 import { NO_OBSERVER, type ReconcileObserver } from './reconcile-observer.js'
-import { ServiceGate, type Sleep } from './service-gate.js'
+import { MAX_WAIT_MS, ServiceGate, type Sleep } from './service-gate.js'
 import type { SigningForm } from './sign-get.js'
 
 /** Due orders taken per round; the rest wait for the next one. */
@@ -176,6 +176,12 @@ export class Reconciler {
       }
       if (gate.isOpen(this.#now())) {
         results.push(skipped(order, 'not checked: circuit open after repeated failures'))
+        continue
+      }
+      const pausedUntil = gate.pausedUntil()
+      if (pausedUntil - this.#now() > MAX_WAIT_MS) {
+        const until = new Date(pausedUntil).toISOString()
+        results.push(skipped(order, `not checked: Tylt asked for no requests until ${until}`))
         continue
       }
       const result = await checkOrder(ctx, order)

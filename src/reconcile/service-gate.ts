@@ -3,6 +3,9 @@ export const CIRCUIT_FAILURES = 5
 /** How long an open circuit keeps a service's orders waiting in `serve` (a command run simply ends). */
 export const CIRCUIT_OPEN_MS = 5 * 60_000
 
+/** The longest a run waits for Tylt's Retry-After; a longer pause leaves the service's orders to a later run. */
+export const MAX_WAIT_MS = 120_000
+
 export type Sleep = (ms: number) => Promise<void>
 
 /**

@@ -56,7 +56,7 @@ export function startReconciler(options: StartReconcilerOptions): () => Promise<
     // A round may outlast the lease (slow answers, a Retry-After): renewed while it runs.
     const renew = setInterval(() => {
       ledger?.tryLease(holder, Date.now(), ttl).catch(() => undefined)
-    }, ttl / 3)
+    }, ttl / 3).unref()
     let report: Awaited<ReturnType<Reconciler['run']>>
     try {
       report = await reconciler.run()

@@ -214,6 +214,12 @@ describe('reconcile, end to end', () => {
     expect(run.code, run.stderr).toBe(0)
     expect(JSON.parse(run.stdout)).toMatchObject({ orderKey: key, action: 'abandoned', previous: 'Pending' })
     expect(stand.requests).toEqual([])
+    const { TYLT_APIKEY_CPG: _cpg, TYLT_APIKEY_PRIME_UPI: _upi, ...keyless } = relay.env
+    const none = await runCli(['reconcile'], keyless)
+    expect([none.code, none.stderr]).toEqual([
+      1,
+      'tylt-relay: no service has an API key: set TYLT_APIKEY_<NAME> or TYLT_APIKEY_<NAME>_FILE\n',
+    ])
   })
 
   it('with two replicas on PostgreSQL, asks about each due order from one replica per round', async () => {

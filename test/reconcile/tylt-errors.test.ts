@@ -56,6 +56,17 @@ describe('reconcile and the answers Tylt may give', () => {
     expect(others.every((r) => r.at < cpgRequests[1]!.at)).toBe(true)
   })
 
+  it('leaves a service to a later run when Tylt asks for a pause longer than a run waits', async () => {
+    const { stand, rig } = await pendingOrders(3)
+    stand.fail({ service: 'cpg', status: 429, headers: { 'retry-after': '3600' }, times: 1 })
+    const started = Date.now()
+    const report = await rig.reconciler().run()
+    expect(report.results.map((r) => r.action)).toEqual(['error', 'skipped', 'skipped'])
+    expect(report.results[1]?.detail).toMatch(/^not checked: Tylt asked for no requests until \d{4}-/)
+    expect(stand.requests).toHaveLength(1)
+    expect(Date.now() - started).toBeLessThan(5_000)
+  })
+
   it('after five 5xx answers opens the circuit, and names every order it could not check', async () => {
     const { stand, rig, keys } = await pendingOrders(6)
     stand.fail({ service: 'cpg', status: 500, times: 5 })
