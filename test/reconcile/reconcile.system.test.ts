@@ -247,6 +247,17 @@ describe('reconcile, end to end', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_500))
     for (const key of keys) expect(stand.requestsFor({ query: key }), key).toHaveLength(1)
     expect(a.output() + b.output()).not.toMatch(/reconcile round failed/)
+    // The command works on the same store beside the replicas.
+    stand.move(keys[0]!, 'Completed')
+    const { PORT: _port, OPS_PORT: _opsPort, ...cliEnv } = a.env
+    const run = await runCli(['reconcile', '--order', 'PG-0', '--json'], cliEnv)
+    expect(run.code, run.stderr).toBe(0)
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      orderKey: keys[0],
+      previous: 'Pending',
+      current: 'Completed',
+      action: 'emitted',
+    })
   })
 })
 
