@@ -23,12 +23,17 @@ export class ServiceGate {
     this.#spacingMs = 1000 / rate
   }
 
-  /** Waits for this service's next request slot. */
+  /**
+   * Waits for the next request slot. The slot is taken before the wait, so callers sharing the gate (services
+   * with one key) queue up; a pause Tylt asked for meanwhile sends the caller back to wait for its end.
+   */
   async turn(now: () => number, sleep: Sleep): Promise<void> {
-    const at = Math.max(this.#nextAt, this.#pausedUntil)
-    const wait = at - now()
-    if (wait > 0) await sleep(wait)
-    this.#nextAt = Math.max(now(), at) + this.#spacingMs
+    for (;;) {
+      const at = Math.max(this.#nextAt, this.#pausedUntil, now())
+      this.#nextAt = at + this.#spacingMs
+      if (at > now()) await sleep(at - now())
+      if (this.#pausedUntil <= now()) return
+    }
   }
 
   /** Tylt asked for a pause (429 with Retry-After). */
