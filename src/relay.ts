@@ -14,10 +14,12 @@ import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
 import { createQuarantine } from './quarantine/create-quarantine.js'
 import { recover, retryQuarantined } from './quarantine/retry-quarantined.js'
+import { startReconciler } from './reconcile/start-reconciler.js'
 import { listen } from './relay-listen.js'
 import { type StopReport, stopRelay } from './relay-stop.js'
 import { startLine } from './start-line.js'
 import { lockDataDir } from './store/lock-data-dir.js'
+import { openOrderLedger } from './store/open-order-ledger.js'
 import { openStore } from './store/open-store.js'
 
 const PRUNE_EVERY_MS = 10 * 60_000
@@ -143,6 +145,7 @@ export async function createRelay(
 
   let prune: NodeJS.Timeout | undefined
   let unwatch = () => {}
+  let stopReconciler = async () => {}
   let stopped: Promise<StopReport> | undefined
   opened.catch(() => undefined) // told in start()
   // Forwarding starts once the store is open (at once, unless the database is not up yet).
@@ -177,6 +180,16 @@ export async function createRelay(
       })
       void forward()
       unwatch = secrets.watch()
+      // RECONCILE_INTERVAL: asks Tylt about open orders now and then (docs/reconcile.md); off by default.
+      stopReconciler = startReconciler({
+        config: config.reconcile,
+        store,
+        openLedger: () => openOrderLedger(config),
+        secretOf: (service) => secrets.get(service)?.secrets[0],
+        maxBytes: config.bodyLimit,
+        logger,
+        onEmitted: wake,
+      })
       // Delivered events are forgotten after DEDUP_WINDOW; without a downstream the store is the destination.
       prune = setInterval(() => {
         if (forwarders.length > 0) store.prune(Date.now() - config.dedupWindowMs).catch(() => undefined)
@@ -197,7 +210,7 @@ export async function createRelay(
     stop(graceMs) {
       clearInterval(prune)
       unwatch()
-      stopped ??= stopRelay(parts, graceMs)
+      stopped ??= stopReconciler().then(() => stopRelay(parts, graceMs))
       return stopped
     },
     reloadSecrets: () => void secrets.reload(),

@@ -127,6 +127,7 @@ const argsOf = (input: CommandInput): EventsArgs => {
     order: text('order'),
     since: text('since'),
     product: text('product'),
+    recovered: text('recovered'),
     limit: text('limit'),
     json: input.values.json === true,
     dead: input.values.dead === true,
@@ -140,7 +141,7 @@ export const eventsCommandRow: Command = {
   name: 'events',
   summary: 'list, show, replay and follow (tail) stored events',
   usage: `tylt-relay events list [--state S] [--service NAME] [--status S] [--order ID] [--product P]
-                       [--since TIME|DURATION] [--limit N] [--json]
+                       [--since TIME|DURATION] [--recovered HOW] [--limit N] [--json]
 tylt-relay events show ID [--body [--unmasked]] [--json]
 tylt-relay events replay ID... | --dead | --stored [--service NAME] [--since TIME|DURATION]
 tylt-relay events tail [--json] [--service NAME] [--status S] [--order ID] [--product P] [--since T]
@@ -149,6 +150,7 @@ tylt-relay events tail [--json] [--service NAME] [--status S] [--order ID] [--pr
   --status S     as the body says it, any case; a label (completed) also finds numeric states (UPI 4)
   --order ID     the start of Tylt's order id or of the merchant's order id, any case
   --product P    cpg-pay-in, cpg-payout, upi, pix, eu-open-banking, inr-payout or unknown
+  --recovered H  only events recovered from quarantine or by reconcile (quarantine, reconcile)
   --since T      accepted at or after an ISO time (2026-12-01T08:00:00Z) or within a duration (2h)
   --limit N      at most N events, newest first (50 by default)
   --body         also print the body, personal data masked as the console masks it
@@ -163,6 +165,7 @@ tylt-relay events tail [--json] [--service NAME] [--status S] [--order ID] [--pr
     order: { type: 'string' },
     since: { type: 'string' },
     product: { type: 'string' },
+    recovered: { type: 'string' },
     limit: { type: 'string' },
     json: { type: 'boolean', default: false },
     dead: { type: 'boolean', default: false },

@@ -1,5 +1,5 @@
 import { parseDuration } from '../config/duration.js'
-import { EVENT_STATES, type EventState, PRODUCTS, type StoredEvent } from '../core/event.js'
+import { EVENT_STATES, type EventState, PRODUCTS, RECOVERIES, type StoredEvent } from '../core/event.js'
 import type { EventStore, ListQuery } from '../core/event-store.js'
 import { UsageError } from '../errors.js'
 import { statusIdsOf } from '../event/finality-table.js'
@@ -13,6 +13,7 @@ export interface ListArgs {
   readonly order?: string | undefined
   readonly since?: string | undefined
   readonly product?: string | undefined
+  readonly recovered?: string | undefined
   readonly limit?: string | undefined
   readonly json: boolean
 }
@@ -50,6 +51,7 @@ export function listQuery(args: ListArgs, now: number): ListQuery {
     status: args.status,
     statusIds: args.status === undefined ? undefined : statusIdsOf(args.status),
     order: args.order,
+    recovered: oneOf('recovered', args.recovered, RECOVERIES),
     since: parseSince(args.since, now),
   }
 }

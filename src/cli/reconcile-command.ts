@@ -93,6 +93,8 @@ export const reconcileCommand: Command = {
   async run(input) {
     const orders = namedOrders(input)
     const config = loadConfig(input.env)
+    if (config.reconcile.targets.length === 0)
+      throw new Error('no service has an API key: set TYLT_APIKEY_<NAME> or TYLT_APIKEY_<NAME>_FILE')
     const stderr = input.stderr ?? process.stderr
     const store = await openExistingStore(config)
     try {

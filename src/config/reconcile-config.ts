@@ -16,7 +16,7 @@ export interface ReconcileTarget {
   readonly service: string
   /** The variable the key came from, for messages (never the key). */
   readonly env: string
-  /** The key file, read again at every run (a rotated key takes effect without a restart); null inline. */
+  /** The key file, read again for every request (a rotated key takes effect without a restart); null inline. */
   readonly file: string | null
   /** The key as loaded; a KeyObject prints as `SecretKeyObject {}`, so a stray log cannot leak it. */
   readonly apiKey: KeyObject

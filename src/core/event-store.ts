@@ -1,4 +1,4 @@
-import type { Attempt, EventState, RelayEvent, StoredEvent } from './event.js'
+import type { Attempt, EventState, Recovery, RelayEvent, StoredEvent } from './event.js'
 
 export interface StoreStats {
   readonly pending: number
@@ -35,6 +35,8 @@ export interface ListQuery {
   readonly statusIds?: readonly string[] | undefined
   /** The start of Tylt's order id or of the merchant's order id, without regard to case. */
   readonly order?: string | undefined
+  /** Only events recovered this way (`tylt-recovered`). */
+  readonly recovered?: Recovery | undefined
   /** Accepted at or after (ms). */
   readonly since?: number | undefined
   /** Accepted before (ms). */

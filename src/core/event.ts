@@ -32,6 +32,7 @@ export interface EventMetadata {
  * or Tylt's answer to reconcile's query (unsigned by Tylt: its `signature` is empty).
  */
 export type Recovery = 'quarantine' | 'reconcile'
+export const RECOVERIES: readonly Recovery[] = ['quarantine', 'reconcile']
 
 /** One accepted event. */
 export interface RelayEvent extends EventMetadata {

@@ -2,13 +2,12 @@ import type { KeyObject } from 'node:crypto'
 import type { GetSigning, ReconcileTarget } from '../config/reconcile-config.js'
 import { currentApiKey } from '../config/reconcile-config.js'
 import type { ReconcileObserver } from './reconcile-observer.js'
-import type { ServiceGate, Sleep } from './service-gate.js'
+import { MAX_WAIT_MS, type ServiceGate, type Sleep } from './service-gate.js'
 import type { SigningForm } from './sign-get.js'
 import { queryTylt, type TyltAnswer } from './tylt-client.js'
 
-/** Tylt's Retry-After when it sends none, and the longest a run waits on one before giving up the order. */
+/** Tylt's Retry-After when it sends none. */
 const DEFAULT_RETRY_AFTER_MS = 60_000
-const MAX_WAIT_MS = 120_000
 const RATE_LIMITED_TRIES = 3
 
 export interface AskContext {

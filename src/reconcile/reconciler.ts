@@ -1,13 +1,13 @@
-import type { KeyObject } from 'node:crypto'
+import { createHash, type KeyObject } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import type { ReconcileConfig } from '../config/reconcile-config.js'
+import { currentApiKey, type ReconcileConfig } from '../config/reconcile-config.js'
 import type { EventStore } from '../core/event-store.js'
 import type { OrderLedger, OrderRecord } from '../core/order-ledger.js'
 import { type CheckContext, checkOrder } from './check-order.js'
 import type { OrderResult, RunReport, StoppedService } from './order-result.js'
 import { NO_OBSERVER, type ReconcileObserver } from './reconcile-observer.js'
-import { ServiceGate, type Sleep } from './service-gate.js'
+import { MAX_WAIT_MS, ServiceGate, type Sleep } from './service-gate.js'
 import type { SigningForm } from './sign-get.js'
 
 /** Due orders taken per round; the rest wait for the next one. */
@@ -147,10 +147,12 @@ export class Reconciler {
     if (target === undefined)
       return { results: orders.map((o) => skipped(o, 'no API key (TYLT_APIKEY_<NAME>)')) }
     if (secret === undefined) return { results: orders.map((o) => skipped(o, 'no secret')) }
-    let gate = this.#gates.get(service)
+    // Tylt's limits go with the key: services that share one share its pace (kept by digest, never the key).
+    const gateKey = createHash('sha256').update(currentApiKey(target)).digest('hex')
+    let gate = this.#gates.get(gateKey)
     if (gate === undefined) {
       gate = new ServiceGate(config.rate)
-      this.#gates.set(service, gate)
+      this.#gates.set(gateKey, gate)
     }
     const ctx: CheckContext = {
       target,
@@ -176,6 +178,12 @@ export class Reconciler {
       }
       if (gate.isOpen(this.#now())) {
         results.push(skipped(order, 'not checked: circuit open after repeated failures'))
+        continue
+      }
+      const pausedUntil = gate.pausedUntil()
+      if (pausedUntil - this.#now() > MAX_WAIT_MS) {
+        const until = new Date(pausedUntil).toISOString()
+        results.push(skipped(order, `not checked: Tylt asked for no requests until ${until}`))
         continue
       }
       const result = await checkOrder(ctx, order)

@@ -3,6 +3,9 @@ export const CIRCUIT_FAILURES = 5
 /** How long an open circuit keeps a service's orders waiting in `serve` (a command run simply ends). */
 export const CIRCUIT_OPEN_MS = 5 * 60_000
 
+/** The longest a run waits for Tylt's Retry-After; a longer pause leaves the service's orders to a later run. */
+export const MAX_WAIT_MS = 120_000
+
 export type Sleep = (ms: number) => Promise<void>
 
 /**
@@ -20,12 +23,17 @@ export class ServiceGate {
     this.#spacingMs = 1000 / rate
   }
 
-  /** Waits for this service's next request slot. */
+  /**
+   * Waits for the next request slot. The slot is taken before the wait, so callers sharing the gate (services
+   * with one key) queue up; a pause Tylt asked for meanwhile sends the caller back to wait for its end.
+   */
   async turn(now: () => number, sleep: Sleep): Promise<void> {
-    const at = Math.max(this.#nextAt, this.#pausedUntil)
-    const wait = at - now()
-    if (wait > 0) await sleep(wait)
-    this.#nextAt = Math.max(now(), at) + this.#spacingMs
+    for (;;) {
+      const at = Math.max(this.#nextAt, this.#pausedUntil, now())
+      this.#nextAt = at + this.#spacingMs
+      if (at > now()) await sleep(at - now())
+      if (this.#pausedUntil <= now()) return
+    }
   }
 
   /** Tylt asked for a pause (429 with Retry-After). */

@@ -40,4 +40,4 @@ export const ORDER_COLUMNS = `service, product, order_key AS "orderKey", order_i
   abandoned_at AS "abandonedAt"`
 
 /** Events read per catch-up step: small transactions, so the webhook path never waits long for the lock. */
-export const CATCH_UP_BATCH = 500
+export const CATCH_UP_BATCH = 100

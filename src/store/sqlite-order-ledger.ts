@@ -41,7 +41,12 @@ export class SqliteOrderLedger implements OrderLedger {
       throw openError(err, dataDir, file)
     }
     KEPT.push(this)
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000')
+    // No sync on commit: an fsync on the event loop would stall a relay's webhook path, and a ledger commit
+    // lost to a power cut loses its watermark with it, so those events are simply folded again. Checkpoints
+    // are left to the event store's connection, which times them around its own syncs.
+    this.#db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0',
+    )
     this.#migrate()
   }
 
@@ -70,18 +75,15 @@ export class SqliteOrderLedger implements OrderLedger {
       .immediate()
   }
 
+  /** The order's record by its key, else by the merchant's id (two lookups: each uses its index). */
   #existing(row: LedgerEventRow): OrderRecord | undefined {
+    const byKey = this.#statement(
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE service = ? AND product = ? AND order_key = ?`,
+    ).get(row.service, row.product, orderKeyOf(row)) as OrderRecord | undefined
+    if (byKey !== undefined || row.merchantOrderId === null) return byKey
     return this.#statement(
-      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE service = ? AND product = ?
-         AND (order_key = ? OR (? IS NOT NULL AND merchant_order_id = ?)) ORDER BY order_key = ? DESC LIMIT 1`,
-    ).get(
-      row.service,
-      row.product,
-      orderKeyOf(row),
-      row.merchantOrderId,
-      row.merchantOrderId,
-      orderKeyOf(row),
-    ) as OrderRecord | undefined
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE merchant_order_id = ? AND service = ? AND product = ? LIMIT 1`,
+    ).get(row.merchantOrderId, row.service, row.product) as OrderRecord | undefined
   }
 
   #step(graceMs: number): number {

@@ -287,6 +287,7 @@ export class SqliteStore {
       ['product', 'product = @product'],
       ['status', STATUS_MATCHES],
       ['order', ORDER_STARTS],
+      ['recovered', 'recovered = @recovered'],
       ['since', 'accepted_at >= @since'],
       ['until', 'accepted_at < @until'],
       ['beforeSeq', 'seq < @beforeSeq'],

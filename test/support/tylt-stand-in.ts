@@ -42,6 +42,8 @@ export interface Fault {
   readonly body?: string
   /** Answer nothing: the request hangs until the stand-in closes. */
   readonly hang?: boolean
+  /** Answer as usual, this much later (no status: the fault only slows the answer). */
+  readonly delayMs?: number
   /** How many matching requests it answers; then it is gone. */
   times: number
 }
@@ -183,18 +185,21 @@ export async function startTyltStandIn(services: readonly StandInService[]): Pro
         (f.service === undefined || f.service === service?.name) &&
         (f.path === undefined || f.path === url.pathname),
     )
-    if (fault !== undefined) {
-      fault.times--
-      if (fault.hang === true) return void log(0)
-      return send(fault.status ?? 500, fault.body ?? '{"msg":"Internal error","data":null}', fault.headers)
+    const respond = () => {
+      if (service === undefined) return send(401, '{"msg":"Invalid API key","data":null}')
+      if (!signatureValid) return send(401, '{"msg":"Invalid signature","data":null}')
+      if (req.method !== 'GET' || !(url.pathname in QUERIES))
+        return send(404, '{"msg":"Not found","data":null}')
+      const order = findOrder(service.name, url.pathname, url.searchParams)
+      if (order === undefined) return send(404, '{"msg":"Order not found","data":null}')
+      send(200, answerOf(order))
     }
-    if (service === undefined) return send(401, '{"msg":"Invalid API key","data":null}')
-    if (!signatureValid) return send(401, '{"msg":"Invalid signature","data":null}')
-    if (req.method !== 'GET' || !(url.pathname in QUERIES))
-      return send(404, '{"msg":"Not found","data":null}')
-    const order = findOrder(service.name, url.pathname, url.searchParams)
-    if (order === undefined) return send(404, '{"msg":"Order not found","data":null}')
-    send(200, answerOf(order))
+    if (fault === undefined) return respond()
+    fault.times--
+    if (fault.hang === true) return void log(0)
+    if (fault.delayMs !== undefined && fault.status === undefined)
+      return void setTimeout(respond, fault.delayMs)
+    send(fault.status ?? 500, fault.body ?? '{"msg":"Internal error","data":null}', fault.headers)
   }
 
   const server: Server = createServer(handle)

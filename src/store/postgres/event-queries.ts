@@ -36,6 +36,7 @@ export const LIST_FILTERS: readonly [keyof ListQuery, (n: string) => string][] =
     (n) =>
       `(lower(order_id) LIKE lower(${n}) ESCAPE '\\' OR lower(merchant_order_id) LIKE lower(${n}) ESCAPE '\\')`,
   ],
+  ['recovered', (n) => `recovered = ${n}`],
   ['since', (n) => `accepted_at >= ${n}`],
   ['until', (n) => `accepted_at < ${n}`],
   ['beforeSeq', (n) => `seq < ${n}`],

@@ -39,6 +39,20 @@ const upsertValues = (r: OrderRecord) => [
   r.abandonedAt,
 ]
 
+/** The order's record by its key, else by the merchant's id (two lookups: each uses its index). */
+async function existing(client: pg.PoolClient, row: LedgerEventRow): Promise<OrderRecord | undefined> {
+  const { rows } = await client.query<OrderRecord>(
+    `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE service = $1 AND product = $2 AND order_key = $3`,
+    [row.service, row.product, orderKeyOf(row)],
+  )
+  if (rows[0] !== undefined || row.merchantOrderId === null) return rows[0]
+  const { rows: byMerchant } = await client.query<OrderRecord>(
+    `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE merchant_order_id = $1 AND service = $2 AND product = $3 LIMIT 1`,
+    [row.merchantOrderId, row.service, row.product],
+  )
+  return byMerchant[0]
+}
+
 async function migrate(pool: pg.Pool): Promise<void> {
   await inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK})`)
@@ -85,13 +99,7 @@ export class PostgresOrderLedger implements OrderLedger {
         [state[0]?.watermark ?? 0],
       )
       for (const row of rows) {
-        const { rows: found } = await client.query<OrderRecord>(
-          `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE service = $1 AND product = $2
-             AND (order_key = $3 OR ($4::text IS NOT NULL AND merchant_order_id = $4))
-           ORDER BY order_key = $3 DESC LIMIT 1`,
-          [row.service, row.product, orderKeyOf(row), row.merchantOrderId],
-        )
-        const record = foldOrder(found[0], row, graceMs)
+        const record = foldOrder(await existing(client, row), row, graceMs)
         if (record !== undefined) await client.query(UPSERT, upsertValues(record))
       }
       const last = rows.at(-1)
