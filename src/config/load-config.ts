@@ -5,7 +5,7 @@ import { parseForwardUrl } from '../forward/parse-forward-url.js'
 import { parseSigningSecret } from '../forward/sinks/http/webhook-signature.js'
 import { boolean, duration, integer, oneOf, optional, text } from './fields.js'
 import { loadOpsToken } from './ops-token.js'
-import { loadReconcileConfig, type ReconcileConfig } from './reconcile-config.js'
+import { loadReconcileConfig, RECONCILE_VARIABLES, type ReconcileConfig } from './reconcile-config.js'
 import { loadServiceForwards, type ServiceForward } from './service-forwards.js'
 import { loadServices, publicDemo, type ServiceDefinition } from './service-secrets.js'
 import { loadStoreUrl, type StoreUrl } from './store-url.js'
@@ -44,6 +44,7 @@ export const KNOWN_VARIABLES: readonly string[] = [
   'OPS_TOKEN',
   'OPS_TOKEN_FILE',
   'NODE_ENV',
+  ...RECONCILE_VARIABLES(),
 ]
 
 /**

@@ -51,6 +51,12 @@ const durationOrOff = (env: string, fallback: string): Field<number> => ({
   },
 })
 
+/** The variables of reconcile read by their exact name (the per-service ones are matched by prefix). */
+export const RECONCILE_VARIABLES = (): string[] => [
+  API_URL_VARIABLE,
+  ...Object.values(fields).map((f) => f.env),
+]
+
 const fields = {
   intervalMs: durationOrOff('RECONCILE_INTERVAL', '0'),
   afterMs: duration('RECONCILE_AFTER', '15m'),

@@ -1,12 +1,22 @@
 import { SECRET_PREFIX } from '../constants.js'
 import { closest, editDistance } from './edit-distance.js'
+import { API_URL_VARIABLE, APIKEY_PREFIX } from './reconcile-config.js'
 import { FORWARD_SIGNING_SECRET_PREFIX, FORWARD_URL_PREFIX } from './service-forwards.js'
 
 /** A variable that starts like these is the relay's, or a mistake. */
 const PREFIXES = ['TYLT_', 'FORWARD_', 'STORE_', 'QUARANTINE_', 'OPS_'] as const
 
-/** Per-service families: `TYLT_SECRET_<NAME>[_FILE]`, `FORWARD_URL_<NAME>`, `FORWARD_SIGNING_SECRET_<NAME>`. */
-const FAMILIES = [SECRET_PREFIX, FORWARD_URL_PREFIX, FORWARD_SIGNING_SECRET_PREFIX] as const
+/**
+ * Per-service families: `TYLT_SECRET_<NAME>[_FILE]`, `FORWARD_URL_<NAME>`, `FORWARD_SIGNING_SECRET_<NAME>`,
+ * `TYLT_APIKEY_<NAME>[_FILE]`, `TYLT_API_URL_<NAME>`.
+ */
+const FAMILIES = [
+  SECRET_PREFIX,
+  FORWARD_URL_PREFIX,
+  FORWARD_SIGNING_SECRET_PREFIX,
+  APIKEY_PREFIX,
+  `${API_URL_VARIABLE}_`,
+] as const
 
 /**
  * Kubernetes service links (`<SERVICE>_PORT=tcp://...`, `<SERVICE>_SERVICE_HOST`, ...), set in every pod for

@@ -87,3 +87,24 @@ describe('the public demo secret', () => {
     expect(() => loadConfig({ ...env, PORT: '1', NODE_ENV: 'development' })).not.toThrow()
   })
 })
+
+describe('the variables of reconcile', () => {
+  it('are known, per service too, and a misspelt one is named', () => {
+    const env = {
+      TYLT_APIKEY_CPG: 'cpg-api-key-value',
+      TYLT_APIKEY_PRIME_UPI_FILE: '/run/secrets/upi-key',
+      TYLT_API_URL: 'https://api.example.test',
+      TYLT_API_URL_CPG: 'https://cpg.example.test',
+      RECONCILE_INTERVAL: '5m',
+      RECONCILE_MAX_AGE: '72h',
+      RECONCILE_INTERVL: '5m',
+      TYLT_APIKYE_CPG: 'cpg-api-key-value',
+    }
+    const warnings = warningsOf(env)
+    expect(warnings).toEqual([
+      'RECONCILE_INTERVL is not a tylt-relay variable (did you mean RECONCILE_INTERVAL?); it is ignored',
+      'TYLT_APIKYE_CPG is not a tylt-relay variable (did you mean TYLT_APIKEY_CPG?); it is ignored',
+    ])
+    expect(warnings.join('\n')).not.toContain('cpg-api-key-value')
+  })
+})
