@@ -55,20 +55,28 @@ export function buildOpsApp(deps: {
   app.setNotFoundHandler(notFoundHandler)
   app.setErrorHandler(opsErrorHandler)
   app.get('/healthz', async (_request, reply) => reply.type(TEXT_PLAIN).send('ok'))
+  // A probe comes every few seconds: the log says when readiness changes, not at every probe.
+  let told: string | undefined
+  const tell = (request: FastifyRequest, said: string, fields: object) => {
+    if (told !== said) request.log.warn(fields, said)
+    told = said
+  }
   app.get('/readyz', async (request, reply) => {
     try {
       await deps.store.probe()
     } catch (err) {
       // An operating condition, not a bug: code and message, no stack.
-      request.log.warn({ ...describeFailure(err) }, 'not ready: the store does not accept writes')
+      tell(request, 'not ready: the store does not accept writes', describeFailure(err))
       return reply.code(503).type(TEXT_PLAIN).send('store unavailable')
     }
     for (const forwarder of deps.forwarders ?? []) {
       const reason = forwarder.notReadyReason()
       if (reason === undefined) continue
-      request.log.warn({ reason }, 'not ready: a forwarder cannot make progress')
+      tell(request, 'not ready: a forwarder cannot make progress', { reason })
       return reply.code(503).type(TEXT_PLAIN).send('forwarder stalled')
     }
+    if (told !== undefined) request.log.info('ready again')
+    told = undefined
     return reply.type(TEXT_PLAIN).send('ready')
   })
   app.get('/metrics', async (_request, reply) => {

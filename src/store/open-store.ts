@@ -63,7 +63,7 @@ export function openStore(config: Config, options: ServeStoreOptions): ServingSt
     options.logger.info({ store: url.redacted }, 'events are kept in PostgreSQL')
     return { ...replica, quarantine }
   })
-  const why = `PostgreSQL ${url.redacted} is not reachable yet`
+  const why = `the PostgreSQL store ${url.redacted} is not open yet`
   const giveUp = () => abort.abort()
   return {
     store: whileOpening<EventStore>(

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { onTestFinished } from 'vitest'
-import { eventually, tempDir } from './index.js'
+import { eventually } from './eventually.js'
 import { freePort } from './ports.js'
+import { tempDir } from './temp-dir.js'
 
 /** The built CLI: process tests run what ships (`npm test` builds first). */
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))

@@ -3,7 +3,7 @@ import { onTestFinished } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
 import { createLogger } from '../../src/logger.js'
 import { createRelay, type Relay } from '../../src/relay.js'
-import { tempDir } from './index.js'
+import { tempDir } from './temp-dir.js'
 
 export interface TestRelay {
   readonly relay: Relay
