@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { closest } from '../config/edit-distance.js'
 import { UsageError } from '../errors.js'
 import type { Command, CommandInput } from './command.js'
 
@@ -22,18 +23,36 @@ function reword(err: Error & { code?: string }): string {
   return err.message
 }
 
+const VERSION_FLAGS = ['--version', '-V', '-v']
+
+/** `unknown command "evnets"; did you mean "events"?`, when one command is a couple of edits away. */
+function unknownCommand(name: string, commands: readonly Command[]): UsageError {
+  const names = [...commands.map((c) => c.name), 'help', 'version']
+  const meant = closest(name, names, name.length < 5 ? 1 : 2)
+  return new UsageError(`unknown command "${name}"${meant === undefined ? '' : `; did you mean "${meant}"?`}`)
+}
+
 /**
  * Reads `tylt-relay [COMMAND] [OPTIONS] [ARGS]`: the first word that is not an option names the command
- * (`serve` when there is none). `--version` and `--help` win over everything else.
+ * (`serve` when there is none). `--version` and `--help` win over everything else; `help [COMMAND]` and
+ * `version` are commands' words for them.
  */
 export function parseCommandLine(argv: readonly string[], commands: readonly Command[]): CommandLine {
   const first = argv.findIndex((arg) => !arg.startsWith('-'))
   const help = argv.includes('--help') || argv.includes('-h')
   if (first === -1 && help) return { kind: 'overview' }
-  if (first === -1 && (argv.includes('--version') || argv.includes('-V'))) return { kind: 'version' }
+  if (first === -1 && argv.some((arg) => VERSION_FLAGS.includes(arg))) return { kind: 'version' }
   const name = first === -1 ? 'serve' : argv[first]!
+  if (name === 'version') return { kind: 'version' }
+  if (name === 'help') {
+    const topic = argv.slice(first + 1).find((arg) => !arg.startsWith('-'))
+    if (topic === undefined) return { kind: 'overview' }
+    const about = commands.find((c) => c.name === topic)
+    if (about === undefined) throw unknownCommand(topic, commands)
+    return { kind: 'usage', command: about }
+  }
   const command = commands.find((c) => c.name === name)
-  if (command === undefined) throw new UsageError(`unknown command "${name}"`)
+  if (command === undefined) throw unknownCommand(name, commands)
   if (help) return { kind: 'usage', command }
   const args = first === -1 ? [...argv] : [...argv.slice(0, first), ...argv.slice(first + 1)]
   try {

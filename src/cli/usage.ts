@@ -12,7 +12,8 @@ Verifies Tylt payment callbacks, stores them durably and forwards them.
 commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
-run "tylt-relay COMMAND --help" for a command's usage.
+run "tylt-relay COMMAND --help" (or "tylt-relay help COMMAND") for a command's usage;
+"tylt-relay --version" (or -v, or version) for the version.
 Configuration comes from the environment and .env in the working directory; secrets never from arguments.
 `
 }

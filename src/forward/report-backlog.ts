@@ -16,13 +16,13 @@ export async function reportBacklog(
   if (pending > 0 && plan.length > 0) {
     logger.info(
       { pending, downstreams: plan.map((d) => d.target) },
-      `${pending} events accepted before this start are pending; each goes to the downstream its service has now`,
+      `${pending} event(s) accepted before this start are pending; each goes to the downstream its service has now`,
     )
   }
   if (stored > 0 && plan.length > 0) {
     logger.info(
       { stored },
-      `${stored} events accepted while their service had no downstream stay stored; "tylt-relay events replay --service NAME" sends them`,
+      `${stored} event(s) accepted while their service had no downstream stay stored; "tylt-relay events replay --service NAME" sends them`,
     )
   }
 }

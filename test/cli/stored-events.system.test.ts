@@ -49,7 +49,7 @@ describe('events accepted while their service had no downstream', () => {
     const relay = await startRelay(forward, { cwd })
     await eventually(
       async () => relay.output(),
-      (out) => out.includes('2 events accepted while their service had no downstream stay stored'),
+      (out) => out.includes('2 event(s) accepted while their service had no downstream stay stored'),
     )
     // Delivery follows acceptance order: once an event accepted now has arrived, a pending older one would
     // have arrived before it.

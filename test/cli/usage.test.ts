@@ -19,6 +19,13 @@ describe('tylt-relay --version and --help', () => {
     expect((await runCli(['-V'], {})).stdout).toBe(`tylt-relay ${pkg.version}\n`)
   })
 
+  it('version and -v say the same; help and help COMMAND print what --help does', async () => {
+    for (const args of [['version'], ['-v']])
+      expect(await runCli(args, {})).toEqual({ code: 0, stdout: `tylt-relay ${pkg.version}\n`, stderr: '' })
+    expect(await runCli(['help'], {})).toEqual(await runCli(['--help'], {}))
+    expect(await runCli(['help', 'events'], {})).toEqual(await runCli(['events', '--help'], {}))
+  })
+
   it('--help prints the overview: one line per command and where the usage is', async () => {
     const { code, stdout, stderr } = await runCli(['--help'], {})
     expect([code, stderr]).toEqual([0, ''])
@@ -27,7 +34,10 @@ describe('tylt-relay --version and --help', () => {
     expect(stdout).toContain(
       `  ${'send'.padEnd(width)}  sign and POST a body to a relay, as Tylt would, and print the answer\n`,
     )
-    expect(stdout).toContain('run "tylt-relay COMMAND --help" for a command\'s usage.\n')
+    expect(stdout).toContain(
+      'run "tylt-relay COMMAND --help" (or "tylt-relay help COMMAND") for a command\'s usage;\n' +
+        '"tylt-relay --version" (or -v, or version) for the version.\n',
+    )
     for (const command of COMMANDS)
       expect(stdout).toContain(`  ${command.name.padEnd(width)}  ${command.summary}\n`)
     // The overview is not every command's usage glued together.
@@ -61,6 +71,22 @@ describe('tylt-relay --version and --help', () => {
 describe('usage errors: one line and a hint, exit 2', () => {
   it.each([
     [['nope'], 'unknown command "nope"', 'run "tylt-relay --help" for the commands'],
+    [
+      ['evnets', 'list'],
+      'unknown command "evnets"; did you mean "events"?',
+      'run "tylt-relay --help" for the commands',
+    ],
+    [['sing'], 'unknown command "sing"; did you mean "sign"?', 'run "tylt-relay --help" for the commands'],
+    [
+      ['help', 'quarantin'],
+      'unknown command "quarantin"; did you mean "quarantine"?',
+      'run "tylt-relay --help" for the commands',
+    ],
+    [
+      ['verison'],
+      'unknown command "verison"; did you mean "version"?',
+      'run "tylt-relay --help" for the commands',
+    ],
     [
       ['sign', '--service', 'cpg', '--secret', 'abc'],
       'unknown option --secret',
