@@ -188,6 +188,7 @@ export async function createRelay(
         secretOf: (service) => secrets.get(service)?.secrets[0],
         maxBytes: config.bodyLimit,
         logger,
+        observer: metrics.reconcile,
         onEmitted: wake,
       })
       // Delivered events are forgotten after DEDUP_WINDOW; without a downstream the store is the destination.

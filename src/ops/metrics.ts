@@ -9,7 +9,9 @@ import type {
 } from '../core/observers.js'
 import type { QuarantineObserver } from '../core/quarantine-store.js'
 import type { DownstreamStatus } from '../core/sink.js'
+import type { ReconcileObserver } from '../reconcile/reconcile-observer.js'
 import { METRICS_PREFIX, processRegistry } from './process-metrics.js'
+import { reconcileObserver } from './reconcile-metrics.js'
 import { downstreamGauges, storeGauges } from './scrape-gauges.js'
 
 const PREFIX = METRICS_PREFIX
@@ -32,6 +34,7 @@ export interface Metrics {
   readonly admission: AdmissionObserver
   readonly store: StoreObserver
   readonly quarantine: QuarantineObserver
+  readonly reconcile: ReconcileObserver
   /** The observer of the forwarder to one downstream (`target` has no credentials). */
   forwarder(sink: { readonly kind: string; readonly target: string }): ForwarderObserver
 }
@@ -98,6 +101,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   storeGauges(registry, sources.stats)
   downstreamGauges(registry, sources.downstreams ?? (() => []))
   const quarantine = quarantineObserver(registry)
+  const reconcile = reconcileObserver(registry)
   // The forwarding lease as this replica sees it (docs/postgres.md, "One forwarder at a time").
   const lease = sources.lease ?? (() => undefined)
   new Gauge({
@@ -134,6 +138,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     },
     store: { onCommitted: (events) => commitBatch.observe(events) },
     quarantine,
+    reconcile,
     forwarder({ kind, target }) {
       const labels = { sink: kind, downstream: target }
       return {

@@ -85,6 +85,24 @@ describe('the observers write the documented series', () => {
     expect(sample(text, 'tylt_relay_quarantine_requests')).toBe(7)
     expect(sample(text, 'tylt_relay_quarantine_bytes')).toBe(9_000)
   })
+  test('reconcile: requests by outcome, emitted states, abandoned orders and the last round', async () => {
+    const { reconcile, registry } = build()
+    reconcile.onRequest('cpg', 'ok')
+    reconcile.onRequest('cpg', 'ok')
+    reconcile.onRequest('prime-upi', 'rate-limited')
+    reconcile.onEmitted('cpg', 'cpg-pay-in')
+    reconcile.onAbandoned(3)
+    reconcile.onRun(7, 1_765_000_000_000)
+    const text = await registry.metrics()
+    expect(sample(text, 'tylt_relay_reconcile_requests_total', { service: 'cpg', outcome: 'ok' })).toBe(2)
+    const limited = { service: 'prime-upi', outcome: 'rate-limited' }
+    expect(sample(text, 'tylt_relay_reconcile_requests_total', limited)).toBe(1)
+    const emitted = { service: 'cpg', product: 'cpg-pay-in' }
+    expect(sample(text, 'tylt_relay_reconcile_emitted_total', emitted)).toBe(1)
+    expect(sample(text, 'tylt_relay_reconcile_abandoned_total')).toBe(3)
+    expect(sample(text, 'tylt_relay_reconcile_due_orders')).toBe(7)
+    expect(sample(text, 'tylt_relay_reconcile_last_run_timestamp_seconds')).toBe(1_765_000_000)
+  })
 })
 
 describe('read at scrape time', () => {
