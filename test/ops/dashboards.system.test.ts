@@ -243,7 +243,7 @@ describe('the dashboard and the alert rules over a running relay', () => {
       const seen = async (exprs: string[]) =>
         (await Promise.all(exprs.map(series))).every((s) => s.length > 0)
       await round(1)
-      const firstRound = [
+      const roundOne = [
         'tylt_relay_webhook_requests_total{outcome="duplicate"}',
         'tylt_relay_events_forwarded_total{outcome="delivered"} == 3',
         'tylt_relay_quarantine_dropped_total{cause="evicted"}',
@@ -251,8 +251,8 @@ describe('the dashboard and the alert rules over a running relay', () => {
         'tylt_relay_quarantined_total',
       ]
       await until(
-        () => seen(firstRound),
-        async () => `first round not scraped: ${JSON.stringify(await Promise.all(firstRound.map(series)))}`,
+        () => seen(roundOne),
+        async () => `round 1 not scraped: ${JSON.stringify(await Promise.all(roundOne.map(series)))}`,
       )
       await round(2)
       // Each accepted callback once, and nothing refused, reached the downstream.
