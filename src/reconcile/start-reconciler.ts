@@ -14,7 +14,7 @@ const STOP_WAIT_MS = 2_000
 export interface StartReconcilerOptions {
   readonly config: ReconcileConfig
   readonly store: EventStore
-  /** Opens the ledger beside the store (openOrderLedger); called once, at the first round. */
+  /** Opens the ledger beside the store (openOrderLedger); called once, when reconcile first runs. */
   readonly openLedger: () => Promise<OrderLedger>
   readonly secretOf: (service: string) => KeyObject | undefined
   readonly maxBytes: number

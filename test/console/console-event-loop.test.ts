@@ -73,7 +73,7 @@ describe('opening a large event in the console while callbacks arrive', () => {
     // recursion) fails every round.
     const rounds: number[] = []
     const pages: { status: number; text: string }[] = []
-    // The first round also compiles the code it runs; it is answered and checked, not timed.
+    // The opening pass also compiles the code it runs; it is answered and checked, not timed.
     for (let round = 0; round < 6 && !rounds.slice(1).some((ms) => ms < 50); round++) {
       const delay = monitorEventLoopDelay({ resolution: 1 })
       delay.enable()
