@@ -15,6 +15,7 @@ import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
 import { createQuarantine } from './quarantine/create-quarantine.js'
 import { recover, retryQuarantined } from './quarantine/retry-quarantined.js'
+import { checkNow } from './reconcile/check-now.js'
 import { Reconciler } from './reconcile/reconciler.js'
 import { startReconciler } from './reconcile/start-reconciler.js'
 import { listen } from './relay-listen.js'
@@ -150,7 +151,7 @@ export async function createRelay(
     return ledger
   }
   let checker: Reconciler | undefined
-  const checkNow = async (order: OrderRecord) => {
+  const checkOrder = async (order: OrderRecord) => {
     checker ??= new Reconciler({
       ...{ store, ledger: await ordersLedger(), config: config.reconcile, maxBytes: config.bodyLimit },
       ...{
@@ -159,19 +160,14 @@ export async function createRelay(
         observer: metrics.reconcile,
       },
     })
-    const report = await checker.run({ orders: [{ id: order.orderKey, service: order.service }] })
-    if (report.results.some((r) => r.action === 'emitted')) wake()
-    const result =
-      report.results.find((r) => r.product === order.product && r.orderKey === order.orderKey) ??
-      report.results[0]
-    return result === undefined
-      ? { action: 'skipped', current: null }
-      : { action: result.action, current: result.current, detail: result.detail }
+    const outcome = await checkNow(checker, order)
+    if (outcome.action === 'emitted') wake()
+    return outcome
   }
   const orders = {
     ledger: ordersLedger,
     checkable: config.reconcile.targets.map((t) => t.service),
-    checkNow,
+    checkNow: checkOrder,
   }
   const console = config.opsToken && {
     ...{ token: config.opsToken, store, services: config.services.map((s) => s.name), lastAccepted, wake },
