@@ -43,7 +43,7 @@ export function ordersPage(view: OrdersView, ctx: PageContext): string {
   const found =
     view.found === null
       ? ''
-      : html`<h2>Found for “${view.query}”</h2>${table('orders-found', view.found, now, 'No order of the ledger matches.')}`
+      : html`<h2>Found for "${view.query}"</h2>${table('orders-found', view.found, now, 'No order of the ledger matches.')}`
   const content = html`<h1>Orders</h1>
 <p>The order ledger: the last state the relay holds of each order, and when reconcile asks Tylt next.</p>
 <form method="get" action="${P}/orders" role="search" class="field">
