@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core'
 import { describe, expect, test, vi } from 'vitest'
 import { eventually } from '../helpers/index.js'
 import { API_KEYS, reconcileEnv, standIn } from '../reconcile/reconcile-helpers.js'
@@ -9,6 +10,9 @@ import { openPage, operatorRelay } from './operator-relay.js'
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 60_000 })
 
 const browser = useBrowser()
+
+const fitsWidth = (page: Page) =>
+  page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth')
 
 const ORDER_ID = '7b5c1f0e-2d4a-4e8b-9c3f-5a6b7c8d9e0f'
 const MERCHANT_ID = 'Shop-Order-77'
@@ -102,8 +106,12 @@ describe('the Orders view', () => {
     const row = page.locator('#orders-abandoned tbody tr')
     expect(await row.count()).toBe(1)
     expect(await row.locator('td[data-label="Next check"]').textContent()).toMatch(/^abandoned \d{4}-/)
+    // On a phone: nothing runs off the side.
+    await page.setViewportSize({ width: 360, height: 740 })
+    expect(await fitsWidth(page)).toBe(true)
     await row.getByRole('link', { name: key }).click()
     expect(await page.locator('#order-abandoned').textContent()).toMatch(/^\d{4}-\d\d-\d\d /)
+    expect(await fitsWidth(page)).toBe(true)
     expect(stand.requests).toEqual([])
   })
 })
