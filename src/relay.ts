@@ -6,6 +6,7 @@ import { SecretRegistry } from './config/secret-registry.js'
 import { consoleMount, type QuarantineVerdict } from './console/console-deps.js'
 import type { EventStore } from './core/event-store.js'
 import type { ForwardingLease } from './core/forwarding-lease.js'
+import type { OrderLedger, OrderRecord } from './core/order-ledger.js'
 import type { QuarantinedRequest } from './core/quarantine-store.js'
 import { createForwarders } from './forward/create-forwarders.js'
 import { hasDownstreamIn, planDownstreams } from './forward/downstream-plan.js'
@@ -14,6 +15,8 @@ import { createMetrics } from './ops/metrics.js'
 import { buildOpsApp } from './ops/ops-app.js'
 import { createQuarantine } from './quarantine/create-quarantine.js'
 import { recover, retryQuarantined } from './quarantine/retry-quarantined.js'
+import { checkNow } from './reconcile/check-now.js'
+import { Reconciler } from './reconcile/reconciler.js'
 import { startReconciler } from './reconcile/start-reconciler.js'
 import { listen } from './relay-listen.js'
 import { type StopReport, stopRelay } from './relay-stop.js'
@@ -136,9 +139,39 @@ export async function createRelay(
       ? { verifies: true, service: found.event.service, slot: found.slot }
       : { verifies: false, reason: found.reason }
   }
+  // The console's Orders screen: the ledger on a connection of its own, opened at its first read.
+  let consoleLedger: Promise<OrderLedger> | undefined
+  const ordersLedger = async () => {
+    consoleLedger ??= openOrderLedger(config).catch((err: unknown) => {
+      consoleLedger = undefined
+      throw err
+    })
+    const ledger = await consoleLedger
+    await ledger.catchUp(config.reconcile.afterMs)
+    return ledger
+  }
+  let checker: Reconciler | undefined
+  const checkOrder = async (order: OrderRecord) => {
+    checker ??= new Reconciler({
+      ...{ store, ledger: await ordersLedger(), config: config.reconcile, maxBytes: config.bodyLimit },
+      ...{
+        secretOf: (service: string) => secrets.get(service)?.secrets[0],
+        logger,
+        observer: metrics.reconcile,
+      },
+    })
+    const outcome = await checkNow(checker, order)
+    if (outcome.action === 'emitted') wake()
+    return outcome
+  }
+  const orders = {
+    ledger: ordersLedger,
+    checkable: config.reconcile.targets.map((t) => t.service),
+    checkNow: checkOrder,
+  }
   const console = config.opsToken && {
     ...{ token: config.opsToken, store, services: config.services.map((s) => s.name), lastAccepted, wake },
-    ...{ registry: metrics.registry, downstreams: () => forwarders.map((f) => f.status()) },
+    ...{ registry: metrics.registry, downstreams: () => forwarders.map((f) => f.status()), orders },
     ...(quarantine && { quarantine: quarantine.store, retryQuarantined: retry, verifyQuarantined }),
   }
   const ops = buildOpsApp({ logger, store, metrics, forwarders, console: console && consoleMount(console) })
@@ -211,7 +244,12 @@ export async function createRelay(
     stop(graceMs) {
       clearInterval(prune)
       unwatch()
-      stopped ??= stopReconciler().then(() => stopRelay(parts, graceMs))
+      stopped ??= stopReconciler()
+        .then(() => stopRelay(parts, graceMs))
+        .then(async (report) => {
+          await consoleLedger?.then((ledger) => ledger.close()).catch(() => {})
+          return report
+        })
       return stopped
     },
     reloadSecrets: () => void secrets.reload(),

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { EventStore } from '../core/event-store.js'
+import type { OrderLedger, OrderRecord } from '../core/order-ledger.js'
 import type { QuarantinedRequest, QuarantineReason, QuarantineStore } from '../core/quarantine-store.js'
 import type { DownstreamStatus } from '../core/sink.js'
 import type { PageContext } from './layout.js'
@@ -13,6 +14,22 @@ export type QuarantineVerdict =
 
 /** What retrying a quarantined request came to. */
 export type QuarantineRetryOutcome = 'accepted' | 'duplicate' | 'refused' | 'missing'
+
+/** What asking Tylt about one order now came to (reconcile's result, without its request details). */
+export interface CheckOutcome {
+  readonly action: string
+  readonly current: string | null
+  readonly detail?: string | undefined
+}
+
+/** The order ledger for the Orders screen, and reconcile's "check now" where a service has an API key. */
+export interface OrdersDeps {
+  /** The ledger, caught up with the store's events before it is read. */
+  readonly ledger: () => Promise<OrderLedger>
+  /** Services with an API key (TYLT_APIKEY_<NAME>): only their orders can be checked. */
+  readonly checkable: readonly string[]
+  readonly checkNow: (order: OrderRecord) => Promise<CheckOutcome>
+}
 
 /** What the console reads and acts on; everything beyond the store and the token is optional. */
 export interface ConsoleDeps {
@@ -31,6 +48,7 @@ export interface ConsoleDeps {
   readonly retryQuarantined?: ((id: string) => Promise<QuarantineRetryOutcome>) | undefined
   /** Verifies a quarantined request with today's secrets, changing nothing. */
   readonly verifyQuarantined?: ((request: QuarantinedRequest) => QuarantineVerdict) | undefined
+  readonly orders?: OrdersDeps | undefined
   /** Tells the forwarder that replayed events are waiting. */
   readonly wake?: (() => void) | undefined
   readonly now?: (() => number) | undefined

@@ -30,10 +30,10 @@ function securityHeaders(_request: FastifyRequest, reply: FastifyReply, done: ()
   done()
 }
 
-function contextOf(access: Access, quarantine: boolean): PageContext {
+function contextOf(access: Access, quarantine: boolean, orders: boolean): PageContext {
   const flash = access.session?.flash
   if (access.session !== undefined) access.session.flash = undefined
-  return { csrf: access.session?.csrf, flash, quarantine }
+  return { csrf: access.session?.csrf, flash, quarantine, orders }
 }
 
 function send(reply: FastifyReply, access: Access, answer: Answer) {
@@ -50,19 +50,19 @@ function send(reply: FastifyReply, access: Access, answer: Answer) {
 }
 
 /** Pages and actions behind the login; actions also behind the CSRF check. */
-function guards(auth: ConsoleAuth, quarantine: boolean) {
+function guards(auth: ConsoleAuth, quarantine: boolean, orders: boolean) {
   const view = (handler: Handler) => async (request: FastifyRequest, reply: FastifyReply) => {
     const access = auth.access(request)
     if (access === 'refused') return reply.code(401).type(TEXT_PLAIN).send('wrong token')
     if (access === undefined) return reply.redirect(`${P}/login`, 303)
-    return send(reply, access, await handler(request, contextOf(access, quarantine)))
+    return send(reply, access, await handler(request, contextOf(access, quarantine, orders)))
   }
   const action = (handler: Handler) => async (request: FastifyRequest, reply: FastifyReply) => {
     const access = auth.access(request)
     if (access === 'refused' || access === undefined)
       return reply.code(401).type(TEXT_PLAIN).send('log in first')
     if (csrfRefused(request, access)) return refuseForm(request, reply)
-    return send(reply, access, await handler(request, contextOf(access, quarantine)))
+    return send(reply, access, await handler(request, contextOf(access, quarantine, orders)))
   }
   // A script without the token gets 401 here, not the login page: it cannot fill a form.
   const json = (handler: JsonHandler) => async (request: FastifyRequest, reply: FastifyReply) => {
@@ -103,5 +103,9 @@ export async function consolePlugin(app: FastifyInstance, deps: ConsoleDeps): Pr
   )
   assetRoutes(app)
   loginRoutes(app, auth)
-  consoleRoutes(app, { deps, slots, ...guards(auth, deps.quarantine !== undefined) })
+  consoleRoutes(app, {
+    deps,
+    slots,
+    ...guards(auth, deps.quarantine !== undefined, deps.orders !== undefined),
+  })
 }

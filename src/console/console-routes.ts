@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ConsoleDeps } from './console-deps.js'
 import { eventRoutes } from './event-routes.js'
 import { P } from './layout.js'
+import { ordersRoutes } from './orders-routes.js'
 import { type Overview, overviewPage } from './overview-page.js'
 import { quarantineRoutes } from './quarantine-routes.js'
 import { type RouteKit as Guards, screen } from './screen.js'
@@ -61,5 +62,6 @@ function overviewRoutes(app: FastifyInstance, kit: RouteKit) {
 export function consoleRoutes(app: FastifyInstance, kit: RouteKit): void {
   overviewRoutes(app, kit)
   eventRoutes(app, kit)
+  ordersRoutes(app, kit)
   quarantineRoutes(app, kit)
 }

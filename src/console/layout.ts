@@ -9,11 +9,13 @@ export interface PageContext {
   readonly flash: string | undefined
   /** Whether a quarantine is configured (its page is linked). */
   readonly quarantine: boolean
+  /** Whether the order ledger is readable (the Orders page is linked). */
+  readonly orders?: boolean | undefined
 }
 
 export const P = CONSOLE.prefix
 
-type Section = 'overview' | 'events' | 'quarantine' | 'none'
+type Section = 'overview' | 'events' | 'orders' | 'quarantine' | 'none'
 
 function navLink(href: string, label: string, section: Section, current: Section): Html {
   return html`<a href="${href}"${current === section ? html` aria-current="page"` : ''}>${label}</a>`
@@ -39,6 +41,7 @@ function navigation(ctx: PageContext, section: Section): Html {
   return html`<nav aria-label="Console">
 ${navLink(P, 'Overview', 'overview', section)}
 ${navLink(`${P}/events`, 'Events', 'events', section)}
+${ctx.orders === true ? navLink(`${P}/orders`, 'Orders', 'orders', section) : ''}
 ${ctx.quarantine ? navLink(`${P}/quarantine`, 'Quarantine', 'quarantine', section) : ''}
 </nav>
 <form class="search" method="get" action="${P}/search" role="search">

@@ -52,6 +52,8 @@ export interface OrderLedger {
   due(now: number, limit: number): Promise<OrderRecord[]>
   /** Orders of `service` whose key, Tylt id or merchant id is `id`. */
   find(id: string, service?: string): Promise<OrderRecord[]>
+  /** Unresolved, not abandoned orders, oldest first (what the console lists as open). */
+  open(limit: number): Promise<OrderRecord[]>
   /** Abandoned orders, newest first. */
   abandoned(limit: number): Promise<OrderRecord[]>
   /** Records a check; a lost race (another replica updated the row) is harmless: the last writer wins. */

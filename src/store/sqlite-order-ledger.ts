@@ -133,6 +133,13 @@ export class SqliteOrderLedger implements OrderLedger {
     ).all({ id, service: service ?? null }) as OrderRecord[]
   }
 
+  async open(limit: number): Promise<OrderRecord[]> {
+    return this.#statement(
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE next_check IS NOT NULL AND abandoned_at IS NULL
+         ORDER BY first_seen LIMIT ?`,
+    ).all(limit) as OrderRecord[]
+  }
+
   async abandoned(limit: number): Promise<OrderRecord[]> {
     return this.#statement(
       `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE abandoned_at IS NOT NULL ORDER BY abandoned_at DESC LIMIT ?`,

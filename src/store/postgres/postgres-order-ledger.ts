@@ -133,6 +133,15 @@ export class PostgresOrderLedger implements OrderLedger {
     return rows
   }
 
+  async open(limit: number): Promise<OrderRecord[]> {
+    const { rows } = await this.#pool.query<OrderRecord>(
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE next_check IS NOT NULL AND abandoned_at IS NULL
+         ORDER BY first_seen LIMIT $1`,
+      [limit],
+    )
+    return rows
+  }
+
   async abandoned(limit: number): Promise<OrderRecord[]> {
     const { rows } = await this.#pool.query<OrderRecord>(
       `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE abandoned_at IS NOT NULL ORDER BY abandoned_at DESC LIMIT $1`,
