@@ -44,7 +44,7 @@ describe('replicas on one PostgreSQL database', () => {
     ])
     for (const relay of relays) {
       expect(relay.output()).not.toMatch(/"level":(50|60)/)
-      expect(relay.output()).not.toContain('not reachable yet')
+      expect(relay.output()).not.toContain('PostgreSQL store not reachable yet')
     }
     await leaseHolder(relays)
   })
