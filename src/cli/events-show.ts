@@ -15,21 +15,36 @@ export interface ShowArgs {
 
 const TIMES = new Set(['acceptedAt', 'lastAttemptAt', 'deliveredAt', 'retrySince'])
 
-/** The kept failed attempts, then the delivery that ended them (the store records it on the event). */
-function attemptLines(event: StoredEvent, failed: readonly Attempt[]): string[] {
-  const rows = failed.map((a) => [isoTime(a.at), a.downstream, a.outcome, a.error])
-  if (event.deliveredAt !== null)
-    rows.push([isoTime(event.deliveredAt), event.deliveredTo ?? '-', 'delivered', '-'])
-  if (rows.length === 0) return ['attempts: none yet']
+/** What the downstream answered to an attempt, as one cell: `200 <start of the body>`, an entry id, or `-`. */
+export function answerCell(a: Attempt): string {
+  const said = [a.status === null ? '' : String(a.status), a.answer ?? ''].filter((p) => p !== '').join(' ')
+  return said === '' ? '-' : said
+}
+
+/** The kept attempts, oldest first, successful ones included. */
+function attemptLines(event: StoredEvent, attempts: readonly Attempt[]): string[] {
+  if (attempts.length === 0) return ['attempts: none yet']
+  const rows = attempts.map((a) => [
+    isoTime(a.at),
+    a.downstream,
+    a.outcome,
+    a.durationMs === null ? '-' : `${a.durationMs} ms`,
+    answerCell(a),
+    a.error ?? '-',
+  ])
   const dropped =
-    failed.length >= ATTEMPTS_KEPT ? ` (older failures dropped: the newest ${ATTEMPTS_KEPT} are kept)` : ''
+    attempts.length >= ATTEMPTS_KEPT && event.attempts > attempts.length
+      ? ` (older ones dropped: the newest ${ATTEMPTS_KEPT} are kept)`
+      : ''
   return [
     `attempts${dropped}:`,
-    ...textTable(['TIME', 'DOWNSTREAM', 'OUTCOME', 'ERROR'], rows).map((line) => `  ${line}`),
+    ...textTable(['TIME', 'DOWNSTREAM', 'OUTCOME', 'DURATION', 'ANSWER', 'ERROR'], rows).map(
+      (line) => `  ${line}`,
+    ),
   ]
 }
 
-/** `events show ID`: every field, the failed attempts, and the body only with `--body` (masked unless `--unmasked`). */
+/** `events show ID`: every field, the kept attempts, and the body only with `--body` (masked unless `--unmasked`). */
 export async function showLines(store: EventStore, args: ShowArgs): Promise<string[]> {
   if (args.id === undefined) throw new UsageError('events show needs an event id')
   const event = await store.get(args.id)

@@ -110,7 +110,10 @@ export class EventsTail {
     return found
   }
 
-  /** A pending event's failed attempts after `after` (ms), from its kept history, oldest first. */
+  /**
+   * A pending event's attempts after `after` (ms), from its kept history, oldest first: each with its own
+   * outcome and error, so a delivery before a replay reads as a delivery.
+   */
   async #failures(event: StoredEvent, after: number): Promise<TailLine[]> {
     if (event.attempts === 0) return []
     return (await this.#store.attempts(event.id))
@@ -122,7 +125,7 @@ export class EventsTail {
   async #ended(event: StoredEvent): Promise<TailLine> {
     if (event.state === 'delivered')
       return this.#line(event, 'delivered', event.deliveredAt ?? Date.now(), event.deliveredTo)
-    const last = (await this.#store.attempts(event.id)).at(-1)
+    const last = (await this.#store.attempts(event.id)).findLast((a) => a.outcome !== 'delivered')
     return this.#line(
       event,
       last?.outcome ?? 'dead',

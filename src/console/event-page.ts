@@ -1,4 +1,4 @@
-import type { Attempt, StoredEvent } from '../core/event.js'
+import { ATTEMPTS_KEPT, type Attempt, type StoredEvent } from '../core/event.js'
 import { metadataHeaders } from '../forward/metadata-headers.js'
 import { stateLabel, statusCells } from './events-page.js'
 import { count, utc } from './format.js'
@@ -32,18 +32,20 @@ function metadata(e: StoredEvent): Html {
   return html`<dl id="metadata">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`
 }
 
+/** Every kept attempt, oldest first: when, where, how it ended, how long it took, what the downstream said. */
 function attemptsTable(attempts: readonly Attempt[], e: StoredEvent): Html {
-  if (attempts.length === 0) return html`<p id="no-attempts">No failed attempt.</p>`
+  if (attempts.length === 0) return html`<p id="no-attempts">No attempt yet.</p>`
   const rows = attempts.map(
-    (
-      a,
-    ) => html`<tr><td data-label="At">${utc(a.at)}</td><td data-label="Outcome"><strong>${a.outcome}</strong></td>
-<td data-label="Downstream"><code>${a.downstream}</code></td><td data-label="Error">${a.error}</td></tr>`,
+    (a) => html`<tr class="attempt-${a.outcome}"><td data-label="At">${utc(a.at)}</td>
+<td data-label="Downstream"><code>${a.downstream}</code></td><td data-label="Outcome"><strong>${a.outcome}</strong></td>
+<td data-label="Duration">${a.durationMs === null ? '-' : `${a.durationMs} ms`}</td>
+<td data-label="Status">${a.status ?? '-'}</td><td data-label="Answer">${a.answer ?? '-'}</td>
+<td data-label="Error">${a.error ?? '-'}</td></tr>`,
   )
   const dropped = e.attempts - attempts.length
-  return html`<table class="cards" id="attempts"><thead><tr><th>At</th><th>Outcome</th><th>Downstream</th><th>Error</th></tr></thead>
+  return html`<table class="cards" id="attempts"><thead><tr><th>At</th><th>Downstream</th><th>Outcome</th><th>Duration</th><th>Status</th><th>Answer</th><th>Error</th></tr></thead>
 <tbody>${rows}</tbody></table>
-${dropped > 0 ? html`<p class="muted">${count(dropped, 'older attempt')} not kept.</p>` : ''}`
+${dropped > 0 && attempts.length >= ATTEMPTS_KEPT ? html`<p class="muted">${count(dropped, 'older attempt')} not kept.</p>` : ''}`
 }
 
 function headersTable(e: StoredEvent): Html {
@@ -86,7 +88,7 @@ export async function eventPage(
     confirm: e.state === 'delivered' ? 'The downstream already has this event. Send it again?' : undefined,
   })}${otherEvents(e)}</div>
 ${metadata(e)}
-<h2>Failed attempts</h2>
+<h2>Attempts</h2>
 ${attemptsTable(attempts, e)}
 <h2>Forwarded headers</h2>
 ${headersTable(e)}

@@ -1,4 +1,4 @@
-import type { Attempt, EventState, Recovery, RelayEvent, StoredEvent } from './event.js'
+import type { Attempt, AttemptAnswer, EventState, Recovery, RelayEvent, StoredEvent } from './event.js'
 
 export interface StoreStats {
   readonly pending: number
@@ -65,12 +65,32 @@ export interface EventStore {
    */
   append(event: RelayEvent): Promise<boolean>
   pending(query: PendingQuery): Promise<StoredEvent[]>
-  /** The downstream confirmed these events. */
-  markDelivered(seqs: readonly number[], at: number, downstream: string): Promise<void>
+  /**
+   * The downstream confirmed these events: each gets a `delivered` attempt in its history, with its answer
+   * from `answers` (same order as `seqs`; none when absent), in the same write that marks the batch.
+   */
+  markDelivered(
+    seqs: readonly number[],
+    at: number,
+    downstream: string,
+    answers?: readonly AttemptAnswer[],
+  ): Promise<void>
   /** An attempt failed and will be retried. */
-  recordFailure(seq: number, at: number, downstream: string, error: string): Promise<void>
+  recordFailure(
+    seq: number,
+    at: number,
+    downstream: string,
+    error: string,
+    answer?: AttemptAnswer,
+  ): Promise<void>
   /** The downstream will never take this event: it becomes a dead letter now, the line moves on. */
-  markRefused(seq: number, at: number, downstream: string, error: string): Promise<void>
+  markRefused(
+    seq: number,
+    at: number,
+    downstream: string,
+    error: string,
+    answer?: AttemptAnswer,
+  ): Promise<void>
   /**
    * Turns pending events (of these services, or all) whose retry clock started before `cutoff` into dead
    * letters; returns how many.
@@ -83,7 +103,7 @@ export interface EventStore {
   probe(): Promise<void>
   list(query: ListQuery): Promise<StoredEvent[]>
   get(id: string): Promise<StoredEvent | undefined>
-  /** The event's kept failed attempts, oldest first. */
+  /** The event's kept attempts (the newest ATTEMPTS_KEPT, successful ones included), oldest first. */
   attempts(id: string): Promise<Attempt[]>
   /**
    * Queues events for delivery again, restarting their retry clock. All or nothing: when an id is unknown,

@@ -73,17 +73,34 @@ export interface StoredEvent extends RelayEvent {
   readonly retrySince: number
 }
 
-/**
- * One delivery attempt that did not deliver, as kept in an event's history (the store keeps the newest few
- * per event: ATTEMPTS_KEPT). A delivery is recorded on the event itself (`deliveredAt`, `deliveredTo`).
- * `failed`: an outage, retried. `refused`: the downstream will never take it. `dead`: retries ran out.
- */
-export interface Attempt {
-  readonly at: number
-  readonly downstream: string
-  readonly outcome: 'failed' | 'refused' | 'dead'
-  readonly error: string
+/** What one delivery attempt took and what the downstream said to it. */
+export interface AttemptAnswer {
+  /** How long the attempt took (ms); null when not measured (`dead`: retries ran out, nothing was sent). */
+  readonly durationMs: number | null
+  /** The HTTP status the downstream answered; null for a broker, or when no answer came. */
+  readonly status: number | null
+  /**
+   * The start of the answer, one printable line with any credentials sent masked: an HTTP body, a Redis
+   * entry id. Null when the downstream said nothing more than its status or ack.
+   */
+  readonly answer: string | null
 }
 
-/** Failed attempts an event's history keeps; older ones are dropped (the count in `attempts` is not). */
+/** An attempt that had no answer to keep (recorded by a caller that did not measure one). */
+export const NO_ANSWER: AttemptAnswer = { durationMs: null, status: null, answer: null }
+
+/**
+ * One delivery attempt, as kept in an event's history (the store keeps the newest ATTEMPTS_KEPT per event).
+ * `delivered`: the downstream confirmed it. `failed`: an outage, retried. `refused`: the downstream will
+ * never take it. `dead`: retries ran out.
+ */
+export interface Attempt extends AttemptAnswer {
+  readonly at: number
+  readonly downstream: string
+  readonly outcome: 'delivered' | 'failed' | 'refused' | 'dead'
+  /** Why it did not deliver, `CODE: message`; null for `delivered`. */
+  readonly error: string | null
+}
+
+/** Attempts an event's history keeps, successful ones included; older ones are dropped (the count in `attempts` is not). */
 export const ATTEMPTS_KEPT = 20

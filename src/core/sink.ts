@@ -1,5 +1,15 @@
 import type { RelayEvent } from './event.js'
 
+/** What the downstream answered to one event of a batch, kept with the attempt. */
+export interface SinkAnswer {
+  /** The HTTP status. */
+  readonly status?: number
+  /** The start of the answer, one printable line, credentials masked (an HTTP body, a Redis entry id). */
+  readonly text?: string
+  /** How long this event's own request took (ms), for a downstream that sends a batch one event at a time. */
+  readonly durationMs?: number
+}
+
 export interface SendResult {
   /** How many events, from the start of the batch, the downstream confirmed. */
   readonly delivered: number
@@ -10,6 +20,11 @@ export interface SendResult {
    * 413, ...): the forwarder dead-letters that one event and moves on instead of backing off.
    */
   readonly permanent?: boolean
+  /**
+   * The answers, in the batch's order, as far as the downstream answered: the confirmed prefix, then the
+   * event that failed. Absent when the downstream has nothing to say beyond its confirmation.
+   */
+  readonly answers?: readonly SinkAnswer[]
 }
 
 /** The downstream kinds, by FORWARD_URL scheme. */

@@ -1,6 +1,6 @@
 import { SHUTDOWN_TAIL_MS } from '../constants.js'
 import { describeFailure } from '../core/describe-failure.js'
-import type { StoredEvent } from '../core/event.js'
+import { type AttemptAnswer, NO_ANSWER, type StoredEvent } from '../core/event.js'
 import type { DownstreamStatus, SendResult } from '../core/sink.js'
 import { backoffDelay } from './backoff.js'
 import { FailureLog } from './failure-log.js'
@@ -165,22 +165,34 @@ export class Forwarder {
     return this.#store.read('read', () => store.pending({ limit, maxBytes, services: this.#services }))
   }
 
-  async #send(batch: StoredEvent[]): Promise<SendResult> {
+  /** The sink's result, and each answered event's attempt as kept: the send's duration unless the sink timed it. */
+  async #send(batch: StoredEvent[]): Promise<{ result: SendResult; answers: AttemptAnswer[] }> {
     const { sink, observer } = this.#options
     const started = performance.now()
+    let result: SendResult
     try {
-      return await sink.send(batch, this.#pause.signal)
+      result = await sink.send(batch, this.#pause.signal)
     } catch (err) {
       // A sink should report failures, not throw them; one that throws is an outage all the same.
-      return { delivered: 0, error: err instanceof Error ? err : new Error(String(err)) }
-    } finally {
-      observer.onSent((performance.now() - started) / 1000)
+      result = { delivered: 0, error: err instanceof Error ? err : new Error(String(err)) }
     }
+    const seconds = (performance.now() - started) / 1000
+    observer.onSent(seconds)
+    const answered = Math.min(batch.length, result.delivered + (result.error === undefined ? 0 : 1))
+    const answers = Array.from({ length: answered }, (_, i) => {
+      const said = result.answers?.[i]
+      return {
+        durationMs: Math.round(said?.durationMs ?? seconds * 1000),
+        status: said?.status ?? null,
+        answer: said?.text ?? null,
+      }
+    })
+    return { result, answers }
   }
 
   async #deliver(batch: StoredEvent[]): Promise<Turn> {
     const { store, sink, observer } = this.#options
-    const result = await this.#send(batch)
+    const { result, answers } = await this.#send(batch)
     const now = this.#options.now()
     const seqs = batch.slice(0, result.delivered).map((e) => e.seq)
     const found = batch[result.delivered]
@@ -195,7 +207,9 @@ export class Forwarder {
     batch.length = 0
     if (seqs.length > 0) {
       if (
-        !(await this.#store.write('record deliveries', () => store.markDelivered(seqs, now, sink.target)))
+        !(await this.#store.write('record deliveries', () =>
+          store.markDelivered(seqs, now, sink.target, answers.slice(0, seqs.length)),
+        ))
       ) {
         return 'stop'
       }
@@ -207,9 +221,10 @@ export class Forwarder {
       return 'next'
     }
     if (this.#pause.signal.aborted) return 'stop'
+    const answer = answers[result.delivered] ?? NO_ANSWER
     return result.permanent === true
-      ? this.#refused(failed, result.error, now)
-      : this.#failed(failed, result.error, now)
+      ? this.#refused(failed, result.error, now, answer)
+      : this.#failed(failed, result.error, now, answer)
   }
 
   #downstreamAnswered(): void {
@@ -218,13 +233,13 @@ export class Forwarder {
     this.#log.recovered('delivery', 'downstream accepts events again')
   }
 
-  async #refused(event: FailedEvent, error: Error, now: number): Promise<Turn> {
+  async #refused(event: FailedEvent, error: Error, now: number, answer: AttemptAnswer): Promise<Turn> {
     const { store, sink, observer, logger } = this.#options
     const { code, message } = describeFailure(error)
     const reason = `${code}: ${message}`
     if (
       !(await this.#store.write('record a refusal', () =>
-        store.markRefused(event.seq, now, sink.target, reason),
+        store.markRefused(event.seq, now, sink.target, reason, answer),
       ))
     ) {
       return 'stop'
@@ -240,13 +255,13 @@ export class Forwarder {
     return 'next'
   }
 
-  async #failed(event: FailedEvent, error: Error, now: number): Promise<Turn> {
+  async #failed(event: FailedEvent, error: Error, now: number, answer: AttemptAnswer): Promise<Turn> {
     const { store, sink, observer, retryMaxAgeMs } = this.#options
     const { code, message } = describeFailure(error)
     const reason = `${code}: ${message}`
     if (
       !(await this.#store.write('record a failed attempt', () =>
-        store.recordFailure(event.seq, now, sink.target, reason),
+        store.recordFailure(event.seq, now, sink.target, reason, answer),
       ))
     ) {
       return 'stop'

@@ -1,6 +1,13 @@
 import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { Attempt, EventState, HasDownstream, RelayEvent, StoredEvent } from '../core/event.js'
+import type {
+  Attempt,
+  AttemptAnswer,
+  EventState,
+  HasDownstream,
+  RelayEvent,
+  StoredEvent,
+} from '../core/event.js'
 import type { EventStore, ListQuery, PendingQuery, ReplayScope, StoreStats } from '../core/event-store.js'
 import { NO_STORE_OBSERVER, type StoreObserver } from '../core/observers.js'
 import { StoreClosedError, StoreUnavailableError } from '../errors.js'
@@ -226,14 +233,31 @@ export class GroupCommitStore implements EventStore {
   pending(query: PendingQuery): Promise<StoredEvent[]> {
     return this.#run(() => this.#store.pending(query))
   }
-  markDelivered(seqs: readonly number[], at: number, downstream: string): Promise<void> {
-    return this.#run(() => this.#store.markDelivered(seqs, at, downstream))
+  markDelivered(
+    seqs: readonly number[],
+    at: number,
+    downstream: string,
+    answers?: readonly AttemptAnswer[],
+  ): Promise<void> {
+    return this.#run(() => this.#store.markDelivered(seqs, at, downstream, answers))
   }
-  recordFailure(seq: number, at: number, downstream: string, error: string): Promise<void> {
-    return this.#run(() => this.#store.recordFailure(seq, at, downstream, error))
+  recordFailure(
+    seq: number,
+    at: number,
+    downstream: string,
+    error: string,
+    answer?: AttemptAnswer,
+  ): Promise<void> {
+    return this.#run(() => this.#store.recordFailure(seq, at, downstream, error, answer))
   }
-  markRefused(seq: number, at: number, downstream: string, error: string): Promise<void> {
-    return this.#run(() => this.#store.markRefused(seq, at, downstream, error))
+  markRefused(
+    seq: number,
+    at: number,
+    downstream: string,
+    error: string,
+    answer?: AttemptAnswer,
+  ): Promise<void> {
+    return this.#run(() => this.#store.markRefused(seq, at, downstream, error, answer))
   }
   expire(cutoff: number, downstream: string, error: string, services?: readonly string[]): Promise<number> {
     return this.#run(() => this.#store.expire(cutoff, downstream, error, services))

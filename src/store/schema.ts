@@ -73,7 +73,26 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX events_dead ON events (seq) WHERE state = 'dead';
    CREATE INDEX events_delivered ON events (accepted_at) WHERE state = 'delivered';
    CREATE INDEX events_stored ON events (seq) WHERE state = 'stored';`,
+  // Every attempt, successful ones included, with its duration and the downstream's answer. The table is
+  // rebuilt for its CHECK, as above; rowids are kept, so the kept history keeps its order.
+  `CREATE TABLE attempts_next (
+     event_seq INTEGER NOT NULL REFERENCES events (seq) ON DELETE CASCADE,
+     at INTEGER NOT NULL,
+     downstream TEXT NOT NULL,
+     outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'failed', 'refused', 'dead')),
+     error TEXT,
+     duration_ms INTEGER,
+     status INTEGER,
+     answer TEXT
+   );
+   INSERT INTO attempts_next (rowid, event_seq, at, downstream, outcome, error)
+     SELECT rowid, event_seq, at, downstream, outcome, error FROM attempts;
+   DROP TABLE attempts;
+   ALTER TABLE attempts_next RENAME TO attempts;
+   CREATE INDEX attempts_event ON attempts (event_seq, at);`,
 ]
+
+export const ATTEMPT_COLUMNS = `at, downstream, outcome, error, duration_ms AS durationMs, status, answer`
 
 export const EVENT_COLUMNS = `seq, id, service, accepted_at AS acceptedAt, signature, order_id AS orderId,
   merchant_order_id AS merchantOrderId, status, body, state, attempts, last_error AS lastError,

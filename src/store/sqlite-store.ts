@@ -4,9 +4,11 @@ import { STORE_FILE } from '../constants.js'
 import {
   ATTEMPTS_KEPT,
   type Attempt,
+  type AttemptAnswer,
   EVENT_STATES,
   type EventState,
   type HasDownstream,
+  NO_ANSWER,
   type RelayEvent,
   type StoredEvent,
 } from '../core/event.js'
@@ -18,7 +20,7 @@ import {
   type StoreStats,
 } from '../core/event-store.js'
 import { checkDataDir, openError } from './open-errors.js'
-import { EVENT_COLUMNS, MIGRATIONS } from './schema.js'
+import { ATTEMPT_COLUMNS, EVENT_COLUMNS, MIGRATIONS } from './schema.js'
 
 /**
  * A state condition written as a literal, from the fixed list only: SQLite uses a partial index
@@ -63,6 +65,8 @@ export class SqliteStore {
   readonly #db: Database.Database
   readonly #insert: Statement
   readonly #delivered: Statement
+  readonly #deliveredAttempts: Statement
+  readonly #trimAttempts: Statement
   readonly #appendBatch: (events: readonly RelayEvent[]) => boolean[]
   readonly #statements = new Map<string, Statement>()
 
@@ -122,6 +126,18 @@ export class SqliteStore {
       `UPDATE events SET state = 'delivered', delivered_at = @at, attempts = attempts + 1, last_attempt_at = @at,
          delivered_to = @downstream
        WHERE seq IN (SELECT value FROM json_each(@seqs)) AND state = 'pending'`,
+    )
+    // The batch's attempts, one statement too: each row is `[seq, durationMs, status, answer]`.
+    this.#deliveredAttempts = this.#db.prepare(
+      `INSERT INTO attempts (event_seq, at, downstream, outcome, duration_ms, status, answer)
+         SELECT value ->> 0, @at, @downstream, 'delivered', value ->> 1, value ->> 2, value ->> 3
+         FROM json_each(@rows) WHERE value ->> 0 IN (SELECT seq FROM events)`,
+    )
+    // Keeps the newest ATTEMPTS_KEPT of each event in `@seqs` (a JSON array), whatever their outcome.
+    this.#trimAttempts = this.#db.prepare(
+      `DELETE FROM attempts WHERE event_seq IN (SELECT value FROM json_each(@seqs)) AND rowid NOT IN
+         (SELECT k.rowid FROM attempts k WHERE k.event_seq = attempts.event_seq
+            ORDER BY k.at DESC, k.rowid DESC LIMIT ${ATTEMPTS_KEPT})`,
     )
     // One transaction per batch: one fsync however many requests arrived together (group commit).
     this.#appendBatch = this.#db.transaction((events: readonly RelayEvent[]) =>
@@ -203,36 +219,59 @@ export class SqliteStore {
     return batch
   }
 
-  markDelivered(seqs: readonly number[], at: number, downstream: string): void {
-    this.#delivered.run({ at, downstream, seqs: JSON.stringify(seqs) })
+  /**
+   * One transaction and three statements for the whole batch, however large: the state, the `delivered`
+   * attempts, and the trim of each history to ATTEMPTS_KEPT.
+   */
+  markDelivered(
+    seqs: readonly number[],
+    at: number,
+    downstream: string,
+    answers?: readonly AttemptAnswer[],
+  ): void {
+    const rows = seqs.map((seq, i) => {
+      const a = answers?.[i] ?? NO_ANSWER
+      return [seq, a.durationMs, a.status, a.answer]
+    })
+    const json = JSON.stringify(seqs)
+    this.#db.transaction(() => {
+      this.#delivered.run({ at, downstream, seqs: json })
+      this.#deliveredAttempts.run({ at, downstream, rows: JSON.stringify(rows) })
+      this.#trimAttempts.run({ seqs: json })
+    })()
   }
 
-  #attempt(seq: number, at: number, downstream: string, outcome: Attempt['outcome'], error: string): void {
+  #attempt(
+    seq: number,
+    at: number,
+    downstream: string,
+    outcome: Attempt['outcome'],
+    error: string,
+    answer: AttemptAnswer,
+  ): void {
     this.#statement(
-      'INSERT INTO attempts (event_seq, at, downstream, outcome, error) VALUES (?, ?, ?, ?, ?)',
-    ).run(seq, at, downstream, outcome, error)
-    this.#statement(
-      `DELETE FROM attempts WHERE event_seq = ? AND rowid NOT IN
-         (SELECT rowid FROM attempts WHERE event_seq = ? ORDER BY at DESC, rowid DESC LIMIT ${ATTEMPTS_KEPT})`,
-    ).run(seq, seq)
+      `INSERT INTO attempts (event_seq, at, downstream, outcome, error, duration_ms, status, answer)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(seq, at, downstream, outcome, error, answer.durationMs, answer.status, answer.answer)
+    this.#trimAttempts.run({ seqs: JSON.stringify([seq]) })
   }
 
-  recordFailure(seq: number, at: number, downstream: string, error: string): void {
+  recordFailure(seq: number, at: number, downstream: string, error: string, answer = NO_ANSWER): void {
     this.#db.transaction(() => {
       this.#statement(
         'UPDATE events SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? WHERE seq = ?',
       ).run(at, error, seq)
-      this.#attempt(seq, at, downstream, 'failed', error)
+      this.#attempt(seq, at, downstream, 'failed', error, answer)
     })()
   }
 
-  markRefused(seq: number, at: number, downstream: string, error: string): void {
+  markRefused(seq: number, at: number, downstream: string, error: string, answer = NO_ANSWER): void {
     this.#db.transaction(() => {
       this.#statement(
         `UPDATE events SET state = 'dead', attempts = attempts + 1, last_attempt_at = ?, last_error = ?
            WHERE seq = ? AND state = 'pending'`,
       ).run(at, error, seq)
-      this.#attempt(seq, at, downstream, 'refused', error)
+      this.#attempt(seq, at, downstream, 'refused', error, answer)
     })()
   }
 
@@ -245,10 +284,14 @@ export class SqliteStore {
            SELECT seq, @at, @downstream, 'dead', @error FROM events
            WHERE state = 'pending' AND retry_since < @cutoff ${only}`,
       ).run(params)
-      return this.#statement(
+      const seqs = this.#statement(
         `UPDATE events SET state = 'dead', last_error = coalesce(last_error, @error)
-           WHERE state = 'pending' AND retry_since < @cutoff ${only}`,
-      ).run(params).changes
+           WHERE state = 'pending' AND retry_since < @cutoff ${only} RETURNING seq`,
+      )
+        .pluck()
+        .all(params)
+      this.#trimAttempts.run({ seqs: JSON.stringify(seqs) })
+      return seqs.length
     })()
   }
 
@@ -313,8 +356,8 @@ export class SqliteStore {
 
   attempts(id: string): Attempt[] {
     return this.#statement(
-      `SELECT a.at, a.downstream, a.outcome, a.error FROM attempts a JOIN events e ON e.seq = a.event_seq
-         WHERE e.id = ? ORDER BY a.at, a.rowid`,
+      `SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE event_seq = (SELECT seq FROM events WHERE id = ?)
+         ORDER BY at, rowid`,
     ).all(id) as Attempt[]
   }
 

@@ -34,7 +34,9 @@ async function storeWithHistory() {
   const seq = async (id: string) => (await store.get(id))!.seq
   await store.recordFailure(await seq(cpg.id), T0 + 1_000, 'redis://127.0.0.1:6390', 'connect ECONNREFUSED')
   await store.recordFailure(await seq(cpg.id), T0 + 3_000, 'redis://127.0.0.1:6390', 'connect ECONNREFUSED')
-  await store.markDelivered([await seq(cpg.id)], T0 + 7_000, 'redis://127.0.0.1:6390')
+  await store.markDelivered([await seq(cpg.id)], T0 + 7_000, 'redis://127.0.0.1:6390', [
+    { durationMs: 4, status: null, answer: '1763632807000-0' },
+  ])
   await store.markRefused(await seq(eu.id), T0 + 61 * MINUTE, 'http://127.0.0.1:8080/', 'HTTP 400')
   await store.close()
   return { env: { DATA_DIR: dataDir }, cpg, upi, eu }
@@ -182,10 +184,10 @@ describe('tylt-relay events show', () => {
     const at = lines.indexOf('attempts:')
     expect(lines.slice(at, at + 5)).toEqual([
       'attempts:',
-      '  TIME                  DOWNSTREAM              OUTCOME    ERROR',
-      '  2026-11-20T10:00:01Z  redis://127.0.0.1:6390  failed     connect ECONNREFUSED',
-      '  2026-11-20T10:00:03Z  redis://127.0.0.1:6390  failed     connect ECONNREFUSED',
-      '  2026-11-20T10:00:07Z  redis://127.0.0.1:6390  delivered  -',
+      '  TIME                  DOWNSTREAM              OUTCOME    DURATION  ANSWER           ERROR',
+      '  2026-11-20T10:00:01Z  redis://127.0.0.1:6390  failed     -         -                connect ECONNREFUSED',
+      '  2026-11-20T10:00:03Z  redis://127.0.0.1:6390  failed     -         -                connect ECONNREFUSED',
+      '  2026-11-20T10:00:07Z  redis://127.0.0.1:6390  delivered  4 ms      1763632807000-0  -',
     ])
     expect(lines.at(-2)).toBe(
       `body: ${cpg.body.length} bytes, not shown (it may hold personal data); add --body to print it`,
@@ -213,7 +215,7 @@ describe('tylt-relay events show', () => {
     const { env, upi, eu } = await storeWithHistory()
     expect((await runCli(['events', 'show', upi.id], env)).stdout).toContain('\nattempts: none yet\n')
     expect((await runCli(['events', 'show', eu.id], env)).stdout).toContain(
-      '  2026-11-20T11:01:00Z  http://127.0.0.1:8080/  refused  HTTP 400\n',
+      '  2026-11-20T11:01:00Z  http://127.0.0.1:8080/  refused  -         -       HTTP 400\n',
     )
   })
 

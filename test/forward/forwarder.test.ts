@@ -81,6 +81,38 @@ describe('Forwarder', () => {
     expect(sink.batches.map((b) => b.length)).toEqual([4, 4, 2])
   })
 
+  it("records a batch's deliveries and their attempts in one store write, with the send's duration", async () => {
+    const sink = new ScriptedSink()
+    const { store, forwarder, accept } = await setup(sink)
+    const writes: string[] = []
+    for (const name of ['markDelivered', 'recordFailure', 'markRefused'] as const) {
+      const write = store[name].bind(store) as (...args: unknown[]) => Promise<void>
+      store[name] = ((...args: unknown[]) => {
+        writes.push(name)
+        return write(...args)
+      }) as never
+    }
+    await accept(10)
+    forwarder.start()
+    await until(async () => (await store.stats()).pending === 0)
+    expect(writes).toEqual(['markDelivered', 'markDelivered', 'markDelivered'])
+    for (const id of ids(10)) {
+      const history = await store.attempts(id)
+      expect(history).toEqual([
+        {
+          at: expect.any(Number),
+          downstream: 'scripted',
+          outcome: 'delivered',
+          error: null,
+          durationMs: expect.any(Number),
+          status: null,
+          answer: null,
+        },
+      ])
+      expect(history[0]!.durationMs).toBeGreaterThanOrEqual(0)
+    }
+  })
+
   it('after a small batch, lets the next one gather what arrives meanwhile', async () => {
     const sink = new ScriptedSink()
     const { store, forwarder, accept } = await setup(sink, 60_000, { batchSize: 8, gatherMs: 300 })

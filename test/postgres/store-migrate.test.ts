@@ -25,7 +25,7 @@ const asEvent = (body: Buffer, i: number): RelayEvent => ({
   body,
 })
 
-/** 30 events in DATA_DIR: 10 delivered, 5 refused (dead), 15 pending of which 3 failed twice. */
+/** 30 events in DATA_DIR: 10 delivered (with their answers), 5 refused (dead), 15 pending of which 3 failed twice. */
 async function sqliteStoreWithHistory(dataDir: string) {
   const store = new GroupCommitStore(dataDir)
   const bodies = callbacks(30)
@@ -35,6 +35,7 @@ async function sqliteStoreWithHistory(dataDir: string) {
     all.slice(0, 10).map((e) => e.seq),
     Date.now(),
     'redis://old',
+    all.slice(0, 10).map((_, i) => ({ durationMs: i, status: null, answer: `1-${i}` })),
   )
   for (const e of all.slice(10, 15))
     await store.markRefused(e.seq, Date.now(), 'redis://old', 'refused by downstream')
@@ -62,7 +63,7 @@ describe('tylt-relay store migrate', () => {
     const migrated = await runCli(['store', 'migrate'], env)
     expect(migrated.stderr).toBe('')
     expect(migrated.code).toBe(0)
-    expect(migrated.stdout).toContain('copied 30 event(s) (15 pending, 5 dead) and 11 attempt(s)')
+    expect(migrated.stdout).toContain('copied 30 event(s) (15 pending, 5 dead) and 21 attempt(s)')
     expect(migrated.stdout).not.toContain(PASSWORD)
 
     const sqlite = new GroupCommitStore(dataDir, { mustExist: true })

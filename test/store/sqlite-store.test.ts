@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { ATTEMPTS_KEPT, type RelayEvent } from '../../src/core/event.js'
+import { ATTEMPTS_KEPT, NO_ANSWER, type RelayEvent } from '../../src/core/event.js'
 import type { EventStore } from '../../src/core/event-store.js'
 import { GroupCommitStore } from '../../src/store/group-commit-store.js'
 import { tempDir } from '../helpers/index.js'
@@ -81,7 +81,13 @@ describe('the SQLite adapter of EventStore', () => {
     })
     const history = await store.attempts(a!.id)
     expect(history).toHaveLength(ATTEMPTS_KEPT)
-    expect(history[0]).toEqual({ at: 10_005, downstream: 'redis://r', outcome: 'failed', error: 'fail 5' })
+    expect(history[0]).toEqual({
+      at: 10_005,
+      downstream: 'redis://r',
+      outcome: 'failed',
+      error: 'fail 5',
+      ...NO_ANSWER,
+    })
     expect(history.at(-1)?.error).toBe(`fail ${ATTEMPTS_KEPT + 4}`)
 
     await store.recordFailure(b!.seq, 20_000, 'redis://r', 'not connected')

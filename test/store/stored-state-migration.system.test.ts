@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { STORE_FILE } from '../../src/constants.js'
+import { NO_ANSWER } from '../../src/core/event.js'
 import { openPostgresStore } from '../../src/store/postgres/open-postgres.js'
 import { MIGRATIONS as PG_MIGRATIONS } from '../../src/store/postgres/schema.js'
 import { MIGRATIONS } from '../../src/store/schema.js'
@@ -40,7 +41,7 @@ describe('the migration that adds the stored state', () => {
       ['evt_p', 'pending'],
     ])
     expect(store.attempts('evt_p')).toEqual([
-      { at: 5, downstream: 'redis://r', outcome: 'failed', error: 'ECONNREFUSED: down' },
+      { at: 5, downstream: 'redis://r', outcome: 'failed', error: 'ECONNREFUSED: down', ...NO_ANSWER },
     ])
     expect(store.append([{ ...event('evt_new') }])).toEqual([true])
     expect(store.get('evt_new')?.state).toBe('stored')

@@ -2,8 +2,11 @@ import type { SendResult } from '../../core/sink.js'
 import { deliveryError } from './delivery-error.js'
 import { Refusal } from './refusal.js'
 
-/** Per message: null when the downstream confirmed it, otherwise why not (a Refusal when for good). */
-export type Outcome = Error | null
+/**
+ * Per message: null (or what its ack said, as text) when the downstream confirmed it, otherwise why not (a
+ * Refusal when for good).
+ */
+export type Outcome = Error | string | null
 
 const UNANSWERED = Symbol('unanswered')
 
@@ -44,10 +47,14 @@ export async function settleWithin(
 
 /** The delivered prefix: everything before the first failure, whatever happened after it. */
 export function confirmedPrefix(outcomes: readonly Outcome[]): SendResult {
-  const failed = outcomes.findIndex((outcome) => outcome !== null)
-  if (failed === -1) return { delivered: outcomes.length }
-  const error = outcomes[failed]!
+  const failed = outcomes.findIndex((outcome) => outcome instanceof Error)
+  const delivered = failed === -1 ? outcomes.length : failed
+  // The acks' texts, when the downstream's acks say anything.
+  const said = outcomes.slice(0, delivered).map((o) => (typeof o === 'string' ? { text: o } : {}))
+  const answers = said.some((a) => 'text' in a) ? { answers: said } : {}
+  if (failed === -1) return { delivered, ...answers }
+  const error = outcomes[failed] as Error
   return error instanceof Refusal
-    ? { delivered: failed, error, permanent: true }
-    : { delivered: failed, error }
+    ? { delivered, error, permanent: true, ...answers }
+    : { delivered, error, ...answers }
 }

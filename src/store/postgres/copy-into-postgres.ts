@@ -45,8 +45,12 @@ const INSERT_EVENTS = `INSERT INTO tylt_events (seq, id, service, accepted_at, s
     $8::text[], $9::bytea[], $10::text[], $11::int[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[],
     $16::text[], $17::text[], $18::text[], $19::text[])`
 
-const INSERT_ATTEMPTS = `INSERT INTO tylt_attempts (event_seq, at, downstream, outcome, error)
-  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])`
+const INSERT_ATTEMPTS = `INSERT INTO tylt_attempts (event_seq, at, downstream, outcome, error, duration_ms, status,
+    answer)
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
+    $8::text[])`
+
+const ATTEMPT_FIELDS = ['at', 'downstream', 'outcome', 'error', 'durationMs', 'status', 'answer'] as const
 
 /**
  * Copies every event of `source` (pending, dead and delivered: the delivered ones are the deduplication
@@ -78,7 +82,7 @@ export async function copyIntoPostgres(source: EventStore, url: StoreUrl): Promi
         if (attempts.length > 0) {
           await client.query(INSERT_ATTEMPTS, [
             attempts.map(([seq]) => seq),
-            ...(['at', 'downstream', 'outcome', 'error'] as const).map((f) => attempts.map(([, a]) => a[f])),
+            ...ATTEMPT_FIELDS.map((f) => attempts.map(([, a]) => a[f])),
           ])
         }
         report.events += page.length

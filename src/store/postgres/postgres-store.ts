@@ -2,8 +2,10 @@ import type pg from 'pg'
 import {
   ATTEMPTS_KEPT,
   type Attempt,
+  type AttemptAnswer,
   type EventState,
   type HasDownstream,
+  NO_ANSWER,
   type RelayEvent,
   type StoredEvent,
 } from '../../core/event.js'
@@ -13,7 +15,7 @@ import type { StoreObserver } from '../../core/observers.js'
 import { checkedState, LIST_FILTERS, listParameter, pendingQuery } from './event-queries.js'
 import { GroupAppend } from './group-append.js'
 import { inTransaction } from './in-transaction.js'
-import { EVENT_COLUMNS, WAKE_CHANNEL } from './schema.js'
+import { ATTEMPT_COLUMNS, EVENT_COLUMNS, WAKE_CHANNEL } from './schema.js'
 
 export interface PostgresStoreOptions {
   /** Told how many appends each commit made durable. */
@@ -23,6 +25,26 @@ export interface PostgresStoreOptions {
   /** Which services' events are appended `pending`; the others are `stored`. Every service when absent. */
   readonly hasDownstream?: HasDownstream | undefined
 }
+
+/** Deletes all but the newest `keep` attempts of each event in `seqs` (an SQL array expression). */
+const trimmed = (seqs: string, keep: number): string =>
+  `DELETE FROM tylt_attempts WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER
+     (PARTITION BY event_seq ORDER BY at DESC, id DESC) AS n FROM tylt_attempts WHERE event_seq = ANY(${seqs})) r
+     WHERE n > ${keep})`
+
+/**
+ * One statement for the whole batch: the state, a `delivered` attempt per event, and room made in each
+ * history first (every statement of it sees the rows as they were before it), so ATTEMPTS_KEPT holds.
+ */
+const DELIVERED = `WITH delivered AS (
+    UPDATE tylt_events SET state = 'delivered', delivered_at = $2, attempts = attempts + 1, last_attempt_at = $2,
+      delivered_to = $3
+    WHERE seq = ANY($1::bigint[]) AND state = 'pending'),
+  room AS (${trimmed('$1::bigint[]', ATTEMPTS_KEPT - 1)})
+  INSERT INTO tylt_attempts (event_seq, at, downstream, outcome, duration_ms, status, answer)
+    SELECT u.seq, $2, $3, 'delivered', u.duration, u.status, u.answer
+    FROM unnest($1::bigint[], $4::int[], $5::int[], $6::text[]) AS u (seq, duration, status, answer)
+    JOIN tylt_events e ON e.seq = u.seq`
 
 /**
  * The store on PostgreSQL, shared by any number of replicas: one deduplication window (the unique id), one
@@ -62,12 +84,23 @@ export class PostgresStore implements EventStore {
     return this.#rows(pendingQuery(query.services !== undefined), values, name)
   }
 
-  async markDelivered(seqs: readonly number[], at: number, downstream: string): Promise<void> {
+  async markDelivered(
+    seqs: readonly number[],
+    at: number,
+    downstream: string,
+    answers?: readonly AttemptAnswer[],
+  ): Promise<void> {
+    const kept = seqs.map((_, i) => answers?.[i] ?? NO_ANSWER)
     await this.#rows(
-      `UPDATE tylt_events SET state = 'delivered', delivered_at = $2, attempts = attempts + 1,
-         last_attempt_at = $2, delivered_to = $3
-       WHERE seq = ANY($1::bigint[]) AND state = 'pending'`,
-      [seqs, at, downstream],
+      DELIVERED,
+      [
+        seqs,
+        at,
+        downstream,
+        kept.map((a) => a.durationMs),
+        kept.map((a) => a.status),
+        kept.map((a) => a.answer),
+      ],
       'tylt_delivered',
     )
   }
@@ -79,36 +112,40 @@ export class PostgresStore implements EventStore {
     downstream: string,
     outcome: Attempt['outcome'],
     error: string,
+    answer: AttemptAnswer,
   ) {
     await client.query(
-      'INSERT INTO tylt_attempts (event_seq, at, downstream, outcome, error) VALUES ($1, $2, $3, $4, $5)',
-      [seq, at, downstream, outcome, error],
+      `INSERT INTO tylt_attempts (event_seq, at, downstream, outcome, error, duration_ms, status, answer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [seq, at, downstream, outcome, error, answer.durationMs, answer.status, answer.answer],
     )
-    await client.query(
-      `DELETE FROM tylt_attempts WHERE event_seq = $1 AND id NOT IN
-         (SELECT id FROM tylt_attempts WHERE event_seq = $1 ORDER BY at DESC, id DESC LIMIT ${ATTEMPTS_KEPT})`,
-      [seq],
-    )
+    await client.query(trimmed('ARRAY[$1::bigint]', ATTEMPTS_KEPT), [seq])
   }
 
-  recordFailure(seq: number, at: number, downstream: string, error: string): Promise<void> {
+  recordFailure(
+    seq: number,
+    at: number,
+    downstream: string,
+    error: string,
+    answer = NO_ANSWER,
+  ): Promise<void> {
     return inTransaction(this.#pool, async (client) => {
       await client.query(
         'UPDATE tylt_events SET attempts = attempts + 1, last_attempt_at = $2, last_error = $3 WHERE seq = $1',
         [seq, at, error],
       )
-      await this.#attempt(client, seq, at, downstream, 'failed', error)
+      await this.#attempt(client, seq, at, downstream, 'failed', error, answer)
     })
   }
 
-  markRefused(seq: number, at: number, downstream: string, error: string): Promise<void> {
+  markRefused(seq: number, at: number, downstream: string, error: string, answer = NO_ANSWER): Promise<void> {
     return inTransaction(this.#pool, async (client) => {
       await client.query(
         `UPDATE tylt_events SET state = 'dead', attempts = attempts + 1, last_attempt_at = $2, last_error = $3
            WHERE seq = $1 AND state = 'pending'`,
         [seq, at, error],
       )
-      await this.#attempt(client, seq, at, downstream, 'refused', error)
+      await this.#attempt(client, seq, at, downstream, 'refused', error, answer)
     })
   }
 
@@ -121,12 +158,13 @@ export class PostgresStore implements EventStore {
            SELECT seq, $2, $3, 'dead', $4 FROM tylt_events WHERE state = 'pending' AND retry_since < $1 ${only(5)}`,
         [cutoff, Date.now(), downstream, error, ...scope],
       )
-      const result = await client.query(
+      const { rows } = await client.query<{ seq: number }>(
         `UPDATE tylt_events SET state = 'dead', last_error = coalesce(last_error, $2)
-           WHERE state = 'pending' AND retry_since < $1 ${only(3)}`,
+           WHERE state = 'pending' AND retry_since < $1 ${only(3)} RETURNING seq`,
         [cutoff, error, ...scope],
       )
-      return result.rowCount ?? 0
+      await client.query(trimmed('$1::bigint[]', ATTEMPTS_KEPT), [rows.map((r) => r.seq)])
+      return rows.length
     })
   }
 
@@ -180,8 +218,8 @@ export class PostgresStore implements EventStore {
 
   attempts(id: string): Promise<Attempt[]> {
     return this.#rows(
-      `SELECT a.at, a.downstream, a.outcome, a.error FROM tylt_attempts a JOIN tylt_events e ON e.seq = a.event_seq
-         WHERE e.id = $1 ORDER BY a.at, a.id`,
+      `SELECT ${ATTEMPT_COLUMNS} FROM tylt_attempts
+         WHERE event_seq = (SELECT seq FROM tylt_events WHERE id = $1) ORDER BY at, id`,
       [id],
     )
   }

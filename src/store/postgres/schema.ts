@@ -59,7 +59,15 @@ export const MIGRATIONS: readonly string[] = [
      CHECK (state IN ('pending', 'delivered', 'dead', 'stored'));
    CREATE INDEX tylt_events_stored ON tylt_events (seq) WHERE state = 'stored';`,
   QUARANTINE_SOURCES,
+  // Every attempt, successful ones included, with its duration and the downstream's answer. Rows are kept.
+  `ALTER TABLE tylt_attempts DROP CONSTRAINT tylt_attempts_outcome_check;
+   ALTER TABLE tylt_attempts ADD CONSTRAINT tylt_attempts_outcome_check
+     CHECK (outcome IN ('delivered', 'failed', 'refused', 'dead'));
+   ALTER TABLE tylt_attempts ALTER COLUMN error DROP NOT NULL;
+   ALTER TABLE tylt_attempts ADD COLUMN duration_ms integer, ADD COLUMN status integer, ADD COLUMN answer text;`,
 ]
+
+export const ATTEMPT_COLUMNS = `at, downstream, outcome, error, duration_ms AS "durationMs", status, answer`
 
 export const EVENT_COLUMNS = `seq, id, service, accepted_at AS "acceptedAt", signature, order_id AS "orderId",
   merchant_order_id AS "merchantOrderId", status, body, state, attempts, last_error AS "lastError",

@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { ATTEMPTS_KEPT, type HasDownstream, type RelayEvent } from '../../../src/core/event.js'
+import { ATTEMPTS_KEPT, type HasDownstream, NO_ANSWER, type RelayEvent } from '../../../src/core/event.js'
 import type { EventStore } from '../../../src/core/event-store.js'
 import { ADAPTERS } from './adapters.js'
 
@@ -136,13 +136,110 @@ describe.each(ADAPTERS)('EventStore on $name', (adapter) => {
     })
     const history = await store.attempts('evt_1')
     expect(history).toHaveLength(ATTEMPTS_KEPT)
-    expect(history[0]).toEqual({ at: T0 + 5, downstream: 'http://x', outcome: 'failed', error: 'boom 5' })
+    expect(history[0]).toEqual({
+      at: T0 + 5,
+      downstream: 'http://x',
+      outcome: 'failed',
+      error: 'boom 5',
+      ...NO_ANSWER,
+    })
     expect(history.at(-1)).toEqual({
       at: T0 + total - 1,
       downstream: 'http://x',
       outcome: 'failed',
       error: `boom ${total - 1}`,
+      ...NO_ANSWER,
     })
+  })
+
+  it('keeps every attempt, successful ones included, with its duration and answer, in order', async () => {
+    const store = await open()
+    for (let i = 0; i < 3; i++) await store.append(event(i))
+    const [a, b, c] = await store.pending(budget)
+    const failed = { durationMs: 12, status: 500, answer: 'busy' }
+    await store.recordFailure(
+      a!.seq,
+      T0 + 1,
+      'http://x',
+      'HTTP_500: HTTP 500 Internal Server Error: busy',
+      failed,
+    )
+    await store.recordFailure(
+      a!.seq,
+      T0 + 2,
+      'http://x',
+      'HTTP_500: HTTP 500 Internal Server Error: busy',
+      failed,
+    )
+    await store.markDelivered([a!.seq, b!.seq], T0 + 3, 'http://x', [
+      { durationMs: 7, status: 200, answer: 'ok' },
+      { durationMs: 8, status: 204, answer: null },
+    ])
+    const history = await store.attempts('evt_0')
+    expect(history.map((h) => [h.at, h.outcome, h.status, h.error === null])).toEqual([
+      [T0 + 1, 'failed', 500, false],
+      [T0 + 2, 'failed', 500, false],
+      [T0 + 3, 'delivered', 200, true],
+    ])
+    expect(history[2]).toEqual({
+      at: T0 + 3,
+      downstream: 'http://x',
+      outcome: 'delivered',
+      error: null,
+      durationMs: 7,
+      status: 200,
+      answer: 'ok',
+    })
+    expect(await store.attempts('evt_1')).toEqual([
+      {
+        at: T0 + 3,
+        downstream: 'http://x',
+        outcome: 'delivered',
+        error: null,
+        durationMs: 8,
+        status: 204,
+        answer: null,
+      },
+    ])
+    // A caller that measured nothing still leaves the delivery in the history; nothing for the event not sent.
+    await store.markDelivered([c!.seq], T0 + 4, 'redis://q')
+    expect(await store.attempts('evt_2')).toEqual([
+      { at: T0 + 4, downstream: 'redis://q', outcome: 'delivered', error: null, ...NO_ANSWER },
+    ])
+    await store.markDelivered([c!.seq], T0 + 5, 'redis://q')
+    expect(await store.get('evt_2')).toMatchObject({ attempts: 1, deliveredAt: T0 + 4 })
+  })
+
+  it('keeps the newest ATTEMPTS_KEPT attempts whatever their outcome: a delivery after many failures', async () => {
+    const store = await open()
+    await store.append(event(1))
+    const [e] = await store.pending(budget)
+    for (let k = 0; k < ATTEMPTS_KEPT; k++) await store.recordFailure(e!.seq, T0 + k, 'http://x', `boom ${k}`)
+    await store.markDelivered([e!.seq], T0 + 100, 'http://x', [{ durationMs: 3, status: 200, answer: 'ok' }])
+    const history = await store.attempts('evt_1')
+    expect(history).toHaveLength(ATTEMPTS_KEPT)
+    expect(history[0]).toMatchObject({ at: T0 + 1, outcome: 'failed', error: 'boom 1' })
+    expect(history.at(-1)).toMatchObject({ at: T0 + 100, outcome: 'delivered', status: 200, durationMs: 3 })
+    expect(await store.get('evt_1')).toMatchObject({ state: 'delivered', attempts: ATTEMPTS_KEPT + 1 })
+    // Delivered again after a replay: still the newest ATTEMPTS_KEPT, the oldest failure gone.
+    await store.replay(['evt_1'], T0 + 200)
+    await store.markDelivered([e!.seq], T0 + 201, 'http://x')
+    const again = await store.attempts('evt_1')
+    expect(again).toHaveLength(ATTEMPTS_KEPT)
+    expect(again[0]).toMatchObject({ at: T0 + 2, error: 'boom 2' })
+    expect(again.slice(-2).map((h) => h.at)).toEqual([T0 + 100, T0 + 201])
+  })
+
+  it('keeps the newest ATTEMPTS_KEPT when retries run out too', async () => {
+    const store = await open()
+    await store.append(event(1))
+    const [e] = await store.pending(budget)
+    for (let k = 0; k < ATTEMPTS_KEPT; k++) await store.recordFailure(e!.seq, T0 + k, 'http://x', `boom ${k}`)
+    expect(await store.expire(Number.MAX_SAFE_INTEGER, 'http://x', 'too old')).toBe(1)
+    const history = await store.attempts('evt_1')
+    expect(history).toHaveLength(ATTEMPTS_KEPT)
+    expect(history[0]).toMatchObject({ error: 'boom 1' })
+    expect(history.at(-1)).toMatchObject({ outcome: 'dead', error: 'too old', durationMs: null })
   })
 
   it('marks a refused event dead at once and moves the line on; never revives a delivered one', async () => {
@@ -159,7 +256,7 @@ describe.each(ADAPTERS)('EventStore on $name', (adapter) => {
       lastAttemptAt: T0 + 5,
     })
     expect(await store.attempts('evt_1')).toEqual([
-      { at: T0 + 5, downstream: 'http://x', outcome: 'refused', error: '400 Bad Request' },
+      { at: T0 + 5, downstream: 'http://x', outcome: 'refused', error: '400 Bad Request', ...NO_ANSWER },
     ])
     await store.markDelivered([second!.seq], T0 + 6, 'http://x')
     await store.markRefused(second!.seq, T0 + 7, 'http://x', 'late')

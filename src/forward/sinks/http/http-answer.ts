@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import type { Readable } from 'node:stream'
 import { deliveryError } from '../delivery-error.js'
 import { excerpt, Refusal } from '../refusal.js'
 
@@ -9,40 +10,38 @@ import { excerpt, Refusal } from '../refusal.js'
  */
 export const PERMANENT_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404, 410, 413, 422])
 
-/** What an error is made of: the status and the body, as a stream read only as far as needed. */
-export type Answer = Pick<Response, 'status' | 'body'>
-
-/** Bytes of an answer's body read for the error message; the rest is never read. */
+/** Bytes of an answer's body read for the error message and the attempt's record. */
 const BODY_BYTES_READ = 1_024
 
-/** Reads at most BODY_BYTES_READ of the body, then drops the rest. */
-async function bodyStart(response: Answer): Promise<string> {
-  const reader = response.body?.getReader()
-  if (reader === undefined) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  try {
-    while (size < BODY_BYTES_READ) {
-      const { done, value } = await reader.read()
-      if (done) break
-      chunks.push(value)
-      size += value.length
+/**
+ * The start of an answer's body, one printable line with `secrets` (the credentials sent) masked, should
+ * the consumer echo them. Reads at most BODY_BYTES_READ; the rest is read and dropped without waiting for
+ * it, so the connection stays alive for the next request.
+ */
+export function answerText(body: Readable, secrets: readonly string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = () => {
+      body.off('data', onData)
+      resolve(excerpt(Buffer.concat(chunks).subarray(0, BODY_BYTES_READ).toString('utf8'), secrets))
     }
-  } catch {
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size >= BODY_BYTES_READ) done()
+    }
+    body.on('data', onData)
     // A body cut short still says what it said so far.
-  } finally {
-    await reader.cancel().catch(() => undefined)
-  }
-  return Buffer.concat(chunks).subarray(0, BODY_BYTES_READ).toString('utf8')
+    body.once('end', done).once('error', done).once('close', done)
+  })
 }
 
 /**
  * The error for a non-2xx answer, `HTTP 413 Payload Too Large: <start of the body>`, a Refusal when the
- * status is permanent. `secrets` (the credentials sent) are masked should the consumer echo them.
+ * status is permanent. `said` is the start of the body (answerText).
  */
-export async function answerError(response: Answer, secrets: readonly string[]): Promise<Error> {
-  const { status } = response
-  const said = excerpt(await bodyStart(response), secrets)
+export function answerError(status: number, said: string): Error {
   const message = `HTTP ${status} ${STATUS_CODES[status] ?? 'Unknown'}${said === '' ? '' : `: ${said}`}`
   const code = `HTTP_${status}` as const
   if (status >= 300 && status < 400) {

@@ -1,7 +1,6 @@
 import type { Agent } from 'node:http'
-import { Readable } from 'node:stream'
 import type { RelayEvent } from '../../../core/event.js'
-import type { SendResult, Sink } from '../../../core/sink.js'
+import type { SendResult, Sink, SinkAnswer } from '../../../core/sink.js'
 import { version } from '../../../version.js'
 import { contentTypeOf } from '../../content-type.js'
 import { DEFAULT_SEND_TIMEOUT_MS, HEADER_SIGNATURE, HEADER_TIMESTAMP } from '../../headers.js'
@@ -11,7 +10,7 @@ import { boundedCheck, CHECK_TIMEOUT_MS, tcpReachable } from '../readiness.js'
 import { Refusal } from '../refusal.js'
 import { abortedError } from '../serial-sink.js'
 import { redactUrl } from '../target-url.js'
-import { answerError } from './http-answer.js'
+import { answerError, answerText } from './http-answer.js'
 import { agentFor, postRequest } from './post-request.js'
 import { signWebhook } from './webhook-signature.js'
 
@@ -61,14 +60,17 @@ export class HttpSink implements Sink {
   }
 
   async send(events: readonly RelayEvent[], signal?: AbortSignal): Promise<SendResult> {
+    const answers: SinkAnswer[] = []
     // One at a time: a consumer that sees event n+1 may rely on having seen event n.
     for (const [index, event] of events.entries()) {
-      if (signal?.aborted === true) return { delivered: index, error: abortedError(signal) }
-      const error = await this.#post(event, signal)
-      if (error instanceof Refusal) return { delivered: index, error, permanent: true }
-      if (error !== undefined) return { delivered: index, error }
+      if (signal?.aborted === true) return { delivered: index, error: abortedError(signal), answers }
+      const started = performance.now()
+      const { error, answer } = await this.#post(event, signal)
+      answers.push({ ...answer, durationMs: performance.now() - started })
+      if (error instanceof Refusal) return { delivered: index, error, permanent: true, answers }
+      if (error !== undefined) return { delivered: index, error, answers }
     }
-    return { delivered: events.length }
+    return { delivered: events.length, answers }
   }
 
   async close(): Promise<void> {
@@ -89,7 +91,11 @@ export class HttpSink implements Sink {
     })
   }
 
-  async #post(event: RelayEvent, signal: AbortSignal | undefined): Promise<Error | undefined> {
+  /** The error when the event was not delivered, and what the downstream answered, when it did. */
+  async #post(
+    event: RelayEvent,
+    signal: AbortSignal | undefined,
+  ): Promise<{ error?: Error; answer: { status?: number; text?: string } }> {
     const timeout = AbortSignal.timeout(this.#timeoutMs)
     try {
       // A redirect is never followed (it would turn the POST into a GET elsewhere): the operator fixes the URL.
@@ -100,19 +106,19 @@ export class HttpSink implements Sink {
         signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
       })
       const status = response.statusCode ?? 0
-      if (status >= 200 && status < 300) {
-        // Release the connection for keep-alive; a success's body is never read.
-        response.resume()
-        return undefined
-      }
-      return await answerError({ status, body: Readable.toWeb(response) as ReadableStream }, this.#secrets)
+      const text = await answerText(response, this.#secrets)
+      const answer = text === '' ? { status } : { status, text }
+      if (status >= 200 && status < 300) return { answer }
+      return { error: answerError(status, text), answer }
     } catch (err) {
-      if (signal?.aborted === true) return abortedError(signal)
+      if (signal?.aborted === true) return { error: abortedError(signal), answer: {} }
       if (timeout.aborted) {
-        return deliveryError('TIMEOUT', `downstream did not answer within ${this.#timeoutMs} ms`, err)
+        const error = deliveryError('TIMEOUT', `downstream did not answer within ${this.#timeoutMs} ms`, err)
+        return { error, answer: {} }
       }
       const reason = err instanceof Error ? err.message : String(err)
-      return deliveryError(systemCode(err) ?? 'ERROR', `POST to downstream failed: ${reason}`, err)
+      const error = deliveryError(systemCode(err) ?? 'ERROR', `POST to downstream failed: ${reason}`, err)
+      return { error, answer: {} }
     }
   }
 

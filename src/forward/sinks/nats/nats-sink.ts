@@ -66,12 +66,12 @@ export class NatsSink extends SerialSink<Link> {
     const metadata = headers()
     for (const [name, value] of Object.entries(metadataHeaders(event))) metadata.set(name, value)
     try {
-      await link.js.publish(this.#options.subject, event.body, {
+      const ack = await link.js.publish(this.#options.subject, event.body, {
         msgID: event.id,
         headers: metadata,
         timeout: this.timeoutMs,
       })
-      return null
+      return `${ack.stream} seq ${ack.seq}${ack.duplicate ? ' (duplicate)' : ''}`
     } catch (err) {
       // The client reports "no responders" as "jetstream is not enabled"; usually no stream has the subject.
       if (err instanceof Error && err.cause instanceof RequestError && err.cause.isNoResponders()) {

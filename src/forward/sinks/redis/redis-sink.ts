@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import type { RelayEvent } from '../../../core/event.js'
-import type { SendResult, Sink } from '../../../core/sink.js'
+import type { SendResult, Sink, SinkAnswer } from '../../../core/sink.js'
 import { DEFAULT_SEND_TIMEOUT_MS, REDIS_BODY_FIELD } from '../../headers.js'
 import { metadataHeaders } from '../../metadata-headers.js'
 import { type DeliveryCode, deliveryError, systemCode } from '../delivery-error.js'
@@ -178,19 +178,26 @@ function tooLargeRefusal(event: RelayEvent, maxBulk: number): SendResult {
   return { delivered: 0, error: new Refusal(`XADD to Redis refused the event: ${why}`), permanent: true }
 }
 
+/** The confirmed prefix of a pipeline's replies; each confirmed event's answer is its stream entry id. */
 function confirmedPrefix(results: readonly [Error | null, unknown][], expected: number): SendResult {
+  const answers: SinkAnswer[] = []
   for (let index = 0; index < expected; index++) {
     const [err, id] = results[index] ?? [new Error('no reply'), null]
-    if (err === null && typeof id === 'string') continue
+    if (err === null && typeof id === 'string') {
+      answers.push({ text: id })
+      continue
+    }
     const reason = excerpt(err === null ? `unexpected reply ${String(id)}` : err.message)
     if (err !== null && TOO_LARGE.test(err.message)) {
       const why = `${reason}: the event is larger than this Redis takes (proto-max-bulk-len)`
-      return { delivered: index, error: new Refusal(`XADD to Redis refused: ${why}`), permanent: true }
+      const error = new Refusal(`XADD to Redis refused: ${why}`)
+      return { delivered: index, error, permanent: true, answers: [...answers, { text: reason }] }
     }
     const code = err === null ? 'REFUSED_BY_BROKER' : failureCode(err)
-    return { delivered: index, error: deliveryError(code, `XADD to Redis failed: ${reason}`, err) }
+    const error = deliveryError(code, `XADD to Redis failed: ${reason}`, err)
+    return { delivered: index, error, answers: [...answers, { text: reason }] }
   }
-  return { delivered: expected }
+  return { delivered: expected, answers }
 }
 
 /** A promise that resolves to 'aborted' when `signal` fires; `dispose` stops listening. */

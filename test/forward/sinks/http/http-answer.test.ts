@@ -45,6 +45,7 @@ describe('HTTP answers: permanent refusals told from outages', () => {
       delivered: 0,
       error: expect.objectContaining({ message: `HTTP ${status} ${text}: {"error":"no ${status}"}` }),
       permanent: true,
+      answers: [{ status, text: `{"error":"no ${status}"}`, durationMs: expect.any(Number) }],
     })
   })
 
@@ -102,5 +103,41 @@ describe('HTTP answers: permanent refusals told from outages', () => {
     const result = await new HttpSink(url).send(makeEvents(1))
     expect(result.error?.message).toBe('HTTP 410 Gone')
     expect(result.permanent).toBe(true)
+  })
+})
+
+describe('HTTP answers kept with each attempt', () => {
+  it('a 2xx answer is kept per event: its status, the start of its body, how long its request took', async () => {
+    let n = 0
+    const { url } = await consumer(() => ({ status: n++ === 0 ? 200 : 202, body: n === 1 ? 'ok 1' : '' }))
+    const result = await new HttpSink(url).send(makeEvents(2))
+    expect(result).toEqual({
+      delivered: 2,
+      answers: [
+        { status: 200, text: 'ok 1', durationMs: expect.any(Number) },
+        { status: 202, durationMs: expect.any(Number) },
+      ],
+    })
+    for (const answer of result.answers ?? []) expect(answer.durationMs).toBeGreaterThanOrEqual(0)
+  })
+
+  it('keeps a 2xx answer short, on one line, and without the credentials sent', async () => {
+    const secret = Buffer.from('relay:hunter2-pw').toString('base64')
+    const { url } = await consumer(() => ({
+      status: 200,
+      body: `accepted\r\nfor relay:hunter2-pw (${secret}) ${'y'.repeat(200_000)}`,
+    }))
+    url.username = 'relay'
+    url.password = 'hunter2-pw'
+    const sink = new HttpSink(url)
+    onTestFinished(() => sink.close())
+    const result = await sink.send(makeEvents(3))
+    expect(result.delivered).toBe(3)
+    for (const answer of result.answers ?? []) {
+      expect(answer.text?.startsWith('accepted for relay:*** (***) yyy')).toBe(true)
+      expect(answer.text?.length).toBeLessThanOrEqual(201)
+      expect(answer.text).not.toContain('hunter2')
+      expect(answer.text).not.toContain(secret)
+    }
   })
 })

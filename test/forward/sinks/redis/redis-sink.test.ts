@@ -64,10 +64,17 @@ describe('RedisSink', () => {
     })
     const sink = sinkFor(SHARED, stream)
     const events = makeEvents(9)
-    expect(await sink.send(events.slice(0, 4))).toEqual({ delivered: 4 })
-    expect(await sink.send(events.slice(4))).toEqual({ delivered: 5 })
-    expect(await sink.send([])).toEqual({ delivered: 0 })
+    const first = await sink.send(events.slice(0, 4))
+    const second = await sink.send(events.slice(4))
+    expect(first.delivered).toBe(4)
+    expect(second.delivered).toBe(5)
+    expect(await sink.send([])).toMatchObject({ delivered: 0 })
     expectEntries(await readStream(SHARED, stream), events)
+    // Each event's answer is the id of its stream entry.
+    const redis = new Redis(SHARED)
+    const ids = (await redis.xrange(stream, '-', '+')).map(([id]) => id)
+    redis.disconnect()
+    expect([...(first.answers ?? []), ...(second.answers ?? [])]).toEqual(ids.map((id) => ({ text: id })))
   })
 
   it('reports a Redis error as a failure at the first event', async () => {
@@ -113,7 +120,7 @@ describe('RedisSink', () => {
     const sink = sinkFor(url, stream, 2_000)
     const [before, during, after] = [makeEvents(2), makeEvents(2), makeEvents(3)]
     await sleep(100)
-    expect(await sink.send(before)).toEqual({ delivered: 2 })
+    expect(await sink.send(before)).toMatchObject({ delivered: 2 })
 
     await stopProcess(server)
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -131,7 +138,7 @@ describe('RedisSink', () => {
       await sleep(100)
       result = await sink.send(after)
     }
-    expect(result).toEqual({ delivered: 3 })
+    expect(result).toMatchObject({ delivered: 3 })
     // The restarted server starts empty: only what was sent after the restart, nothing from the outage.
     expectEntries(await readStream(url, stream), after)
   })
@@ -166,7 +173,7 @@ describe('RedisSink: refusals, stopping, readiness', () => {
     // Every time, not by luck of a race with the connection Redis would close: it was never sent.
     for (let i = 0; i < 5; i++) expect(await sink.send([large])).toEqual({ ...refusal, delivered: 0 })
     // The connection is still up, so the next event goes straight through.
-    expect(await sink.send([third!])).toEqual({ delivered: 1 })
+    expect(await sink.send([third!])).toMatchObject({ delivered: 1 })
     expectEntries(await readStream(url, stream), [first!, third!])
   })
 
@@ -176,7 +183,7 @@ describe('RedisSink: refusals, stopping, readiness', () => {
     const sink = sinkFor(url, stream, 3_000)
     const [first, second, third] = makeEvents(3)
     const large = { ...second!, body: Buffer.alloc(1_200_000, 0x61) }
-    expect(await sink.send([first!])).toEqual({ delivered: 1 })
+    expect(await sink.send([first!])).toMatchObject({ delivered: 1 })
     // Redis refuses it and closes the connection: the refusal, when its answer arrives before the reset,
     // is for good; otherwise it is an outage, retried. Never a delivery.
     for (let i = 0; i < 5; i++) {
@@ -197,14 +204,14 @@ describe('RedisSink: refusals, stopping, readiness', () => {
       await sleep(100)
       next = await sink.send([third!])
     }
-    expect(next).toEqual({ delivered: 1 })
+    expect(next).toMatchObject({ delivered: 1 })
     expectEntries(await readStream(url, stream), [first!, third!])
   })
 
   it('stops waiting for a Redis that does not answer when told to, confirming nothing', async () => {
     const { server, url } = await privateRedis()
     const sink = sinkFor(url, uniqueName('tylt-stalled'), 20_000)
-    expect(await sink.send(makeEvents(1))).toEqual({ delivered: 1 })
+    expect(await sink.send(makeEvents(1))).toMatchObject({ delivered: 1 })
     await freeze(server.pid!)
     const stop = new AbortController()
     setTimeout(() => stop.abort(), 200)
