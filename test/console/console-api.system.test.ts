@@ -78,7 +78,8 @@ describe('the JSON API', () => {
       'slots',
       'stats',
     ])
-    expect(overview.body.stats).toMatchObject({ pending: 1, dead: 0 })
+    // No downstream is configured: the event is stored, not pending (docs/downstreams.md).
+    expect(overview.body.stats).toMatchObject({ pending: 0, dead: 0 })
     const list = await r.api('/console/api/events?order=ord-10')
     expect(keys(list.body)).toEqual(['events', 'next', 'problems'])
     expect(list.body.events).toEqual([
@@ -88,7 +89,7 @@ describe('the JSON API', () => {
         status: 'Completed',
         statusLabel: 'completed',
         outcome: 'success',
-        state: 'pending',
+        state: 'stored',
       }),
     ])
     expect(JSON.stringify(list.body)).not.toContain('baseAmount') // no body in a list
