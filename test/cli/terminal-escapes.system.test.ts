@@ -29,7 +29,8 @@ function run(args: readonly string[], env: Record<string, string>) {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...inheritedEnv(), ...env }, encoding: 'buffer', timeout: 30_000 },
+      // In the data folder: a .env in the checkout (the README's) is not this test's configuration.
+      { env: { ...inheritedEnv(), ...env }, cwd: env.DATA_DIR, encoding: 'buffer', timeout: 30_000 },
       (err, stdout, stderr) =>
         resolve({ code: err === null ? 0 : Number(err.code ?? -1), stdout, stderr: stderr.toString() }),
     )

@@ -63,7 +63,8 @@ describe('live pages', () => {
   })
 
   test('the overview counts a new pending event without a reload', async () => {
-    const r = await operatorRelay()
+    // A downstream that refuses: the event waits as pending (with none configured it would be stored).
+    const r = await operatorRelay({ FORWARD_URL: 'http://127.0.0.1:9/refused' })
     const page = await openPage(browser())
     await logIn(page, r.opsUrl, TOKEN)
     expect(await page.locator('#pending-count').textContent()).toBe('0 events')

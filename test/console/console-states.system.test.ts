@@ -36,7 +36,8 @@ const cellTexts = async (page: Page, label: string) =>
   (await page.locator(`#events tbody td[data-label="${label}"]`).allTextContents()).map((t) => t.trim())
 
 test('a UPI status 4 reads "4 completed", success; an expired CPG order reads failure; every label is ASCII on one line, with or without forced colours, at desktop and phone width', async () => {
-  const r = await operatorRelay()
+  // A downstream that refuses: the events wait as pending (with none configured they would be stored).
+  const r = await operatorRelay({ FORWARD_URL: 'http://127.0.0.1:9/refused' })
   await r.accept(upiTrade('UPI-4242', 4, 'completed'), 'prime-upi')
   await r.accept(upiTrade('UPI-4343', 2, 'waiting'), 'prime-upi')
   await r.accept(payIn('CPG-EXPIRED-1', { status: 'Expired' }))

@@ -224,7 +224,7 @@ test('events pile up while Redis is down, become dead letters; the operator find
   await rows.getByRole('link', { name: 'ORD-DOWN-1' }).click()
   await page.getByRole('heading', { name: 'Event ORD-DOWN-1' }).waitFor()
   expect(await page.locator('#metadata').textContent()).toContain('dead')
-  const outcomes = await page.locator('#attempts tbody tr td:nth-child(2)').allTextContents()
+  const outcomes = await page.locator('#attempts tbody tr td:nth-child(3)').allTextContents()
   expect(outcomes).toContain('failed')
   expect(outcomes.at(-1)).toBe('dead')
   expect(await page.locator('#attempts').textContent()).toMatch(/Redis/)
