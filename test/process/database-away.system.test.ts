@@ -57,9 +57,13 @@ describe('STORE_URL at a PostgreSQL that is not up yet', () => {
     )
     expect(await postCallback(relay.url)).toEqual({ status: 200, retryAfter: null, text: 'ok' })
     expect(await sql(server.url, 'SELECT count(*)::int AS n FROM tylt_events')).toEqual([{ n: 1 }])
-    expect(relay.stdout.filter((line) => line.includes('PostgreSQL store reachable; serving'))).toHaveLength(
-      1,
+    // The log line is written asynchronously: wait for it, then check there is exactly one.
+    const serving = await eventually(
+      async () => relay.stdout.filter((line) => line.includes('PostgreSQL store reachable; serving')),
+      (lines) => lines.length > 0,
+      5_000,
     )
+    expect(serving, relay.output()).toHaveLength(1)
     expect(relay.output()).not.toContain('"level":60')
     expect(await relay.stop(), relay.output()).toBe(0)
   }, 60_000)
