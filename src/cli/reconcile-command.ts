@@ -1,15 +1,37 @@
 import { readFileSync } from 'node:fs'
 import { loadConfig } from '../config/load-config.js'
+import { PRODUCTS, type Product } from '../core/event.js'
 import { UsageError } from '../errors.js'
 import { notChecked, type OrderResult, type RunReport } from '../reconcile/order-result.js'
-import { type NamedOrder, Reconciler } from '../reconcile/reconciler.js'
+import { Reconciler } from '../reconcile/reconciler.js'
+import type { NamedOrder } from '../reconcile/unseen-order.js'
 import { openOrderLedger } from '../store/open-order-ledger.js'
 import { openExistingStore } from '../store/open-store.js'
 import { type Command, type CommandInput, stringOption } from './command.js'
 
-const ID_FIELDS = ['order', 'orderId', 'merchantOrderId', 'instanceId'] as const
+/** The fields an orders-file line may name its order by, first found first, and which id each is. */
+const ID_FIELDS = [
+  ['order', undefined],
+  ['orderId', 'orderId'],
+  ['merchantOrderId', 'merchantOrderId'],
+  ['instanceId', 'orderId'],
+] as const
 
-/** One line of an orders file: an id, or a JSON object with an id and optionally its service. */
+/** Products a named order may be given: the ledger's, less `unknown`. */
+const NAMED_PRODUCTS = PRODUCTS.filter((p) => p !== 'unknown')
+
+function productOf(value: unknown, where: string): Product | undefined {
+  // A database export writes null for a column it has no value in.
+  if (value === undefined || value === null) return undefined
+  const product = NAMED_PRODUCTS.find((p) => p === value)
+  if (product === undefined)
+    throw new UsageError(
+      `${where}: unknown product ${JSON.stringify(value)}; one of ${NAMED_PRODUCTS.join(', ')}`,
+    )
+  return product
+}
+
+/** One line of an orders file: an id, or a JSON object with an id and optionally its service and product. */
 function parseOrderLine(line: string, lineNumber: number): NamedOrder {
   if (!line.startsWith('{')) return { id: line }
   let parsed: Record<string, unknown>
@@ -18,23 +40,33 @@ function parseOrderLine(line: string, lineNumber: number): NamedOrder {
   } catch {
     throw new UsageError(`--orders-file line ${lineNumber} is neither an order id nor a JSON object`)
   }
-  const id = ID_FIELDS.map((f) => parsed[f]).find((v) => typeof v === 'string' && v !== '')
-  if (typeof id !== 'string')
-    throw new UsageError(`--orders-file line ${lineNumber} has none of ${ID_FIELDS.join(', ')}`)
-  return { id, service: typeof parsed.service === 'string' ? parsed.service : undefined }
+  const field = ID_FIELDS.find(([f]) => typeof parsed[f] === 'string' && parsed[f] !== '')
+  if (field === undefined)
+    throw new UsageError(
+      `--orders-file line ${lineNumber} has none of ${ID_FIELDS.map(([f]) => f).join(', ')}`,
+    )
+  return {
+    id: parsed[field[0]] as string,
+    kind: field[1],
+    service: typeof parsed.service === 'string' ? parsed.service : undefined,
+    product: productOf(parsed.product, `--orders-file line ${lineNumber}`),
+  }
 }
 
 function namedOrders(input: CommandInput): NamedOrder[] {
   const service = stringOption(input, 'service')
+  const product = productOf(stringOption(input, 'product'), '--product')
   const order = stringOption(input, 'order')
   if (order === undefined && input.positionals.length > 0) throw new UsageError('order ids go after --order')
+  const file = stringOption(input, 'orders-file')
+  if (product !== undefined && order === undefined && file === undefined)
+    throw new UsageError('--product names the product of the orders given with --order or --orders-file')
   const named: NamedOrder[] = [order, ...input.positionals]
     .filter((id): id is string => id !== undefined)
     .flatMap((ids) => ids.split(','))
     .map((id) => id.trim())
     .filter((id) => id !== '')
-    .map((id) => ({ id, service }))
-  const file = stringOption(input, 'orders-file')
+    .map((id) => ({ id, service, product }))
   if (file !== undefined) {
     let text: string
     try {
@@ -46,7 +78,7 @@ function namedOrders(input: CommandInput): NamedOrder[] {
       const line = raw.trim()
       if (line === '' || line.startsWith('#')) return
       const entry = parseOrderLine(line, index + 1)
-      named.push({ id: entry.id, service: entry.service ?? service })
+      named.push({ ...entry, service: entry.service ?? service, product: entry.product ?? product })
     })
   }
   return named
@@ -77,16 +109,21 @@ function summary(report: RunReport): string {
 export const reconcileCommand: Command = {
   name: 'reconcile',
   summary: 'ask Tylt for the state of open orders; emit what the relay missed',
-  usage: `tylt-relay reconcile [--order ID ...] [--orders-file FILE] [--service NAME] [--dry-run] [--json]
+  usage: `tylt-relay reconcile [--order ID ...] [--orders-file FILE] [--service NAME] [--product P]
+                     [--dry-run] [--json]
   --order ID       check these orders now (Tylt's id or the merchant's), whatever their schedule
-  --orders-file F  also the orders in F: one id, or one JSON object {"service","merchantOrderId"}, a line
+  --orders-file F  also the orders in F: one id, or one JSON object a line, such as
+                   {"service":"prime-upi","product":"upi","merchantOrderId":"ORD-1"}
   --service NAME   the named orders belong to this service
+  --product P      and are of this product: cpg-pay-in, cpg-payout, upi, pix, eu-open-banking or
+                   inr-payout. With --service, orders the relay never saw are asked about too
   --dry-run        ask Tylt and print, but emit and record nothing
   --json           one JSON object per order`,
   options: {
     order: { type: 'string' },
     'orders-file': { type: 'string' },
     service: { type: 'string' },
+    product: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },

@@ -1,11 +1,13 @@
 import type { EventStore } from '../core/event-store.js'
 import type { OrderLedger, OrderRecord } from '../core/order-ledger.js'
-import { extractMetadata } from '../event/extract-metadata.js'
+import { extractMetadata, type Metadata } from '../event/extract-metadata.js'
 import { finalityOf } from '../event/finality-table.js'
 import { QUERY_ENDPOINTS } from '../event/query-endpoints.js'
+import { orderKeyOf } from '../store/fold-order.js'
 import { type AskContext, askTylt } from './ask-tylt.js'
 import { type Action, backoffMs, type OrderResult } from './order-result.js'
 import { reconcileEvent } from './reconcile-event.js'
+import type { CheckedOrder } from './unseen-order.js'
 
 export interface CheckContext extends AskContext {
   readonly store: EventStore
@@ -63,10 +65,24 @@ async function findState(ctx: CheckContext, order: OrderRecord): Promise<Found> 
 }
 
 /**
- * Checks one order: asks Tylt, and when its state differs from the ledger's, puts one event on the ordinary
- * durable path (unless `dryRun`). Records the check and schedules the next with backoff.
+ * An order the relay never saw, with the ids Tylt's answer gives and the key the ledger will file its event
+ * under: its event then has the id it would have had, had a first callback been seen.
  */
-export async function checkOrder(ctx: CheckContext, order: OrderRecord): Promise<OrderResult> {
+function withAnswerIds(order: OrderRecord, read: Metadata): OrderRecord {
+  const orderId = read.orderId ?? order.orderId
+  const merchantOrderId = read.merchantOrderId ?? order.merchantOrderId
+  const orderKey = orderKeyOf({ orderId, merchantOrderId }) ?? order.orderKey
+  return { ...order, orderId, merchantOrderId, orderKey }
+}
+
+/**
+ * Checks one order: asks Tylt, and when its state differs from the ledger's, puts one event on the ordinary
+ * durable path (unless `dryRun`). Records the check and schedules the next with backoff; an unseen order
+ * has no ledger row to record in, and gets one only from its committed event, as a callback's would.
+ */
+export async function checkOrder(ctx: CheckContext, checked: CheckedOrder): Promise<OrderResult> {
+  const { unseen, ...order } = checked
+  const record = !ctx.dryRun && unseen !== true
   const base = {
     service: order.service,
     product: order.product,
@@ -76,7 +92,7 @@ export async function checkOrder(ctx: CheckContext, order: OrderRecord): Promise
   const found = await findState(ctx, order)
   const now = ctx.now()
   if (found.kind !== 'state') {
-    if (!ctx.dryRun && found.kind !== 'auth')
+    if (record && found.kind !== 'auth')
       await ctx.ledger.recordCheck(order, {
         nextCheck: found.kind === 'unsupported' ? null : now + backoffMs(order.checks + 1),
         checks: order.checks + 1,
@@ -92,20 +108,27 @@ export async function checkOrder(ctx: CheckContext, order: OrderRecord): Promise
     }
   }
   const read = readAnswer(order, found.body)!
-  const answer = { ...base, current: read.status, httpStatus: found.status, endpoint: found.endpoint }
+  const subject = unseen === true ? withAnswerIds(order, read) : order
+  const answer = {
+    ...base,
+    orderKey: subject.orderKey,
+    current: read.status,
+    httpStatus: found.status,
+    endpoint: found.endpoint,
+  }
   let action: Action = 'unchanged'
   let eventId: string | undefined
   if (read.status === order.status) action = 'unchanged'
   else if (order.final === 'true' && read.final !== 'true') action = 'anomaly'
   else if (ctx.dryRun) action = 'dry-run'
   else {
-    const event = reconcileEvent(order, read, found.body, now)
+    const event = reconcileEvent(subject, read, found.body, now)
     eventId = event.id
     // A false append is this very event, emitted already (an earlier run, or another replica).
     action = (await ctx.store.append(event)) ? 'emitted' : 'unchanged'
     if (action === 'emitted') ctx.observer.onEmitted(order.service, order.product)
   }
-  if (!ctx.dryRun)
+  if (record)
     await ctx.ledger.recordCheck(order, {
       nextCheck: read.final === 'true' ? null : now + backoffMs(order.checks + 1),
       checks: order.checks + 1,

@@ -9,6 +9,7 @@ import type { OrderResult, RunReport, StoppedService } from './order-result.js'
 import { NO_OBSERVER, type ReconcileObserver } from './reconcile-observer.js'
 import { MAX_WAIT_MS, ServiceGate, type Sleep } from './service-gate.js'
 import type { SigningForm } from './sign-get.js'
+import { type CheckedOrder, type NamedOrder, unseenOrder } from './unseen-order.js'
 
 /** Due orders taken per round; the rest wait for the next one. */
 const DUE_LIMIT = 1_000
@@ -25,12 +26,6 @@ export interface ReconcilerDeps {
   readonly logger?: Logger
   readonly now?: () => number
   readonly sleep?: Sleep
-}
-
-/** An order named on the command line: any of its ids, optionally within one service. */
-export interface NamedOrder {
-  readonly id: string
-  readonly service?: string | undefined
 }
 
 export interface RunOptions {
@@ -74,7 +69,7 @@ export class Reconciler {
     await ledger.catchUp(config.afterMs)
     const results: OrderResult[] = []
     const orders = await this.#select(options, results)
-    const byService = new Map<string, OrderRecord[]>()
+    const byService = new Map<string, CheckedOrder[]>()
     for (const order of orders) byService.set(order.service, [...(byService.get(order.service) ?? []), order])
     const stopped: StoppedService[] = []
     await Promise.all(
@@ -90,26 +85,25 @@ export class Reconciler {
     return { results, stopped, due: orders.length }
   }
 
-  /** The named orders, or the due ones; orders past RECONCILE_MAX_AGE are marked abandoned instead. */
-  async #select(options: RunOptions, results: OrderResult[]): Promise<OrderRecord[]> {
+  /**
+   * The named orders (the ledger's, else ones it lacks, named with their product), or the due ones; orders
+   * past RECONCILE_MAX_AGE are marked abandoned instead.
+   */
+  async #select(options: RunOptions, results: OrderResult[]): Promise<CheckedOrder[]> {
     const { ledger, config } = this.#deps
     if (options.orders !== undefined && options.orders.length > 0) {
-      const found: OrderRecord[] = []
+      const found: CheckedOrder[] = []
       for (const named of options.orders) {
-        const records = await ledger.find(named.id, named.service)
-        if (records.length === 0)
-          results.push({
-            service: named.service ?? '-',
-            product: 'unknown',
-            orderKey: named.id,
-            previous: null,
-            current: null,
-            action: 'skipped',
-            httpStatus: null,
-            endpoint: null,
-            detail: 'the relay has seen no event of this order',
-          })
-        found.push(...records)
+        const records = (await ledger.find(named.id, named.service)).filter(
+          (r) => named.product === undefined || r.product === named.product,
+        )
+        if (records.length > 0) {
+          found.push(...records)
+          continue
+        }
+        const unseen = unseenOrder(named, this.#now())
+        if ('action' in unseen) results.push(unseen)
+        else found.push(unseen)
       }
       return found
     }
@@ -138,7 +132,7 @@ export class Reconciler {
 
   async #service(
     service: string,
-    orders: readonly OrderRecord[],
+    orders: readonly CheckedOrder[],
     dryRun: boolean,
   ): Promise<{ results: OrderResult[]; stopped?: StoppedService }> {
     const { config } = this.#deps

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { REDIS_BODY_FIELD } from '../../src/forward/headers.js'
@@ -120,6 +122,89 @@ describe('reconcile, end to end', () => {
     // A genuine callback for a state reconcile already emitted is still accepted and forwarded.
     await deliver(stand, relay.url, cpg)
     await eventually(out.entries, (e) => e.length === 9)
+  })
+
+  it('recovers orders the relay never saw, from an orders file naming their service and product', async () => {
+    const stand = await standIn()
+    const out = stream()
+    const relay = await startRelay(baseEnv(stand, { FORWARD_URL: out.forwardUrl }))
+    // Created at Tylt, their only callbacks lost: the relay has no event of them.
+    const upi = stand.addOrder('prime-upi', 'upi', 4, { merchantOrderId: 'UPI-NIGHTLY-1' })
+    const cpg = stand.addOrder('cpg', 'cpg-pay-in', 'Completed')
+    const dir = tempDir()
+    const file = join(dir, 'open-orders.jsonl')
+    writeFileSync(
+      file,
+      [
+        '# orders still open in the shop, exported nightly',
+        '{"service":"prime-upi","product":"upi","merchantOrderId":"UPI-NIGHTLY-1"}',
+        `{"service":"cpg","product":"cpg-pay-in","orderId":"${cpg}"}`,
+        '{"service":"cpg","product":"cpg-pay-in","orderId":"00000000-0000-1000-8000-000000000000"}',
+      ].join('\n'),
+    )
+    const UPI_LINE = `prime-upi upi ${upi}`
+    const CPG_LINE = `cpg cpg-pay-in ${cpg}`
+
+    const dry = await runCli(['reconcile', '--orders-file', file, '--dry-run'], relay.env)
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toContain(`${UPI_LINE} -→4 dry-run 200 GET /p2pRampsMerchant/getInstanceDetails`)
+    expect(await listEvents(relay.env)).toEqual([])
+
+    const first = await runCli(['reconcile', '--orders-file', file], relay.env)
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.stdout.trim().split('\n').sort()).toEqual(
+      [
+        `${UPI_LINE} -→4 emitted 200 GET /p2pRampsMerchant/getInstanceDetails`,
+        `${CPG_LINE} -→Completed emitted 200 GET /transactions/merchant/getPayinTransactionInformation`,
+        'cpg cpg-pay-in 00000000-0000-1000-8000-000000000000 -→- not-found 404 GET /transactions/merchant/getPayinTransactionInformation (Tylt knows no such order, or no state yet)',
+      ].sort(),
+    )
+    const entries = await eventually(out.entries, (e) => e.length === 2)
+    for (const key of [upi, cpg]) {
+      const entry = entries.find((e) => e.fields['tylt-order-id'] === key)
+      expect(entry, key).toBeDefined()
+      expect(entry!.body.equals(stand.answer(key))).toBe(true)
+      expect(entry!.fields).toMatchObject({ 'tylt-recovered': 'reconcile', 'tylt-final': 'true' })
+      expect(entry!.fields['tylt-signature']).toBeUndefined()
+    }
+    expect(entries.find((e) => e.fields['tylt-order-id'] === upi)!.fields['tylt-merchant-order-id']).toBe(
+      'UPI-NIGHTLY-1',
+    )
+
+    const second = await runCli(['reconcile', '--orders-file', file, '--json'], relay.env)
+    expect(second.code, second.stderr).toBe(0)
+    const results = second.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(results.map((r) => [r.orderKey, r.action]).sort()).toEqual(
+      [
+        [upi, 'unchanged'],
+        [cpg, 'unchanged'],
+        ['00000000-0000-1000-8000-000000000000', 'not-found'],
+      ].sort(),
+    )
+    expect(await listEvents(relay.env)).toHaveLength(2)
+
+    const bare = await runCli(
+      ['reconcile', '--order', 'UPI-NEVER-EXPORTED', '--service', 'prime-upi'],
+      relay.env,
+    )
+    expect(bare.code).toBe(1)
+    expect(bare.stdout).toContain(
+      'UPI-NEVER-EXPORTED -→- skipped - - (the relay has seen no event of this order: add --service and --product',
+    )
+    const wrong = await runCli(
+      ['reconcile', '--order', cpg, '--service', 'cpg', '--product', 'crypto'],
+      relay.env,
+    )
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).toContain('--product: unknown product "crypto"; one of cpg-pay-in, cpg-payout, upi')
+    expect(stand.requestsFor({ query: 'UPI-NEVER-EXPORTED' })).toEqual([])
+    expect(await listEvents(relay.env)).toHaveLength(2)
+    // Tylt's callback, should it come after all, is still taken and forwarded.
+    await deliver(stand, relay.url, cpg)
+    await eventually(out.entries, (e) => e.length === 3)
   })
 
   it('asks nothing about an order whose final callback arrived first', async () => {

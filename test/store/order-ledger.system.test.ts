@@ -129,6 +129,18 @@ describe.each(ADAPTERS)('the order ledger on $name', ({ open }) => {
     expect((await ledger.abandoned(10)).map((o) => o.abandonedAt)).toEqual([T0 + 9])
   })
 
+  it('records a check of an order it lacks as nothing: no error, no row', async () => {
+    const { store, ledger } = await open()
+    await store.append(cpg('Pending', 'false'))
+    await ledger.catchUp(GRACE)
+    const absent = { service: 'cpg', product: 'cpg-pay-in', orderKey: 'never-seen' } as const
+    await ledger.recordCheck(absent, { nextCheck: T0 + 5, checks: 1, lastResult: 'not-found' })
+    expect(await ledger.find('never-seen')).toEqual([])
+    expect((await ledger.open(10)).map((o) => [o.orderKey, o.checks, o.lastResult])).toEqual([
+      ['ord-1', 0, null],
+    ])
+  })
+
   it('folds each event once when two ledgers catch up on one store', async () => {
     const { store, ledger, other } = await open()
     const second = await other()
