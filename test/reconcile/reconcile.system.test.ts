@@ -200,6 +200,17 @@ describe('reconcile, end to end', () => {
     )
     expect(wrong.code).toBe(2)
     expect(wrong.stderr).toContain('--product: unknown product "crypto"; one of cpg-pay-in, cpg-payout, upi')
+    writeFileSync(file, `{"service":"cpg","product":"php","orderId":"${cpg}"}\n`)
+    const wrongLine = await runCli(['reconcile', '--orders-file', file], relay.env)
+    expect([wrongLine.code, wrongLine.stderr]).toMatchObject([
+      2,
+      expect.stringContaining('--orders-file line 1: unknown product "php"'),
+    ])
+    const alone = await runCli(['reconcile', '--product', 'upi'], relay.env)
+    expect([alone.code, alone.stderr]).toMatchObject([
+      2,
+      expect.stringContaining('--product names the product'),
+    ])
     expect(stand.requestsFor({ query: 'UPI-NEVER-EXPORTED' })).toEqual([])
     expect(await listEvents(relay.env)).toHaveLength(2)
     // Tylt's callback, should it come after all, is still taken and forwarded.
