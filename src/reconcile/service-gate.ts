@@ -31,7 +31,8 @@ export class ServiceGate {
     for (;;) {
       const at = Math.max(this.#nextAt, this.#pausedUntil, now())
       this.#nextAt = at + this.#spacingMs
-      if (at > now()) await sleep(at - now())
+      // A timer counts from the event loop's cached time, so it may fire before the slot: sleep the rest.
+      while (at > now()) await sleep(at - now())
       if (this.#pausedUntil <= now()) return
     }
   }
