@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -6,9 +5,10 @@ import amqp from 'amqplib'
 import { expect, onTestFinished, test } from 'vitest'
 import { eventually, sign, tempDir } from '../helpers/index.js'
 import { startRelay } from '../helpers/relay-process.js'
+import { EXAMPLES, startExample } from './example-consumer.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const CONSUMER = join(ROOT, 'docker/consumer/amqp-consumer.mjs')
+const CONSUMER = join(EXAMPLES, 'amqp-consumer.mjs')
 
 /** The RabbitMQ FORWARD_URL that .env.example offers (commented out). */
 function exampleUrl(): URL {
@@ -17,22 +17,6 @@ function exampleUrl(): URL {
     .find((l) => /^#\s*FORWARD_URL=amqp:/.test(l))
   if (line === undefined) throw new Error('.env.example offers no amqp FORWARD_URL')
   return new URL(line.replace(/^#\s*FORWARD_URL=/, ''))
-}
-
-/** The example consumer as a user runs it, with a queue of its own so parallel runs never share one. */
-function startConsumer(env: Record<string, string>): { child: ChildProcess; output: string[] } {
-  const child = spawn(process.execPath, [CONSUMER], {
-    cwd: tempDir(),
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const output: string[] = []
-  child.stdout.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)))
-  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()))
-  onTestFinished(() => {
-    child.kill('SIGKILL')
-  })
-  return { child, output }
 }
 
 test('.env.example and the example consumer name the same exchange, and its routing key meets the binding', () => {
@@ -59,7 +43,7 @@ test("the example's URL and consumer route: a signed callback reaches the consum
   const url = exampleUrl()
   url.host = '127.0.0.1:5672'
   url.searchParams.set('exchange', exchange)
-  const consumer = startConsumer({
+  const consumer = startExample('amqp-consumer.mjs', {
     AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
     EXCHANGE: exchange,
     QUEUE: queue,
@@ -78,18 +62,29 @@ test("the example's URL and consumer route: a signed callback reaches the consum
   })
   expect(answer.status).toBe(200)
   const printed = await eventually(
-    async () => consumer.output.filter((line) => line.startsWith('{')),
-    (lines) => lines.length > 0,
-  )
-  const event = JSON.parse(printed[0]!) as Record<string, string>
-  expect(event['routing-key']).toBe('tylt.demo')
-  expect(event.body).toBe(body.toString())
-  expect(event['webhook-id']).toMatch(/^evt_/)
+    async () => consumer.events(),
+    (events) => events.length > 0,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${consumer.output.join('\n')}`)
+  })
+  // Published with tylt.demo, taken by the tylt.# binding, read by the kit from the message's headers.
+  const { data } = JSON.parse(body.toString()) as { data: { merchantOrderId: string; status: string } }
+  expect(printed[0]).toMatchObject({
+    service: 'demo',
+    status: data.status,
+    'merchant-order-id': data.merchantOrderId,
+    outcome: 'success',
+    key: `demo:${data.merchantOrderId}:completed`,
+  })
+  expect(printed[0]?.['webhook-id']).toMatch(/^evt_/)
   const metrics = await eventually(
     () => relay.metrics(),
     (text) => /tylt_relay_events_forwarded_total\{[^}]*outcome="delivered"[^}]*\} 1$/m.test(text),
   )
   expect(metrics).not.toMatch(/tylt_relay_events_forwarded_total\{[^}]*outcome="(failed|dead)"[^}]*\} [1-9]/)
   expect(await relay.stop()).toBe(0)
-  expect(printed).toHaveLength(1)
+  expect(consumer.events()).toHaveLength(1)
+  // SIGTERM stops it: the consumer is cancelled and the connection closed, so the process exits 0.
+  consumer.child.kill('SIGTERM')
+  expect(await consumer.exited).toBe(0)
 })

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { basename, join, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { parseDuration } from '../../src/config/duration.js'
 import { documents, expectValidConfig, isReferenceVariable, relayDeadlineSeconds } from './manifest-checks.js'
+import { copyParts, execForm, instructions, parseDockerfile } from './parse-dockerfile.js'
 import { arr, field, list, num, obj, str } from './yaml-access.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -15,19 +16,40 @@ describe('docker/compose.yaml', () => {
   const relay = obj(services.relay)
   const env = Object.fromEntries(Object.entries(obj(relay.environment)).map(([k, v]) => [k, String(v)]))
 
-  test('builds the relay from the repository Dockerfile and the consumer from its folder', () => {
+  test('builds the relay from the repository Dockerfile, and the consumer with the kit from the same root', () => {
     expect(existsSync(join(resolve(DOCKER, str(field(relay, 'build', 'context'))), 'Dockerfile'))).toBe(true)
-    const consumer = resolve(DOCKER, str(field(services.consumer, 'build', 'context')))
-    for (const file of ['Dockerfile', 'consumer.mjs', 'package.json', 'package-lock.json']) {
+    // The repository root as the context: the consumer's image packs tylt-relay from this checkout.
+    const context = resolve(DOCKER, str(field(services.consumer, 'build', 'context')))
+    expect(context).toBe(ROOT)
+    const consumerDockerfile = str(field(services.consumer, 'build', 'dockerfile'))
+    const consumer = join(context, dirname(consumerDockerfile))
+    for (const file of ['consumer.mjs', 'amqp-consumer.mjs', 'package.json', 'package-lock.json'])
       expect(existsSync(join(consumer, file)), file).toBe(true)
+    const dockerfile = parseDockerfile(readFileSync(join(context, consumerDockerfile), 'utf8'))
+    const [kit, runtime] = [dockerfile.stages[0]!, dockerfile.stages.at(-1)!]
+    // The same base as the relay, and the versions of the lock files only.
+    expect(dockerfile.args.NODE_IMAGE).toBe('node:24-bookworm-slim')
+    for (const stage of dockerfile.stages) expect(stage.image).toBe('node:24-bookworm-slim')
+    for (const stage of dockerfile.stages) {
+      const runs = instructions(stage, 'RUN')
+      expect(runs.some((run) => /^npm ci\b/.test(run))).toBe(true)
+      expect(runs.join('\n')).not.toMatch(/npm install/)
     }
-    const dockerfile = readFileSync(join(consumer, 'Dockerfile'), 'utf8')
-    expect(dockerfile).toContain('consumer.mjs')
-    // The same base as the relay, and the versions of the lock file only.
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m)
-    expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\}$/m)
-    expect(dockerfile).toMatch(/^RUN npm ci\b/m)
-    expect(dockerfile).not.toMatch(/npm install/)
+    expect(instructions(kit, 'RUN').join('\n')).toMatch(/\bnpm pack\b/)
+    // The package unpacked into node_modules, none of the relay's dependencies with it; the examples beside it.
+    const copies = instructions(runtime, 'COPY').map(copyParts)
+    expect(copies).toContainEqual({
+      from: kit.name,
+      sources: ['/tmp/package'],
+      dest: './node_modules/tylt-relay',
+    })
+    const copied = copies.flatMap((c) => (c.from === undefined ? c.sources : []))
+    for (const file of ['package.json', 'package-lock.json', 'consumer.mjs', 'amqp-consumer.mjs'])
+      expect(copied).toContain(`${relative(ROOT, consumer)}/${file}`)
+    expect(execForm(instructions(runtime, 'CMD')[0] ?? '')).toEqual(['node', 'consumer.mjs'])
+    // The context's .dockerignore lets in what the consumer copies.
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n')
+    expect(ignore).toContain(`!${relative(ROOT, consumer)}`)
     for (const service of [relay, obj(services.consumer)])
       expect(str(field(service, 'build', 'args', 'NODE_IMAGE'))).toMatch(
         /^\$\{NODE_IMAGE:-node:24-bookworm-slim\}$/,
