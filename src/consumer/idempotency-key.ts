@@ -1,6 +1,7 @@
 /** The parts of an event a consumer deduplicates on. */
 export interface KeyParts {
-  readonly service: string
+  /** Null only where the delivery carried no service (a body read without the relay's metadata). */
+  readonly service: string | null
   readonly merchantOrderId: string | null
   readonly orderId: string | null
   readonly status: string | null
@@ -14,5 +15,5 @@ export interface KeyParts {
  */
 export function idempotencyKey(event: KeyParts): string {
   const order = event.merchantOrderId ?? event.orderId ?? ''
-  return [event.service, order, (event.status ?? '').toLowerCase()].map(encodeURIComponent).join(':')
+  return [event.service ?? '', order, (event.status ?? '').toLowerCase()].map(encodeURIComponent).join(':')
 }

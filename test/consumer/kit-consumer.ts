@@ -20,7 +20,7 @@ const env = (name: string) => process.env[name] ?? ''
 let handled = 0
 
 const handler: EventHandler = async (event) => {
-  const key = `${idempotencyKey({ ...event, service: event.service ?? '' })} ${event.product} ${event.outcome}`
+  const key = `${idempotencyKey(event)} ${event.product} ${event.outcome}`
   appendFileSync(env('LOG_FILE'), `start ${key}\n`)
   handled += 1
   if (handled === Number(env('HANG_AT'))) await new Promise(() => undefined)
