@@ -3,6 +3,8 @@
 // rates, and (once per run) their footprint. See docs/benchmarks.md for what is measured and why; `--smoke`
 // is the short CI variant, which fails on a server that does not start, a lost event or a wrong answer, and
 // never on a timing.
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { forgedFlood } from './lib/flood-scenario.js'
 import { footprint } from './lib/footprint.js'
@@ -81,6 +83,9 @@ const { values } = parseArgs({
     // For investigating single scenarios: e.g. --only limit,b or --only footprint (the keys above and
     // footprint, drain, soak). The report shows what was measured and is never written to docs/benchmarks.md.
     only: { type: 'string' },
+    // Another build's dist/cli.js for the flood rows only: each row runs on it ("before"), then on this
+    // checkout's ("after"), in every round; one table with a build column, never written.
+    before: { type: 'string' },
   },
 })
 const smoke = values.smoke
@@ -96,6 +101,15 @@ const plan = {
   // RSS is read 3 s after the start, and in full runs again once idle (20 s); see bench/lib/footprint.js.
   footprintIdleMs: smoke ? 3_000 : 20_000,
   onlyGiven: values.only !== undefined,
+  before: values.before,
+  builds:
+    values.before === undefined
+      ? undefined
+      : [
+          // Absolute: the relay runs in a folder of its own.
+          ['before', resolve(values.before)],
+          ['after', undefined],
+        ],
   write: values.only === undefined && !values['no-write'] && (values.write ?? !smoke),
   only: values.only?.split(',') ?? ['footprint', ...ROUND_SCENARIOS.map(([key]) => key), 'drain', 'soak'],
 }
@@ -104,6 +118,16 @@ const unknown = plan.only.filter((key) => !KNOWN.has(key))
 if (unknown.length > 0) {
   process.stderr.write(
     `bench: unknown --only key(s) ${unknown.join(', ')}; known: ${[...KNOWN].join(', ')}\n`,
+  )
+  process.exit(2)
+}
+const FLOOD_KEYS = ['flood-named', 'flood-any', 'flood-control']
+if (
+  plan.before !== undefined &&
+  (!existsSync(plan.before) || !plan.onlyGiven || plan.only.some((key) => !FLOOD_KEYS.includes(key)))
+) {
+  process.stderr.write(
+    `bench: --before OTHER/dist/cli.js needs an existing file and --only among ${FLOOD_KEYS.join(', ')}\n`,
   )
   process.exit(2)
 }
@@ -176,7 +200,7 @@ function floodSummary(r) {
   const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`
   const slices = (phase, value) => phase.slices.map(value).join(' ')
   const line = (f) =>
-    `\n    ${f.control ? 'no flood' : `${f.bytes}-byte forgeries`}: genuine p99 ${ms(f.quiet.p99Us)} ms alone, ${ms(f.loud.p99Us)} ms during the flood (${f.loud.ok}/${f.loud.requests} ok); ` +
+    `\n    ${f.build ? `${f.build}, ` : ''}${f.control ? 'no flood' : `${f.bytes}-byte forgeries`}: genuine p99 ${ms(f.quiet.p99Us)} ms alone, ${ms(f.loud.p99Us)} ms during the flood (${f.loud.ok}/${f.loud.requests} ok); ` +
     `full load ${f.quietFull.rps.toFixed(0)} / ${f.loudFull.rps.toFixed(0)} req/s (${f.loudFull.ok}/${f.loudFull.requests} ok); relay CPU ${cpu(f.quiet.cpuShare)} / ${cpu(f.loud.cpuShare)}; ` +
     `forged ${f.forged.requests} sent (${f.forgedAtRate.rps.toFixed(0)} req/s ${JSON.stringify(f.forgedAtRate.answers)}, then ${f.forgedAtFull.rps.toFixed(0)} req/s ${JSON.stringify(f.forgedAtFull.answers)}); quarantine ${kib(f.quarantine.peak)} (${f.quarantine.requests} kept, ${kib(f.quarantine.diskBytes)} on disk); ` +
     `slices, alone | flood: p99 ms ${slices(f.quiet, (s) => ms(s.p99Us))} | ${slices(f.loud, (s) => ms(s.p99Us))}, ` +

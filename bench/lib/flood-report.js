@@ -2,6 +2,7 @@
 // route and forged-body size, and the control (no flood), medians over the rounds beside every round's
 // ratio. They are figures, judged on nothing: the attacker shares the relay's cores on this machine, so what
 // they show is what a flood costs the callbacks beside it, not a bound. The control's ratios give the noise.
+// With `--before`, each row once per build, the other build's first.
 import { FLOOD } from './flood-scenario.js'
 import { median } from './stats.js'
 
@@ -12,10 +13,16 @@ const kib = (bytes) => `${int(bytes / 1024)} KiB`
 const sum = (values) => values.reduce((a, b) => a + b, 0)
 const size = (bytes) => (bytes >= 1024 ? `${int(bytes / 1024)} KiB` : `${bytes} B`)
 
-/** Every phase's genuine callbacks of one flood: answered 200, and sent. */
+/** Every phase's genuine callbacks of one flood: answered 200, answered otherwise, unanswered, and sent. */
 const genuine = (f) => {
   const phases = [f.quiet, f.quietFull, f.loud, f.loudFull]
-  return { ok: sum(phases.map((p) => p.ok)), requests: sum(phases.map((p) => p.requests)) }
+  const total = (key) => sum(phases.map((p) => p[key]))
+  return {
+    ok: total('ok'),
+    non2xx: total('non2xx'),
+    unanswered: total('socketErrors') + total('timeouts'),
+    requests: total('requests'),
+  }
 }
 const p99Ratio = (f) => f.loud.p99Us / f.quiet.p99Us
 const throughputRatio = (f) => f.loudFull.rps / f.quietFull.rps
@@ -24,12 +31,16 @@ function row(runs) {
   const answers = {}
   for (const f of runs)
     for (const [key, n] of Object.entries(f.forged.answers)) answers[key] = (answers[key] ?? 0) + n
-  const ok = sum(runs.map((f) => genuine(f).ok))
-  const requests = sum(runs.map((f) => genuine(f).requests))
+  const total = (key) => sum(runs.map((f) => genuine(f)[key]))
+  const other = [
+    ...(total('non2xx') > 0 ? [`${int(total('non2xx'))} not 2xx`] : []),
+    ...(total('unanswered') > 0 ? [`${int(total('unanswered'))} unanswered`] : []),
+  ]
   return [
+    ...(runs[0].build === undefined ? [] : [runs[0].build]),
     runs[0].route === 'named' ? '`/webhooks/:service`' : '`POST /webhooks`',
     runs[0].control ? 'none (control)' : size(runs[0].bytes),
-    `${int(ok)} / ${int(requests)}`,
+    `${int(total('ok'))} / ${int(total('requests'))}${other.length > 0 ? ` (${other.join(', ')})` : ''}`,
     `${ms(median(runs.map((f) => f.quiet.p99Us)))} / ${ms(median(runs.map((f) => f.loud.p99Us)))}`,
     runs.map((f) => p99Ratio(f).toFixed(2)).join(', '),
     `${pct(median(runs.map((f) => f.quiet.cpuShare)))} / ${pct(median(runs.map((f) => f.loud.cpuShare)))}`,
@@ -49,7 +60,7 @@ export function floodSection(rounds) {
   for (const key of ['flood-named', 'flood-any', 'flood-control'])
     for (const round of rounds)
       for (const f of round[key]?.floods ?? []) {
-        const id = `${key} ${f.bytes}`
+        const id = `${key} ${f.bytes} ${f.build}`
         if (!groups.has(id)) groups.set(id, [])
         groups.get(id).push({ ...f, route: round[key].route })
       }
@@ -57,7 +68,9 @@ export function floodSection(rounds) {
   const all = [...groups.values()]
   const floods = all.flat()
   const line = (cells) => `| ${cells.join(' | ')} |`
+  const builds = [...new Set(floods.map((f) => f.build))]
   const header = [
+    ...(builds[0] === undefined ? [] : ['build']),
     'route',
     'forged body',
     'genuine ok / sent',
@@ -71,15 +84,31 @@ export function floodSection(rounds) {
     'quarantine peak / max',
   ]
   const withinQuarantine = floods.every((f) => f.quarantine.peak <= FLOOD.quarantineMaxBytes)
-  const controls = all.filter((runs) => runs[0].control).flat()
+  // Per build when there are two: "before 1.02, 0.97; after 0.99, 1.01".
+  const perBuild = (list) =>
+    builds
+      .map((build) => {
+        const text = list(all.filter((runs) => runs[0].build === build))
+        return build === undefined ? text : `${build} ${text}`
+      })
+      .join('; ')
   const medianRatio = (ratio) =>
-    all
-      .filter((runs) => !runs[0].control)
-      .map((runs) => median(runs.map(ratio)).toFixed(2))
-      .join(', ')
+    perBuild((groups) =>
+      groups
+        .filter((runs) => !runs[0].control)
+        .map((runs) => median(runs.map(ratio)).toFixed(2))
+        .join(', '),
+    )
+  const controlRatios = (ratio) =>
+    perBuild((groups) =>
+      groups
+        .filter((runs) => runs[0].control)
+        .flat()
+        .map((f) => ratio(f).toFixed(2))
+        .join(', '),
+    )
   const sent = sum(floods.map((f) => f.forged.requests))
   const largestFlood = Math.max(...floods.map((f) => f.forged.requests))
-  const ratios = (ratio) => controls.map((f) => ratio(f).toFixed(2)).join(', ')
   return [
     '',
     `Genuine callbacks during a forged flood (JSON fallback on, bench/lib/flood-scenario.js): for each forged-body`,
@@ -90,6 +119,12 @@ export function floodSection(rounds) {
     `under a request it refused unread). A round's p99 and throughput are over every callback of its slices of that kind.`,
     `The control row runs the same slices with the flood never started. QUARANTINE_MAX_BYTES ${kib(FLOOD.quarantineMaxBytes)}, its gauge`,
     `read from /metrics.`,
+    ...(builds[0] === undefined
+      ? []
+      : [
+          `Build: each row ran on the build given with --before ("before"), then on this checkout's ("after"),`,
+          `in every round, each on a fresh relay.`,
+        ]),
     '',
     line(header),
     line(header.map(() => '---')),
@@ -98,9 +133,9 @@ export function floodSection(rounds) {
     `- quarantine within QUARANTINE_MAX_BYTES throughout: ${withinQuarantine ? 'met' : '**not met**'}`,
     `- genuine throughput during the flood / alone, each row's median over the rounds: ${medianRatio(throughputRatio)}`,
     `- genuine p99 during the flood / alone, each row's median over the rounds: ${medianRatio(p99Ratio)}`,
-    ...(controls.length > 0
+    ...(all.some((runs) => runs[0].control)
       ? [
-          `- the control, the same slices with no flood: p99 ratios ${ratios(p99Ratio)}; throughput ratios ${ratios(throughputRatio)}`,
+          `- the control, the same slices with no flood: p99 ratios ${controlRatios(p99Ratio)}; throughput ratios ${controlRatios(throughputRatio)}`,
         ]
       : []),
     `- forged requests sent: ${int(sent)} in all, ${int(largestFlood)} in the largest single flood`,

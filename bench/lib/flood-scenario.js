@@ -8,12 +8,12 @@
 // FLOOD.abortMs (the flood pauses for the slices alone). The quarantine
 // is bounded small (FLOOD.quarantineMaxBytes) so that the flood could overrun it, and its gauge is read
 // from /metrics during and after the flood.
-import { statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { newNonce } from './body.js'
 import { LOAD_CORE, load } from './load.js'
-import { cpuTimeUs, removeFolder, sampleMemory, sleep, startPiped } from './proc.js'
+import { cpuTimeUs, removeFolder, sampleMemory, sleep, startPiped, waitUntil } from './proc.js'
 import { SECRET, startRelay } from './relay.js'
 import { median, pooledPercentile } from './stats.js'
 
@@ -64,6 +64,29 @@ export function services() {
     env[`TYLT_SECRET_${name}`] = `flood-${name}-current-secret,flood-${name}-older-secret`
   }
   return env
+}
+
+/**
+ * The relay's ready line lists every service of services(). Another build (`--before`) may not read the
+ * variables this one reads; one that ignored some would serve other services and answer other callbacks,
+ * so the scenario stops rather than measure it.
+ */
+async function assertServes(server, cli) {
+  let served
+  const readyLine = async () => {
+    const line = readFileSync(server.logFile, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"msg":"tylt-relay ready'))
+    served = line === undefined ? undefined : JSON.parse(line).services
+    return served !== undefined
+  }
+  await waitUntil('the ready line', readyLine, { child: server.child, logFile: server.logFile })
+  const expected = Object.keys(services()).filter((key) => key.startsWith('TYLT_SECRET_')).length
+  if (served.length === expected) return
+  await server.stop()
+  throw new Error(
+    `${cli ?? 'this build'} serves ${served.length} services, not the ${expected} of the flood scenario's variables`,
+  )
 }
 
 /** The flood generator, started and waiting: `go()` starts the flood, `stop()` ends it and gives its tally. */
@@ -245,9 +268,13 @@ async function interleaved(genuine, flood, rate, pairs) {
   return { alone: combine(alone), during: combine(during), forged: merge(tallies, marks) }
 }
 
-/** One forged-body size on one route: a fresh relay, genuine load alone and during the flood, interleaved. */
-async function floodOfSize(plan, route, bytes, control) {
-  const server = await startRelay(PORT, OPS_PORT, { env: services() })
+/**
+ * One forged-body size on one route: a fresh relay, genuine load alone and during the flood, interleaved.
+ * `cli`: another build's dist/cli.js, undefined for this checkout's.
+ */
+async function floodOfSize(plan, route, bytes, control, cli) {
+  const server = await startRelay(PORT, OPS_PORT, { env: services(), cli })
+  await assertServes(server, cli)
   const url = route === 'named' ? server.url : server.url.replace(/\/bench$/, '')
   const pid = server.child.pid
   const sliceS = Math.max(1, Math.round(plan.durationS / 2))
@@ -327,7 +354,9 @@ async function floodOfSize(plan, route, bytes, control) {
 
 /**
  * One route (`named` or `any`), every forged-body size in turn; with `control`, one run of the same slices
- * in which the flood is never started: what the ratios are when the two kinds of slice do not differ.
+ * in which the flood is never started: what the ratios are when the two kinds of slice do not differ. With
+ * `plan.builds` (`--before`), each size runs on each build in turn, so that both builds of a row meet the
+ * machine in the same state; every flood then carries its build's label.
  */
 export async function forgedFlood(plan, route, { control = false } = {}) {
   const sizes = control
@@ -338,10 +367,16 @@ export async function forgedFlood(plan, route, { control = false } = {}) {
         ? FLOOD.smokeSizes[route]
         : FLOOD.sizes
   const floods = []
-  for (const bytes of sizes) {
-    floods.push(await floodOfSize(plan, route, bytes, control))
-    await sleep(500)
-  }
+  for (const bytes of sizes)
+    for (const [build, cli] of plan.builds ?? [[undefined, undefined]]) {
+      const flood = await floodOfSize(plan, route, bytes, control, cli)
+      floods.push(
+        build === undefined
+          ? flood
+          : { ...flood, build, failures: flood.failures.map((f) => `${build}: ${f}`) },
+      )
+      await sleep(500)
+    }
   const where = route === 'named' ? '/webhooks/:service' : 'POST /webhooks (20 services x 2 keys)'
   const label = `${control ? 'no flood (control)' : 'forged flood'}, ${where}`
   return { label, route, floods, failures: floods.flatMap((f) => f.failures) }

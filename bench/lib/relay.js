@@ -49,10 +49,14 @@ const RELAY_NODE_FLAGS = readFileSync(join(root, 'src', 'cli.ts'), 'utf8')
 /**
  * How tylt-relay is started as users run it: `node FLAGS dist/cli.js serve`, logging at info to a file, its
  * store in a fresh temporary DATA_DIR, the working directory there too so that no project `.env` leaks in.
- * `env` adds or replaces variables for one scenario; `tmpfs` puts the folder on TMPFS. Returns the folder, the
- * command line and environment.
+ * `env` adds or replaces variables for one scenario; `tmpfs` puts the folder on TMPFS; `cli` runs another
+ * build's dist/cli.js (`--before`). Returns the folder, the command line and environment.
  */
-export function relayCommand(port, opsPort, { forwardUrl, storeUrl, env: extra = {}, tmpfs = false } = {}) {
+export function relayCommand(
+  port,
+  opsPort,
+  { forwardUrl, storeUrl, env: extra = {}, tmpfs = false, cli } = {},
+) {
   const dir = tempFolder(undefined, tmpfs ? TMPFS : undefined)
   const env = {
     [`TYLT_SECRET_${SERVICE.toUpperCase()}`]: SECRET,
@@ -74,12 +78,12 @@ export function relayCommand(port, opsPort, { forwardUrl, storeUrl, env: extra =
   // BENCH_NODE_FLAGS (e.g. --cpu-prof) and BENCH_RELAY_CLI (another build, for A/B comparisons) are for
   // profiling sessions; `npm run bench` uses neither.
   const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
-  const cli = process.env.BENCH_RELAY_CLI ?? join(root, 'dist', 'cli.js')
+  const script = cli ?? process.env.BENCH_RELAY_CLI ?? join(root, 'dist', 'cli.js')
   return {
     dir,
     logFile: join(dir, 'relay.log'),
     command: process.execPath,
-    args: [...RELAY_NODE_FLAGS, ...flags, cli, 'serve'],
+    args: [...RELAY_NODE_FLAGS, ...flags, script, 'serve'],
     env,
     cwd: dir,
   }

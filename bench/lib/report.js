@@ -183,6 +183,7 @@ export function render({ plan, generator, rounds, footprinted, drained, soaked, 
   const flags = [
     ...(plan.smoke ? ['--smoke'] : []),
     ...(plan.onlyGiven ? [`--only ${plan.only.join(',')}`] : []),
+    ...(plan.before ? [`--before ${plan.before}`] : []),
   ]
   const command = `npm run bench${flags.length > 0 ? ` -- ${flags.join(' ')}` : ''}`
   const what = plan.onlyGiven
