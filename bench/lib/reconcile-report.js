@@ -2,7 +2,7 @@
 // throughput, CPU per callback and p99, each the median of the per-round ratios beside every round's, and
 // what reconcile did during the measured runs (the Tylt stand-in's count of the queries it answered).
 // A figure, judged on no threshold: the spread of the per-round ratios is the noise it is read against.
-import { RECONCILE } from './reconcile-scenario.js'
+import { reconcileSettings } from './reconcile-scenario.js'
 import { median } from './stats.js'
 
 const ms = (us) => (us / 1000).toFixed(2)
@@ -15,9 +15,9 @@ export function reconcileSection(rounds) {
   const mid = (value) => median(runs.map(value))
   return [
     '',
-    `Reconcile on / off (\`reconcile\`): (b) at full load with \`RECONCILE_INTERVAL=${RECONCILE.interval}\` against \`0\`,`,
-    `${int(runs[0].orders)} open orders due before each measured run, \`RECONCILE_RATE=${RECONCILE.rate}\`, a Tylt stand-in`,
-    'answering every query `Pending` (see "Reconcile on and off"); on / off, medians of the per-round ratios:',
+    'Reconcile on / off (`reconcile`): (b) at full load with reconcile on against `RECONCILE_INTERVAL=0`, the',
+    `callbacks of ${int(runs[0].orders)} open orders taken before each warm-up, a Tylt stand-in answering every query`,
+    `\`Pending\` (see "Reconcile on and off"); on: ${reconcileSettings()}. On / off, medians of the per-round ratios:`,
     `- throughput: ${mid((r) => r.ratio).toFixed(2)} (per round ${each((r) => r.ratio.toFixed(2))}); ${int(mid((r) => r.on.rps))} against ${int(mid((r) => r.off.rps))} req/s`,
     `- CPU per callback: ${mid((r) => r.cpuRatio).toFixed(2)} (per round ${each((r) => r.cpuRatio.toFixed(2))}); ${int(mid((r) => r.on.cpuUsPerRequest))} against ${int(mid((r) => r.off.cpuUsPerRequest))} µs`,
     `- p99: ${ms(mid((r) => r.on.p99Us))} against ${ms(mid((r) => r.off.p99Us))} ms`,

@@ -34,6 +34,16 @@ const reconcileEnv = (apiUrl, on) => ({
   RECONCILE_RATE: String(RECONCILE.rate),
 })
 
+/** The reconcile settings of the run with reconcile on, BENCH_RELAY_ENV's included, for the report. */
+export function reconcileSettings() {
+  const extra = process.env.BENCH_RELAY_ENV ? JSON.parse(process.env.BENCH_RELAY_ENV) : {}
+  const env = { ...reconcileEnv('', true), ...extra }
+  return Object.entries(env)
+    .filter(([name]) => name.startsWith('RECONCILE_'))
+    .map(([name, value]) => `\`${name}=${value}\``)
+    .join(', ')
+}
+
 /** What the ledger (its tables exist once reconcile has run) holds when the relay has stopped. */
 const LEDGER_COUNTS = {
   orders: 'SELECT count(*) AS n FROM tylt_orders',
