@@ -10,6 +10,7 @@ import { forgedFlood } from './lib/flood-scenario.js'
 import { footprint } from './lib/footprint.js'
 import { hasWrk } from './lib/load.js'
 import { hasTaskset, sleep } from './lib/proc.js'
+import { reconcileOnOff } from './lib/reconcile-scenario.js'
 import { printAndWrite } from './lib/report.js'
 import {
   baseline,
@@ -32,6 +33,7 @@ import {
  * rounds), `drain`, `soak` (once, after them). `limit` is the durable limit (bench/durable-limit.js) at full
  * load; `rate` / `limit-rate` are (b) and the limit at 2,000 req/s offered, `rate-200` / `limit-200` at 200.
  * `cpu-bound` runs the limit and (b) with their stores on tmpfs. `flood-control` is the forged-flood scenario with no flood at all: the noise its ratios are judged against.
+ * `reconcile` runs (b) with reconcile off and on, with open orders due (bench/lib/reconcile-scenario.js).
  */
 const ROUND_SCENARIOS = [
   ['a', baseline],
@@ -51,6 +53,7 @@ const ROUND_SCENARIOS = [
   ['flood-named', (p) => forgedFlood(p, 'named')],
   ['flood-any', (p) => forgedFlood(p, 'any')],
   ['flood-control', (p) => forgedFlood(p, 'named', { control: true })],
+  ['reconcile', reconcileOnOff],
 ]
 
 /** Accepts `--write false`, `--write=false` (and `true`) besides the bare `--write` and `--no-write`. */
@@ -155,11 +158,11 @@ async function main() {
   for (let round = 1; selected.length > 0 && round <= plan.rounds; round++) {
     const results = {}
     for (const [key, scenario] of selected) {
-      const result = await scenario(plan)
+      const result = await scenario(plan, round)
       results[key] = result
       failures.push(...result.failures.map((f) => `round ${round} (${key}): ${f}`))
       process.stdout.write(
-        `  round ${round} ${result.label}: ${result.floods ? floodSummary(result) : result.limit ? cpuBoundSummary(result) : (result.skipped ?? summary(result))}\n`,
+        `  round ${round} ${result.label}: ${result.floods ? floodSummary(result) : result.limit ? cpuBoundSummary(result) : result.on ? reconcileSummary(result) : (result.skipped ?? summary(result))}\n`,
       )
       await sleep(500)
     }
@@ -187,6 +190,17 @@ function summary(r) {
 
 function cpuBoundSummary(r) {
   return `${r.ratio.toFixed(2)} in throughput, ${r.cpuRatio.toFixed(2)} in CPU per callback\n    (b): ${summary(r)}\n    durable limit: ${summary(r.limit)}`
+}
+
+function reconcileSummary(r) {
+  const int = (n) => Math.round(n ?? 0).toLocaleString('en-US')
+  const { on, off } = r
+  return (
+    `${r.ratio.toFixed(2)} in throughput, ${r.cpuRatio.toFixed(2)} in CPU per callback (on / off; ${r.first} first)` +
+    `\n    off: ${summary(off)}\n    on:  ${summary(on)}` +
+    `\n    reconcile: ${int(on.queries)} queries answered by the Tylt stand-in during the measured run (${int(on.relayQueries)} ok in the relay's metrics), ${int(on.asked)} in all; ` +
+    `ledger at the stop: ${int(on.ledger.orders)} orders from ${int(on.ledger.stored)} events stored, ${int(on.ledger.checked)} checked, ${int(on.ledger.due)} of the ${int(r.orders)} open ones still due`
+  )
 }
 
 function footprintSummary(one) {

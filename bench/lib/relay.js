@@ -107,7 +107,7 @@ export async function startRelay(port, opsPort, options = {}) {
   }
 }
 
-/** The relay's counters that the bench checks: requests by outcome, pending events. */
+/** The relay's counters that the bench checks: requests by outcome, pending events, reconcile's requests. */
 export async function readMetrics(ops) {
   const text = await (await get(`${ops}/metrics`)).text()
   const value = (pattern) => {
@@ -125,5 +125,8 @@ export async function readMetrics(ops) {
     storeUp: value(/^tylt_relay_store_up /),
     quarantineBytes: value(/^tylt_relay_quarantine_bytes /),
     quarantineRequests: value(/^tylt_relay_quarantine_requests /),
+    reconcileRequests: value(/^tylt_relay_reconcile_requests_total\{/),
+    reconcileOk: value(/^tylt_relay_reconcile_requests_total\{.*outcome="ok"/),
+    reconcileEmitted: value(/^tylt_relay_reconcile_emitted_total\{/),
   }
 }

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { floodSection } from './flood-report.js'
+import { reconcileSection } from './reconcile-report.js'
 import { FIXED_RATE, LOW_RATE, REFERENCES } from './scenarios.js'
 import { median } from './stats.js'
 
@@ -188,7 +189,7 @@ export function render({ plan, generator, rounds, footprinted, drained, soaked, 
   const command = `npm run bench${flags.length > 0 ? ` -- ${flags.join(' ')}` : ''}`
   const what = plan.onlyGiven
     ? 'the scenarios named by --only'
-    : '(a), (b), the durable limit, (c), the fixed-rate runs and the reference servers'
+    : '(a), (b), the durable limit, (c), the fixed-rate runs, the reference servers and reconcile on / off'
   const once = [
     ...(footprinted ? ['the footprint before them'] : []),
     ...(drained ? ['the drain'] : []),
@@ -230,6 +231,7 @@ export function render({ plan, generator, rounds, footprinted, drained, soaked, 
     'Also measured (no target):',
     ...informational({ plan, pick, drained, soaked }),
     ...postgresRatio(rounds),
+    ...reconcileSection(rounds),
     ...refusals(rounds),
     ...(rounds.length > 0 ? floodSection(rounds) : []),
     ...(failures.length > 0 ? ['', 'Failures:', ...failures.map((f) => `- ${f}`)] : []),

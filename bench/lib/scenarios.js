@@ -11,18 +11,22 @@ import { cpuTimeUs, removeFolder, sampleMemory, sleep, TMPFS } from './proc.js'
 import { startRedis } from './redis.js'
 import { SECRET, startBaseline, startRelay } from './relay.js'
 
-const PORT = Number(process.env.BENCH_PORT ?? 18301)
-const OPS_PORT = PORT + 1
+export const PORT = Number(process.env.BENCH_PORT ?? 18301)
+export const OPS_PORT = PORT + 1
 const REDIS_PORT = PORT + 100
 /** The offered rates of the "at a realistic rate" runs: a busy merchant's peak, and a quiet hour. */
 export const FIXED_RATE = 2_000
 export const LOW_RATE = 200
 const benchFolder = fileURLToPath(new URL('..', import.meta.url))
 
-/** Warm-up, then the measured run with the server's memory sampled. */
-async function measure(server, plan, { rate = 0, durationS = plan.durationS } = {}) {
+/**
+ * Warm-up, then the measured run with the server's memory sampled; `beforeRun` is awaited between the two
+ * (readings that must bracket the measured run alone).
+ */
+export async function measure(server, plan, { rate = 0, durationS = plan.durationS, beforeRun } = {}) {
   const common = { url: server.url, secret: SECRET, rate, forceAutocannon: plan.forceAutocannon }
   await load({ ...common, durationS: plan.warmS, nonce: newNonce() })
+  await beforeRun?.()
   const memory = sampleMemory(server.child.pid)
   const cpuBefore = cpuTimeUs(server.child.pid)
   const result = await load({ ...common, durationS, nonce: newNonce() })
@@ -48,21 +52,37 @@ function loadFailures(result, metrics) {
 
 const kept = []
 
-async function stopChecked(server, failures) {
+/**
+ * Stops the server (it must exit 0) and counts, in its SQLite file, the events stored and what each of
+ * `queries` (name: `SELECT count(*) AS n ...`) finds; then removes its folder.
+ */
+export async function stopAndCount(server, failures, queries = {}) {
   const exit = await server.stop()
   if (exit !== 0) failures.push(`server exited with ${exit} on SIGTERM`)
-  let stored
+  const counted = {}
   if (server.dataDir !== undefined) {
     const db = new Database(join(server.dataDir, server.storeFile ?? 'tylt-relay.sqlite'), { readonly: true })
-    const count = db.prepare('SELECT count(*) AS n FROM events')
-    stored = count.get().n
+    for (const [name, sql] of Object.entries({ stored: 'SELECT count(*) AS n FROM events', ...queries })) {
+      let count
+      try {
+        count = db.prepare(sql)
+      } catch (err) {
+        if (name === 'stored') throw err
+        failures.push(`cannot count ${name}: ${err.message}`)
+        continue
+      }
+      counted[name] = count.get().n
+      // Never garbage: on Node 24, better-sqlite3 12 aborts the process when the collector frees a statement.
+      kept.push(count)
+    }
     db.close()
-    // Never garbage: on Node 24, better-sqlite3 12 aborts the process when the collector frees a statement.
-    kept.push(db, count)
+    kept.push(db)
   }
   removeFolder(server.dir)
-  return stored
+  return counted
 }
+
+const stopChecked = async (server, failures) => (await stopAndCount(server, failures)).stored
 
 /** (a) The bare node:http verify-only server. */
 export async function baseline(plan, options = {}) {
@@ -124,7 +144,7 @@ export async function reference(plan, kind) {
  * and load run (warm-up and measured run) more than the relay counted as answered: wrk closes its
  * connections at the end of a run with requests in flight, which the relay commits but cannot answer.
  */
-function storeFailures(result, metrics, stored, cut = 2 * 32) {
+export function storeFailures(result, metrics, stored, cut = 2 * 32) {
   const failures = loadFailures(result, metrics)
   if (metrics.duplicate > 0) failures.push(`${metrics.duplicate} bodies repeated (a bench defect)`)
   if (metrics.accepted < result.ok)
