@@ -19,7 +19,7 @@ export const RECONCILE = {
    * and a round of 1,000 due orders short enough that the ledger folds the measured run's events within it.
    */
   rate: 500,
-  /** Open orders: more than `rate` times the seconds from the first round to the end of the measured run. */
+  /** Open orders: more than `rate` times the seconds from the start of reconcile to the end of the measured run. */
   orders: 10_000,
   smokeOrders: 3_000,
   fillConnections: 16,
