@@ -50,3 +50,24 @@ const BACKOFF_MS = [15, 30, 60, 120, 240, 360].map((minutes) => minutes * 60_000
 
 export const backoffMs = (checks: number): number =>
   BACKOFF_MS[Math.min(Math.max(checks - 1, 0), BACKOFF_MS.length - 1)]!
+
+/** An order not asked about, and why. */
+export const skipped = (
+  order: {
+    readonly service: string
+    readonly product: string
+    readonly orderKey: string
+    readonly status: string | null
+  },
+  detail: string,
+): OrderResult => ({
+  service: order.service,
+  product: order.product,
+  orderKey: order.orderKey,
+  previous: order.status,
+  current: null,
+  action: 'skipped',
+  httpStatus: null,
+  endpoint: null,
+  detail,
+})

@@ -5,7 +5,7 @@ import { currentApiKey, type ReconcileConfig } from '../config/reconcile-config.
 import type { EventStore } from '../core/event-store.js'
 import type { OrderLedger, OrderRecord } from '../core/order-ledger.js'
 import { type CheckContext, checkOrder } from './check-order.js'
-import type { OrderResult, RunReport, StoppedService } from './order-result.js'
+import { type OrderResult, type RunReport, type StoppedService, skipped } from './order-result.js'
 import { NO_OBSERVER, type ReconcileObserver } from './reconcile-observer.js'
 import { MAX_WAIT_MS, ServiceGate, type Sleep } from './service-gate.js'
 import type { SigningForm } from './sign-get.js'
@@ -32,18 +32,6 @@ export interface RunOptions {
   readonly orders?: readonly NamedOrder[]
   readonly dryRun?: boolean
 }
-
-const skipped = (order: OrderRecord, detail: string): OrderResult => ({
-  service: order.service,
-  product: order.product,
-  orderKey: order.orderKey,
-  previous: order.status,
-  current: null,
-  action: 'skipped',
-  httpStatus: null,
-  endpoint: null,
-  detail,
-})
 
 /**
  * Asks Tylt for the state of the orders that are due (or named), one sequence of requests per service and

@@ -1,7 +1,7 @@
 import type { Product } from '../core/event.js'
 import type { OrderRecord } from '../core/order-ledger.js'
 import { QUERY_ENDPOINTS } from '../event/query-endpoints.js'
-import type { OrderResult } from './order-result.js'
+import { type OrderResult, skipped } from './order-result.js'
 
 /** An order named on the command line: any of its ids, optionally its service and product. */
 export interface NamedOrder {
@@ -16,16 +16,12 @@ export interface NamedOrder {
 /** An order to check: a row of the ledger, or one the relay never saw (`unseen`: the ledger has no row). */
 export type CheckedOrder = OrderRecord & { readonly unseen?: true }
 
-const skipped = (named: NamedOrder, detail: string): OrderResult => ({
+/** A named order as a result's subject, before any state is known. */
+const subject = (named: NamedOrder) => ({
   service: named.service ?? '-',
   product: named.product ?? 'unknown',
   orderKey: named.id,
-  previous: null,
-  current: null,
-  action: 'skipped',
-  httpStatus: null,
-  endpoint: null,
-  detail,
+  status: null,
 })
 
 /**
@@ -37,12 +33,12 @@ export function unseenOrder(named: NamedOrder, now: number): CheckedOrder | Orde
   const { id, service, product } = named
   if (service === undefined || product === undefined)
     return skipped(
-      named,
+      subject(named),
       'the relay has seen no event of this order: add --service and --product ("service" and "product" in --orders-file)',
     )
   const endpoints = QUERY_ENDPOINTS[product] ?? []
   if (named.kind !== undefined && endpoints.length > 0 && !endpoints.some((e) => e.id === named.kind))
-    return skipped(named, `${product} is asked by ${endpoints[0]!.param}, not by ${named.kind}`)
+    return skipped(subject(named), `${product} is asked by ${endpoints[0]!.param}, not by ${named.kind}`)
   return {
     service,
     product,
