@@ -86,7 +86,7 @@ export class SqliteOrderLedger implements OrderLedger {
     ).get(row.merchantOrderId, row.service, row.product) as OrderRecord | undefined
   }
 
-  #step(graceMs: number): number {
+  #step(graceMs: number, upTo: number): number {
     return this.#db
       .transaction(() => {
         const { watermark } = this.#statement(
@@ -95,8 +95,8 @@ export class SqliteOrderLedger implements OrderLedger {
           watermark: number
         }
         const rows = this.#statement(
-          `SELECT ${EVENT_ROW} FROM events WHERE seq > ? ORDER BY seq LIMIT ${CATCH_UP_BATCH}`,
-        ).all(watermark) as LedgerEventRow[]
+          `SELECT ${EVENT_ROW} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ${CATCH_UP_BATCH}`,
+        ).all(watermark, upTo) as LedgerEventRow[]
         for (const row of rows) {
           const record = foldOrder(this.#existing(row), row, graceMs)
           if (record !== undefined) this.#statement(UPSERT).run(record)
@@ -110,8 +110,13 @@ export class SqliteOrderLedger implements OrderLedger {
   }
 
   async catchUp(graceMs: number): Promise<number> {
+    // Up to the events committed now: under a steady flow of callbacks a catch-up that chased the newest
+    // would never end, and the round waiting for it would never ask Tylt anything.
+    const { upTo } = this.#statement('SELECT coalesce(max(seq), 0) AS upTo FROM events').get() as {
+      upTo: number
+    }
     let total = 0
-    for (let read = this.#step(graceMs); read > 0; read = this.#step(graceMs)) {
+    for (let read = this.#step(graceMs, upTo); read > 0; read = this.#step(graceMs, upTo)) {
       total += read
       // Between batches the event loop (and the webhook path of a relay in this process) gets its turn.
       await new Promise((resolve) => setImmediate(resolve))

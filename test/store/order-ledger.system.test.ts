@@ -152,6 +152,25 @@ describe.each(ADAPTERS)('the order ledger on $name', ({ open }) => {
     expect(await ledger.due(Number.MAX_SAFE_INTEGER, 100)).toHaveLength(30)
   })
 
+  it('folds the events committed when it starts, however many arrive meanwhile, and the rest next time', async () => {
+    const { store, ledger } = await open()
+    const pending = (i: number) => cpg('Pending', 'false', { orderId: `o-${i}`, merchantOrderId: null })
+    for (let i = 0; i < 250; i++) await store.append(pending(i))
+    // A steady flow of callbacks while it folds: it must end all the same, with what was there at its start.
+    let flowing = true
+    let sent = 250
+    const flow = (async () => {
+      while (flowing) await store.append(pending(sent++))
+    })()
+    const folded = await ledger.catchUp(GRACE)
+    flowing = false
+    await flow
+    expect(sent).toBeGreaterThan(250)
+    expect(folded).toBe(250)
+    expect(await ledger.catchUp(GRACE)).toBe(sent - 250)
+    expect(await ledger.due(Number.MAX_SAFE_INTEGER, 10_000)).toHaveLength(sent)
+  })
+
   it('lends the round to one holder at a time, until its lease runs out', async () => {
     const { ledger, other } = await open()
     const second = await other()

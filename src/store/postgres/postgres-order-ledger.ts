@@ -89,14 +89,14 @@ export class PostgresOrderLedger implements OrderLedger {
     return new PostgresOrderLedger(pool)
   }
 
-  async #step(graceMs: number): Promise<number> {
+  async #step(graceMs: number, upTo: number): Promise<number> {
     return inTransaction(this.#pool, async (client) => {
       const { rows: state } = await client.query<{ watermark: number }>(
         'SELECT watermark FROM tylt_ledger_state WHERE id = 1 FOR UPDATE',
       )
       const { rows } = await client.query<LedgerEventRow>(
-        `SELECT ${EVENT_ROW} FROM tylt_events WHERE seq > $1 ORDER BY seq LIMIT ${CATCH_UP_BATCH}`,
-        [state[0]?.watermark ?? 0],
+        `SELECT ${EVENT_ROW} FROM tylt_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${CATCH_UP_BATCH}`,
+        [state[0]?.watermark ?? 0, upTo],
       )
       for (const row of rows) {
         const record = foldOrder(await existing(client, row), row, graceMs)
@@ -110,8 +110,14 @@ export class PostgresOrderLedger implements OrderLedger {
   }
 
   async catchUp(graceMs: number): Promise<number> {
+    // Up to the events committed now, as on SQLite: a catch-up never chases a steady flow of callbacks.
+    const { rows } = await this.#pool.query<{ upTo: string }>(
+      'SELECT coalesce(max(seq), 0) AS "upTo" FROM tylt_events',
+    )
+    const upTo = Number(rows[0]?.upTo ?? 0)
     let total = 0
-    for (let read = await this.#step(graceMs); read > 0; read = await this.#step(graceMs)) total += read
+    for (let read = await this.#step(graceMs, upTo); read > 0; read = await this.#step(graceMs, upTo))
+      total += read
     return total
   }
 
