@@ -17,7 +17,7 @@ export function reconcileSection(rounds) {
     '',
     'Reconcile on / off (`reconcile`): (b) at full load with reconcile on against `RECONCILE_INTERVAL=0`, the',
     `callbacks of ${int(runs[0].orders)} open orders taken before each warm-up, a Tylt stand-in answering every query`,
-    `\`Pending\` (see "Reconcile on and off"); on: ${reconcileSettings()}. On / off, medians of the per-round ratios:`,
+    `\`Pending\` (see "Reconcile on and off"); on: ${reconcileSettings()}, the rest at their defaults. On / off, medians of the per-round ratios:`,
     `- throughput: ${mid((r) => r.ratio).toFixed(2)} (per round ${each((r) => r.ratio.toFixed(2))}); ${int(mid((r) => r.on.rps))} against ${int(mid((r) => r.off.rps))} req/s`,
     `- CPU per callback: ${mid((r) => r.cpuRatio).toFixed(2)} (per round ${each((r) => r.cpuRatio.toFixed(2))}); ${int(mid((r) => r.on.cpuUsPerRequest))} against ${int(mid((r) => r.off.cpuUsPerRequest))} µs`,
     `- p99: ${ms(mid((r) => r.on.p99Us))} against ${ms(mid((r) => r.off.p99Us))} ms`,

@@ -62,7 +62,7 @@ export class Reconciler {
     const stopped: StoppedService[] = []
     await Promise.all(
       [...byService].map(async ([service, list]) => {
-        const outcome = await this.#service(service, list, options.dryRun === true)
+        const outcome = await this.#service(service, list, options)
         results.push(...outcome.results)
         if (outcome.stopped !== undefined) stopped.push(outcome.stopped)
       }),
@@ -118,12 +118,30 @@ export class Reconciler {
     return due
   }
 
+  /**
+   * A due order as the ledger has it now: a round at RECONCILE_RATE may take minutes, and a callback that
+   * arrived meanwhile (folded here first) or another replica's check may have settled it. Undefined when it
+   * is no longer due.
+   */
+  async #stillDue(order: CheckedOrder): Promise<CheckedOrder | undefined> {
+    const { ledger, config } = this.#deps
+    await ledger.catchUp(config.afterMs)
+    const now = (await ledger.find(order.orderKey, order.service)).find(
+      (r) => r.product === order.product && r.orderKey === order.orderKey,
+    )
+    const due = now !== undefined && now.abandonedAt === null && now.nextCheck !== null
+    return due && now.nextCheck! <= this.#now() ? now : undefined
+  }
+
   async #service(
     service: string,
     orders: readonly CheckedOrder[],
-    dryRun: boolean,
+    options: RunOptions,
   ): Promise<{ results: OrderResult[]; stopped?: StoppedService }> {
     const { config } = this.#deps
+    const dryRun = options.dryRun === true
+    // Orders named on the command line are checked whatever their schedule; due ones only while still due.
+    const named = options.orders !== undefined && options.orders.length > 0
     const target = config.targets.find((t) => t.service === service)
     const secret = this.#deps.secretOf(service)
     if (target === undefined)
@@ -168,7 +186,13 @@ export class Reconciler {
         results.push(skipped(order, `not checked: Tylt asked for no requests until ${until}`))
         continue
       }
-      const result = await checkOrder(ctx, order)
+      let current: CheckedOrder | undefined = order
+      if (!named && order.unseen !== true) {
+        await gate.ready(this.#now, this.#sleep)
+        current = await this.#stillDue(order)
+        if (current === undefined) continue
+      }
+      const result = await checkOrder(ctx, current)
       results.push(result)
       this.#deps.logger?.info(
         {

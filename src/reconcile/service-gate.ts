@@ -37,6 +37,12 @@ export class ServiceGate {
     }
   }
 
+  /** Waits until a request could go, without taking the slot: what is read after it is read fresh. */
+  async ready(now: () => number, sleep: Sleep): Promise<void> {
+    const at = () => Math.max(this.#nextAt, this.#pausedUntil)
+    while (at() > now()) await sleep(at() - now())
+  }
+
   /** Tylt asked for a pause (429 with Retry-After). */
   pause(until: number): void {
     this.#pausedUntil = Math.max(this.#pausedUntil, until)

@@ -24,6 +24,16 @@ const UPSERT = `INSERT INTO tylt_orders (service, product, order_key, order_id, 
     source = excluded.source, last_seen = excluded.last_seen, deadline = excluded.deadline,
     next_check = excluded.next_check, checks = excluded.checks, abandoned_at = excluded.abandoned_at`
 
+// The statements of the fold, built once: a statement is found by its text, and a text built anew at each
+// call is hashed anew (a few µs an event).
+const BY_KEY = `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE service = ? AND product = ? AND order_key = ?`
+const BY_MERCHANT_ID = `SELECT ${ORDER_COLUMNS} FROM tylt_orders
+  WHERE merchant_order_id = ? AND service = ? AND product = ? LIMIT 1`
+const WATERMARK = 'SELECT watermark FROM tylt_ledger_state WHERE id = 1'
+const NEXT_EVENTS = `SELECT ${EVENT_ROW} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ${CATCH_UP_BATCH}`
+const SET_WATERMARK = 'UPDATE tylt_ledger_state SET watermark = ? WHERE id = 1'
+const LAST_SEQ = 'SELECT coalesce(max(seq), 0) AS upTo FROM events'
+
 /**
  * The order ledger in the embedded store's file, on a connection of its own: it follows the events table
  * past its watermark, so the webhook path never writes to it.
@@ -77,33 +87,26 @@ export class SqliteOrderLedger implements OrderLedger {
 
   /** The order's record by its key, else by the merchant's id (two lookups: each uses its index). */
   #existing(row: LedgerEventRow): OrderRecord | undefined {
-    const byKey = this.#statement(
-      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE service = ? AND product = ? AND order_key = ?`,
-    ).get(row.service, row.product, orderKeyOf(row)) as OrderRecord | undefined
+    const byKey = this.#statement(BY_KEY).get(row.service, row.product, orderKeyOf(row)) as
+      | OrderRecord
+      | undefined
     if (byKey !== undefined || row.merchantOrderId === null) return byKey
-    return this.#statement(
-      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE merchant_order_id = ? AND service = ? AND product = ? LIMIT 1`,
-    ).get(row.merchantOrderId, row.service, row.product) as OrderRecord | undefined
+    return this.#statement(BY_MERCHANT_ID).get(row.merchantOrderId, row.service, row.product) as
+      | OrderRecord
+      | undefined
   }
 
   #step(graceMs: number, upTo: number): number {
     return this.#db
       .transaction(() => {
-        const { watermark } = this.#statement(
-          'SELECT watermark FROM tylt_ledger_state WHERE id = 1',
-        ).get() as {
-          watermark: number
-        }
-        const rows = this.#statement(
-          `SELECT ${EVENT_ROW} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ${CATCH_UP_BATCH}`,
-        ).all(watermark, upTo) as LedgerEventRow[]
+        const { watermark } = this.#statement(WATERMARK).get() as { watermark: number }
+        const rows = this.#statement(NEXT_EVENTS).all(watermark, upTo) as LedgerEventRow[]
         for (const row of rows) {
           const record = foldOrder(this.#existing(row), row, graceMs)
           if (record !== undefined) this.#statement(UPSERT).run(record)
         }
         const last = rows.at(-1)
-        if (last !== undefined)
-          this.#statement('UPDATE tylt_ledger_state SET watermark = ? WHERE id = 1').run(last.seq)
+        if (last !== undefined) this.#statement(SET_WATERMARK).run(last.seq)
         return rows.length
       })
       .immediate()
@@ -112,9 +115,7 @@ export class SqliteOrderLedger implements OrderLedger {
   async catchUp(graceMs: number): Promise<number> {
     // Up to the events committed now: under a steady flow of callbacks a catch-up that chased the newest
     // would never end, and the round waiting for it would never ask Tylt anything.
-    const { upTo } = this.#statement('SELECT coalesce(max(seq), 0) AS upTo FROM events').get() as {
-      upTo: number
-    }
+    const { upTo } = this.#statement(LAST_SEQ).get() as { upTo: number }
     let total = 0
     for (let read = this.#step(graceMs, upTo); read > 0; read = this.#step(graceMs, upTo)) {
       total += read

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -40,6 +40,20 @@ function npmEnv(home: string): Record<string, string> {
   }
 }
 
+/**
+ * A folder holding this checkout's better-sqlite3 binding, packed as prebuild-install names and lays out a
+ * prebuilt binary for this Node (`better-sqlite3-v<version>-node-v<abi>-<platform>-<arch>.tar.gz`).
+ */
+function localPrebuild(work: string): string {
+  const sqlite = join(ROOT, 'node_modules', 'better-sqlite3')
+  const { version } = JSON.parse(readFileSync(join(sqlite, 'package.json'), 'utf8')) as { version: string }
+  const dir = join(work, 'prebuilds')
+  mkdirSync(dir)
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`
+  execFileSync('tar', ['czf', join(dir, name), '-C', sqlite, 'build/Release/better_sqlite3.node'])
+  return dir
+}
+
 describe('the packed CLI', () => {
   it('installs from its tarball into a clean prefix and runs from outside the repo', {
     timeout: 600_000,
@@ -54,12 +68,14 @@ describe('the packed CLI', () => {
     expect(listing.filter((f) => f.startsWith('package/src/') || f.startsWith('package/test/'))).toEqual([])
 
     const prefix = join(work, 'prefix')
-    // better-sqlite3 builds its binding in an install script, which npm 11 runs for a global install only
-    // when allowed by name.
+    // better-sqlite3's install script (which npm 11 runs for a global install only when allowed by name)
+    // fetches a prebuilt binding, else compiles SQLite: minutes on a busy two-core machine. The prebuilt
+    // binaries are not reachable here, so the install is given one as a local prebuild, packed from the
+    // binding this checkout built for this Node: the path a user's install takes, without the download.
     const args = ['install', '-g', '--prefix', prefix, tarball, '--allow-scripts=better-sqlite3']
     await run('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund'], {
       cwd: work,
-      env,
+      env: { ...env, npm_config_better_sqlite3_local_prebuilds: localPrebuild(work) },
       timeout: 540_000,
     })
     const bin = join(prefix, 'bin', 'tylt-relay')

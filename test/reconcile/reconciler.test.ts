@@ -62,6 +62,32 @@ describe('reconcile against the stand-in', () => {
     expect(stand.requestsFor({ query: key })).toEqual([])
   })
 
+  it('asks nothing about a due order whose final callback arrives while the round waits to ask', async () => {
+    const stand = await standIn()
+    const rig = await reconcileRig(reconcileEnv(stand, { RECONCILE_RATE: '4' }))
+    const keys = ['ord-a', 'ord-b'].map((orderId) =>
+      stand.addOrder('cpg', 'cpg-pay-in', 'Pending', { orderId, merchantOrderId: `M-${orderId}` }),
+    )
+    for (const key of keys) await rig.deliver(stand, key)
+    let settled: string | undefined
+    // The round's first wait is for the second order's slot: its final callback arrives then.
+    const sleep = async (ms: number) => {
+      if (settled === undefined) {
+        settled = keys.find((key) => stand.requestsFor({ query: key }).length === 0)!
+        stand.move(settled, 'Completed')
+        await rig.deliver(stand, settled)
+      }
+      await new Promise((resolve) => setTimeout(resolve, ms))
+    }
+    const report = await rig.reconciler({ sleep }).run()
+    expect(settled).toBeDefined()
+    const asked = keys.find((key) => key !== settled)!
+    expect(report.results.map((r) => [r.orderKey, r.action])).toEqual([[asked, 'unchanged']])
+    expect(stand.requestsFor({ query: settled! })).toEqual([])
+    // The callback's event and the two first ones: nothing emitted by reconcile.
+    expect(rig.test.stored().filter((e) => e.recovered === 'reconcile')).toEqual([])
+  })
+
   it('emits for UPI 2 -> 4, PIX 2 -> 4 and an EU pay-in 4 -> 5, never calling the approve endpoint', async () => {
     const stand = await standIn()
     const rig = await reconcileRig(reconcileEnv(stand))
