@@ -156,18 +156,23 @@ describe.each(ADAPTERS)('the order ledger on $name', ({ open }) => {
     const { store, ledger } = await open()
     const pending = (i: number) => cpg('Pending', 'false', { orderId: `o-${i}`, merchantOrderId: null })
     for (let i = 0; i < 250; i++) await store.append(pending(i))
-    // A steady flow of callbacks while it folds: it must end all the same, with what was there at its start.
+    // A steady flow of callbacks while it folds, BURST at a time: it must end all the same, with what was
+    // committed at its start (a burst in flight then may commit as it reads where to stop).
+    const BURST = 25
     let flowing = true
     let sent = 250
     const flow = (async () => {
-      while (flowing) await store.append(pending(sent++))
+      while (flowing) {
+        const burst = Array.from({ length: BURST }, () => pending(sent++))
+        await Promise.all(burst.map((event) => store.append(event)))
+      }
     })()
     const folded = await ledger.catchUp(GRACE)
     flowing = false
     await flow
-    expect(sent).toBeGreaterThan(250)
-    expect(folded).toBe(250)
-    expect(await ledger.catchUp(GRACE)).toBe(sent - 250)
+    expect(folded).toBeGreaterThanOrEqual(250)
+    expect(folded).toBeLessThanOrEqual(250 + BURST)
+    expect(await ledger.catchUp(GRACE)).toBe(sent - folded)
     expect(await ledger.due(Number.MAX_SAFE_INTEGER, 10_000)).toHaveLength(sent)
   })
 
