@@ -33,6 +33,10 @@ export interface RunOptions {
   readonly dryRun?: boolean
 }
 
+/** Orders named on the command line are checked whatever their schedule; without any, the due ones. */
+const namesOrders = (options: RunOptions): options is RunOptions & { orders: readonly NamedOrder[] } =>
+  options.orders !== undefined && options.orders.length > 0
+
 /**
  * Asks Tylt for the state of the orders that are due (or named), one sequence of requests per service and
  * the services side by side. Keeps, across the rounds of a serving relay, each service's pace, circuit and
@@ -79,7 +83,7 @@ export class Reconciler {
    */
   async #select(options: RunOptions, results: OrderResult[]): Promise<CheckedOrder[]> {
     const { ledger, config } = this.#deps
-    if (options.orders !== undefined && options.orders.length > 0) {
+    if (namesOrders(options)) {
       const found: CheckedOrder[] = []
       for (const named of options.orders) {
         const records = (await ledger.find(named.id, named.service)).filter(
@@ -126,11 +130,11 @@ export class Reconciler {
   async #stillDue(order: CheckedOrder): Promise<CheckedOrder | undefined> {
     const { ledger, config } = this.#deps
     await ledger.catchUp(config.afterMs)
-    const now = (await ledger.find(order.orderKey, order.service)).find(
+    const fresh = (await ledger.find(order.orderKey, order.service)).find(
       (r) => r.product === order.product && r.orderKey === order.orderKey,
     )
-    const due = now !== undefined && now.abandonedAt === null && now.nextCheck !== null
-    return due && now.nextCheck! <= this.#now() ? now : undefined
+    if (fresh === undefined || fresh.abandonedAt !== null || fresh.nextCheck === null) return undefined
+    return fresh.nextCheck <= this.#now() ? fresh : undefined
   }
 
   async #service(
@@ -140,8 +144,8 @@ export class Reconciler {
   ): Promise<{ results: OrderResult[]; stopped?: StoppedService }> {
     const { config } = this.#deps
     const dryRun = options.dryRun === true
-    // Orders named on the command line are checked whatever their schedule; due ones only while still due.
-    const named = options.orders !== undefined && options.orders.length > 0
+    // Due orders are checked only while still due.
+    const named = namesOrders(options)
     const target = config.targets.find((t) => t.service === service)
     const secret = this.#deps.secretOf(service)
     if (target === undefined)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { reconcileEventId } from '../../src/reconcile/reconcile-event.js'
+import { sleep } from '../helpers/index.js'
 import { reconcileEnv, reconcileRig, standIn } from './reconcile-helpers.js'
 
 const CPG_QUERY = '/transactions/merchant/getPayinTransactionInformation'
@@ -71,15 +72,15 @@ describe('reconcile against the stand-in', () => {
     for (const key of keys) await rig.deliver(stand, key)
     let settled: string | undefined
     // The round's first wait is for the second order's slot: its final callback arrives then.
-    const sleep = async (ms: number) => {
+    const settleFirst = async (ms: number) => {
       if (settled === undefined) {
         settled = keys.find((key) => stand.requestsFor({ query: key }).length === 0)!
         stand.move(settled, 'Completed')
         await rig.deliver(stand, settled)
       }
-      await new Promise((resolve) => setTimeout(resolve, ms))
+      await sleep(ms)
     }
-    const report = await rig.reconciler({ sleep }).run()
+    const report = await rig.reconciler({ sleep: settleFirst }).run()
     expect(settled).toBeDefined()
     const asked = keys.find((key) => key !== settled)!
     expect(report.results.map((r) => [r.orderKey, r.action])).toEqual([[asked, 'unchanged']])

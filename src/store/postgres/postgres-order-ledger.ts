@@ -111,10 +111,10 @@ export class PostgresOrderLedger implements OrderLedger {
 
   async catchUp(graceMs: number): Promise<number> {
     // Up to the events committed now, as on SQLite: a catch-up never chases a steady flow of callbacks.
-    const { rows } = await this.#pool.query<{ upTo: string }>(
+    const { rows } = await this.#pool.query<{ upTo: number }>(
       'SELECT coalesce(max(seq), 0) AS "upTo" FROM tylt_events',
     )
-    const upTo = Number(rows[0]?.upTo ?? 0)
+    const upTo = rows[0]?.upTo ?? 0
     let total = 0
     for (let read = await this.#step(graceMs, upTo); read > 0; read = await this.#step(graceMs, upTo))
       total += read
