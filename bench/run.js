@@ -194,10 +194,10 @@ function cpuBoundSummary(r) {
 
 function reconcileSummary(r) {
   const int = (n) => Math.round(n ?? 0).toLocaleString('en-US')
-  const { on, off } = r
+  const { on, off, offAgain } = r
   return (
-    `${r.ratio.toFixed(2)} in throughput, ${r.cpuRatio.toFixed(2)} in CPU per callback (on / off; ${r.first} first)` +
-    `\n    off: ${summary(off)}\n    on:  ${summary(on)}` +
+    `${r.ratio.toFixed(2)} in throughput, ${r.cpuRatio.toFixed(2)} in CPU per callback (on / mean of the offs); off again / off ${r.noise.toFixed(2)} and ${r.cpuNoise.toFixed(2)}` +
+    `\n    off: ${summary(off)}\n    on:  ${summary(on)}\n    off: ${summary(offAgain)}` +
     `\n    reconcile: ${int(on.queries)} queries answered by the Tylt stand-in during the measured run (${int(on.relayQueries)} ok in the relay's metrics), ${int(on.asked)} in all; ` +
     `ledger at the stop: ${int(on.ledger.orders)} orders from ${int(on.ledger.stored)} events stored, ${int(on.ledger.checked)} checked, ${int(on.ledger.due)} of the ${int(r.orders)} open ones still due`
   )

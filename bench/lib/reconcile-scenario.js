@@ -1,11 +1,12 @@
-// The reconcile row: (b), the relay on its embedded store at full load, with reconcile off and on in the same
-// round (a fresh relay and store each, which of the two goes first alternating between rounds). Before each
+// The reconcile row: (b), the relay on its embedded store at full load, with reconcile off, on, and off again
+// in the same round (a fresh relay and store each). Before each
 // measured run the relay takes one `Pending` callback for each of RECONCILE.orders distinct CPG orders whose
 // `expiresAt` is long past, so with reconcile on every one of them is due as soon as the ledger has folded
 // it (RECONCILE_AFTER 1ms). TYLT_API_URL points at bench/lib/tylt-stand-in.js, which answers each query
 // with the order still `Pending`: nothing is emitted, and the orders not yet asked about stay due.
 import { newNonce, openOrderCallback } from './body.js'
 import { sleep } from './proc.js'
+import { onAgainstOff } from './reconcile-report.js'
 import { SECRET, SERVICE, startRelay } from './relay.js'
 import { measure, OPS_PORT, PORT, stopAndCount, storeFailures } from './scenarios.js'
 import { API_KEY, startTyltStandIn } from './tylt-stand-in.js'
@@ -118,32 +119,34 @@ async function oneRun(plan, standIn, on, orders) {
   return run
 }
 
-/** `reconcile`: one round of off and on, their ratios; the first of the two alternates with the round. */
-export async function reconcileOnOff(plan, round = 1) {
+/** `reconcile`: one round of off, on and off again, each a fresh relay and store, and their ratios. */
+export async function reconcileOnOff(plan) {
   const label = 'reconcile on / off, embedded store'
   const orders = RECONCILE.orders
-  const sequence = round % 2 === 1 ? [false, true] : [true, false]
   const standIn = await startTyltStandIn(STAND_IN_PORT, SECRET)
-  const runs = {}
+  const runs = []
   try {
-    for (const on of sequence) {
-      runs[on ? 'on' : 'off'] = await oneRun(plan, standIn, on, orders)
+    for (const on of [false, true, false]) {
+      runs.push(await oneRun(plan, standIn, on, orders))
       await sleep(500)
     }
   } finally {
     await standIn.stop()
   }
-  const { on, off } = runs
+  const [off, on, offAgain] = runs
   return {
     ...on,
     label,
     on,
     off,
+    offAgain,
     orders,
-    first: sequence[0] ? 'on' : 'off',
-    ratio: on.rps / off.rps,
-    cpuRatio: on.cpuUsPerRequest / off.cpuUsPerRequest,
-    overloaded: on.overloaded + off.overloaded,
-    failures: [...off.failures.map((f) => `off: ${f}`), ...on.failures.map((f) => `on: ${f}`)],
+    ...onAgainstOff(off, on, offAgain),
+    overloaded: off.overloaded + on.overloaded + offAgain.overloaded,
+    failures: [
+      ...off.failures.map((f) => `off: ${f}`),
+      ...on.failures.map((f) => `on: ${f}`),
+      ...offAgain.failures.map((f) => `off again: ${f}`),
+    ],
   }
 }

@@ -25,6 +25,11 @@ export interface EventMetadata {
   readonly status: string | null
   readonly product: Product
   readonly final: Finality
+  /**
+   * Until when the body says the order may still move (CPG `expiresAt`, a UPI or PIX trade event's
+   * deadline), milliseconds since the epoch; null when it says nothing. Read once here, for the order ledger.
+   */
+  readonly deadline: number | null
 }
 
 /**

@@ -50,7 +50,10 @@ export interface OrderLedger {
   catchUp(graceMs: number): Promise<number>
   /** Unresolved, not abandoned orders whose next check is due at `now`, oldest check first. */
   due(now: number, limit: number): Promise<OrderRecord[]>
-  /** Orders of `service` whose key, Tylt id or merchant id is `id`. */
+  /**
+   * Orders of `service` whose Tylt id or merchant id is `id` (an order's key is always one of the two, so it
+   * is found by the two indexes, never by a scan).
+   */
   find(id: string, service?: string): Promise<OrderRecord[]>
   /** Unresolved, not abandoned orders, oldest first (what the console lists as open). */
   open(limit: number): Promise<OrderRecord[]>

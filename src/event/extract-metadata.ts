@@ -12,6 +12,7 @@ export const NO_METADATA: Metadata = Object.freeze({
   status: null,
   product: 'unknown',
   final: 'unknown',
+  deadline: null,
 })
 
 // Every place a family puts these fields (docs/metadata.md, "Where the fields are read"); first match wins.
@@ -41,6 +42,22 @@ const STATUS: readonly Path[] = [
   ['data', 'event'],
   ['status'],
 ]
+
+// Where a body says until when the order may still move: CPG `expiresAt`, a UPI/PIX trade event's deadline.
+const DEADLINE: readonly Path[] = [
+  ['data', 'expiresAt'],
+  ['data', 'trade', 'event', 'deadline'],
+]
+
+/** The first of DEADLINE that holds a date string JavaScript reads; null when none does. */
+function deadlineIn(root: unknown): number | null {
+  for (const path of DEADLINE) {
+    const value = at(root, path)
+    const time = typeof value === 'string' ? Date.parse(value) : Number.NaN
+    if (Number.isFinite(time)) return time
+  }
+  return null
+}
 
 /**
  * UPI and PIX: a manual settlement or a completed transaction ends the payment whatever the trade says; no
@@ -95,5 +112,6 @@ export function extractMetadata(bytes: Buffer, parsed?: unknown): Metadata {
     status,
     product,
     final,
+    deadline: deadlineIn(root),
   }
 }

@@ -33,5 +33,6 @@ export function reconcileEvent(
     merchantOrderId: order.merchantOrderId ?? read.merchantOrderId,
     status: read.status,
     final: read.final,
+    deadline: read.deadline,
   }
 }

@@ -1,6 +1,5 @@
 import type { Finality, Product, Recovery } from '../core/event.js'
 import type { OrderRecord, StateSource } from '../core/order-ledger.js'
-import { at, isObject } from '../event/read-path.js'
 
 /** The columns of a committed event the ledger reads. */
 export interface LedgerEventRow {
@@ -13,35 +12,18 @@ export interface LedgerEventRow {
   readonly final: Finality
   readonly recovered: Recovery | null
   readonly acceptedAt: number
-  readonly body: Buffer
+  readonly deadline: number | null
 }
 
 /** India INR payouts carry no deadline; Tylt's pages say they are processed within 30 to 60 minutes. */
-const INR_PAYOUT_WINDOW_MS = 60 * 60_000
+export const INR_PAYOUT_WINDOW_MS = 60 * 60_000
 
-// Where a body says until when the order may still move (CPG `expiresAt`, a UPI/PIX trade event's deadline).
-const DEADLINES = [
-  ['data', 'expiresAt'],
-  ['data', 'trade', 'event', 'deadline'],
-] as const
-
-/** When the order should have moved on by: the body's deadline, else the event's time. */
-export function deadlineOf(row: LedgerEventRow): number {
-  let root: unknown
-  try {
-    root = JSON.parse(row.body.toString('utf8'))
-  } catch {
-    root = undefined
-  }
-  if (isObject(root)) {
-    for (const path of DEADLINES) {
-      const value = at(root, path)
-      const time = typeof value === 'string' ? Date.parse(value) : Number.NaN
-      if (Number.isFinite(time)) return time
-    }
-  }
-  return row.product === 'inr-payout' ? row.acceptedAt + INR_PAYOUT_WINDOW_MS : row.acceptedAt
-}
+/**
+ * When the order should have moved on by: the deadline its body gave (read on acceptance), else the
+ * event's time, an hour later for an INR payout. Events stored before the relay read deadlines have none.
+ */
+export const deadlineOf = (row: LedgerEventRow): number =>
+  row.deadline ?? (row.product === 'inr-payout' ? row.acceptedAt + INR_PAYOUT_WINDOW_MS : row.acceptedAt)
 
 /** The key the ledger files an event under: Tylt's id when the body has one, else the merchant's. */
 export const orderKeyOf = (row: Pick<LedgerEventRow, 'orderId' | 'merchantOrderId'>): string | null =>

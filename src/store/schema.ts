@@ -90,6 +90,9 @@ export const MIGRATIONS: readonly string[] = [
    DROP TABLE attempts;
    ALTER TABLE attempts_next RENAME TO attempts;
    CREATE INDEX attempts_event ON attempts (event_seq, at);`,
+  // The deadline the body gave, read on acceptance with the other metadata: the order ledger folds events
+  // without reading their bodies again. Events stored before this version have none.
+  `ALTER TABLE events ADD COLUMN deadline INTEGER;`,
 ]
 
 export const ATTEMPT_COLUMNS = `at, downstream, outcome, error, duration_ms AS durationMs, status, answer`
@@ -97,4 +100,4 @@ export const ATTEMPT_COLUMNS = `at, downstream, outcome, error, duration_ms AS d
 export const EVENT_COLUMNS = `seq, id, service, accepted_at AS acceptedAt, signature, order_id AS orderId,
   merchant_order_id AS merchantOrderId, status, body, state, attempts, last_error AS lastError,
   last_attempt_at AS lastAttemptAt, delivered_at AS deliveredAt, retry_since AS retrySince, product, final,
-  recovered, delivered_to AS deliveredTo`
+  recovered, delivered_to AS deliveredTo, deadline`

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { STORE_FILE } from '../constants.js'
 import type { CheckUpdate, OrderLedger, OrderRecord, OrderRef } from '../core/order-ledger.js'
-import { foldOrder, type LedgerEventRow, orderKeyOf } from './fold-order.js'
+import { INR_PAYOUT_WINDOW_MS } from './fold-order.js'
 import { CATCH_UP_BATCH, LEDGER_MIGRATIONS, ORDER_COLUMNS } from './ledger-schema.js'
 import { checkDataDir, openError } from './open-errors.js'
 
@@ -12,25 +12,60 @@ const MIGRATIONS = LEDGER_MIGRATIONS(table)
 /** Kept reachable for the process's life: see OPENED in sqlite-store.ts (Node 24 and freed statements). */
 const KEPT: unknown[] = []
 
-const EVENT_ROW = `seq, service, product, order_id AS orderId, merchant_order_id AS merchantOrderId, status,
-  final, recovered, accepted_at AS acceptedAt, body`
-
-const UPSERT = `INSERT INTO tylt_orders (service, product, order_key, order_id, merchant_order_id, status, final,
-    source, first_seen, last_seen, deadline, next_check, checks, last_result, abandoned_at)
-  VALUES (@service, @product, @orderKey, @orderId, @merchantOrderId, @status, @final, @source, @firstSeen,
-    @lastSeen, @deadline, @nextCheck, @checks, @lastResult, @abandonedAt)
-  ON CONFLICT (service, product, order_key) DO UPDATE SET order_id = excluded.order_id,
-    merchant_order_id = excluded.merchant_order_id, status = excluded.status, final = excluded.final,
-    source = excluded.source, last_seen = excluded.last_seen, deadline = excluded.deadline,
-    next_check = excluded.next_check, checks = excluded.checks, abandoned_at = excluded.abandoned_at`
-
-// The statements of the fold, built once: a statement is found by its text, and a text built anew at each
-// call is hashed anew (a few µs an event).
-const BY_KEY = `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE service = ? AND product = ? AND order_key = ?`
-const BY_MERCHANT_ID = `SELECT ${ORDER_COLUMNS} FROM tylt_orders
-  WHERE merchant_order_id = ? AND service = ? AND product = ? LIMIT 1`
+// foldOrder (fold-order.ts) in SQL, over the events in (@from, @to] in their order: each row's conflict sees
+// the rows before it, so the events of one order fold one after another. An event files under its own key
+// (Tylt's id, else the merchant's) or, folded alone, under the key of the record its key or its merchant's
+// id already names, as foldOrder's callers look records up.
+const KEY = 'coalesce(e.order_id, e.merchant_order_id)'
+const NAMED_KEY = `coalesce(
+    (SELECT o.order_key FROM tylt_orders o WHERE o.service = e.service AND o.product = e.product
+       AND o.order_key = ${KEY}),
+    (SELECT o.order_key FROM tylt_orders o WHERE o.merchant_order_id = e.merchant_order_id
+       AND o.service = e.service AND o.product = e.product LIMIT 1),
+    ${KEY})`
+const DEADLINE = `coalesce(e.deadline,
+    e.accepted_at + iif(e.product = 'inr-payout', ${INR_PAYOUT_WINDOW_MS}, 0))`
+// A state moves the record unless it is absent, the same, or a non-final one after a final success.
+const MOVES = `(excluded.status IS NOT NULL AND excluded.status IS NOT status
+  AND NOT (final = 'true' AND excluded.final <> 'true'))`
+const FOLD = (target: string) => `INSERT INTO tylt_orders (service, product, order_key, order_id,
+    merchant_order_id, status, final, source, first_seen, last_seen, deadline, next_check, checks)
+  SELECT e.service, e.product, ${target}, e.order_id, e.merchant_order_id, e.status, e.final,
+    iif(e.recovered = 'reconcile', 'reconcile', 'callback'), e.accepted_at, e.accepted_at, ${DEADLINE},
+    iif(e.final = 'true', NULL, ${DEADLINE} + @grace), 0
+  FROM events e
+  WHERE e.seq > @from AND e.seq <= @to AND e.product <> 'unknown' AND ${KEY} IS NOT NULL
+  ORDER BY e.seq
+  ON CONFLICT (service, product, order_key) DO UPDATE SET
+    order_id = coalesce(order_id, excluded.order_id),
+    merchant_order_id = coalesce(merchant_order_id, excluded.merchant_order_id),
+    last_seen = max(last_seen, excluded.last_seen),
+    status = iif(${MOVES}, excluded.status, status),
+    final = iif(${MOVES}, excluded.final, final),
+    source = iif(${MOVES}, excluded.source, source),
+    deadline = iif(${MOVES}, excluded.deadline, deadline),
+    next_check = iif(${MOVES}, excluded.next_check, next_check),
+    checks = iif(${MOVES}, 0, checks),
+    abandoned_at = iif(${MOVES}, NULL, abandoned_at)`
+const FOLD_BATCH = FOLD(KEY)
+const FOLD_ONE = FOLD(NAMED_KEY)
+// Whether an order of (@from, @to] goes by two keys: its merchant's id names a record, or another event of
+// the range, under a key other than the event's own. Only then do the keys differ from the events' own, and
+// the range is folded one event at a time (a statement that reads the table it writes reads it first).
+const TWO_KEYS = `SELECT EXISTS (
+    SELECT 1 FROM events e WHERE e.seq > @from AND e.seq <= @to AND e.product <> 'unknown'
+      AND e.merchant_order_id IS NOT NULL
+      AND EXISTS (SELECT 1 FROM tylt_orders o WHERE o.merchant_order_id = e.merchant_order_id
+        AND o.service = e.service AND o.product = e.product AND o.order_key <> ${KEY})
+  ) OR EXISTS (
+    SELECT 1 FROM events e WHERE e.seq > @from AND e.seq <= @to AND e.product <> 'unknown'
+      AND e.merchant_order_id IS NOT NULL
+    GROUP BY e.service, e.product, e.merchant_order_id HAVING count(DISTINCT ${KEY}) > 1
+  ) AS twoKeys`
 const WATERMARK = 'SELECT watermark FROM tylt_ledger_state WHERE id = 1'
-const NEXT_EVENTS = `SELECT ${EVENT_ROW} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ${CATCH_UP_BATCH}`
+const NEXT_BATCH = `SELECT count(*) AS read, max(seq) AS last FROM (SELECT seq FROM events WHERE seq > ? AND seq <= ?
+  ORDER BY seq LIMIT ${CATCH_UP_BATCH})`
+const SEQS = 'SELECT seq FROM events WHERE seq > ? AND seq <= ? ORDER BY seq'
 const SET_WATERMARK = 'UPDATE tylt_ledger_state SET watermark = ? WHERE id = 1'
 const LAST_SEQ = 'SELECT coalesce(max(seq), 0) AS upTo FROM events'
 
@@ -85,29 +120,24 @@ export class SqliteOrderLedger implements OrderLedger {
       .immediate()
   }
 
-  /** The order's record by its key, else by the merchant's id (two lookups: each uses its index). */
-  #existing(row: LedgerEventRow): OrderRecord | undefined {
-    const byKey = this.#statement(BY_KEY).get(row.service, row.product, orderKeyOf(row)) as
-      | OrderRecord
-      | undefined
-    if (byKey !== undefined || row.merchantOrderId === null) return byKey
-    return this.#statement(BY_MERCHANT_ID).get(row.merchantOrderId, row.service, row.product) as
-      | OrderRecord
-      | undefined
-  }
-
-  #step(graceMs: number, upTo: number): number {
+  /** Folds the next batch of events up to `upTo` into the ledger; returns how many events it read. */
+  #step(grace: number, upTo: number): number {
     return this.#db
       .transaction(() => {
         const { watermark } = this.#statement(WATERMARK).get() as { watermark: number }
-        const rows = this.#statement(NEXT_EVENTS).all(watermark, upTo) as LedgerEventRow[]
-        for (const row of rows) {
-          const record = foldOrder(this.#existing(row), row, graceMs)
-          if (record !== undefined) this.#statement(UPSERT).run(record)
+        const { read, last } = this.#statement(NEXT_BATCH).get(watermark, upTo) as {
+          read: number
+          last: number
         }
-        const last = rows.at(-1)
-        if (last !== undefined) this.#statement(SET_WATERMARK).run(last.seq)
-        return rows.length
+        if (read === 0) return 0
+        const range = { from: watermark, to: last, grace }
+        const { twoKeys } = this.#statement(TWO_KEYS).get(range) as { twoKeys: number }
+        if (twoKeys === 0) this.#statement(FOLD_BATCH).run(range)
+        else
+          for (const seq of this.#statement(SEQS).pluck().all(watermark, last) as number[])
+            this.#statement(FOLD_ONE).run({ from: seq - 1, to: seq, grace })
+        this.#statement(SET_WATERMARK).run(last)
+        return read
       })
       .immediate()
   }
@@ -133,8 +163,9 @@ export class SqliteOrderLedger implements OrderLedger {
   }
 
   async find(id: string, service?: string): Promise<OrderRecord[]> {
+    // Two index lookups: a term on order_key (not the first column of any index) would scan the table.
     return this.#statement(
-      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE (order_key = @id OR order_id = @id OR merchant_order_id = @id)
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE (order_id = @id OR merchant_order_id = @id)
          AND (@service IS NULL OR service = @service) ORDER BY first_seen`,
     ).all({ id, service: service ?? null }) as OrderRecord[]
   }

@@ -116,8 +116,8 @@ export class SqliteStore {
     // The conflict branch runs only for a stored id, so a new event costs what DO NOTHING cost.
     this.#insert = this.#db.prepare(
       `INSERT INTO events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body, retry_since,
-         product, final, recovered, state)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         product, final, recovered, state, deadline)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET state = excluded.state, retry_since = excluded.retry_since
          WHERE events.state = 'dead'`,
     )
@@ -157,6 +157,7 @@ export class SqliteStore {
             e.final,
             e.recovered,
             hasDownstream(e.service) ? 'pending' : 'stored',
+            e.deadline,
           ).changes === 1,
       ),
     )

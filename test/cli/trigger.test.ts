@@ -81,6 +81,8 @@ describe('trigger bodies', () => {
           status: row.wire,
           product: row.product,
           final: row.final,
+          // A CPG pay-in expires 25 minutes after it is made; no other family states a deadline.
+          deadline: row.product === 'cpg-pay-in' ? 1_800_000_000_000 + 1_500_000 : null,
         })
       }
   })

@@ -114,6 +114,17 @@ describe('extractMetadata', () => {
     expect(trade(7)).toMatchObject({ product: 'unknown', final: 'unknown' })
   })
 
+  it("reads the order's deadline from a CPG `expiresAt` or a trade event's `deadline`, as a date string only", () => {
+    const at = '2026-11-20T10:30:00.000Z'
+    expect(read({ data: { expiresAt: at } }).deadline).toBe(Date.parse(at))
+    expect(read({ data: { trade: { event: { id: 2, deadline: at } } } }).deadline).toBe(Date.parse(at))
+    expect(read({ data: { expiresAt: 'soon', trade: { event: { deadline: at } } } }).deadline).toBe(
+      Date.parse(at),
+    )
+    expect(read({ data: { expiresAt: Date.parse(at) } }).deadline).toBeNull()
+    expect(read({ expiresAt: at }).deadline).toBeNull()
+  })
+
   it('a manual settlement or a completed transaction is final whatever the trade says', () => {
     const data = { fiatCurrency: 'INR', trade: { event: { id: 2 } } }
     expect(read({ data }).final).toBe('false')

@@ -8,6 +8,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: 'Completed',
     product: 'cpg-pay-in',
     final: 'true',
+    deadline: Date.parse('2026-11-20T10:30:00.000Z'),
   },
   'cpg-pay-in-pretty.json': {
     orderId: '9b1e4c2a-5d7f-4e8a-b3c6-1f2e3d4c5b6a',
@@ -15,6 +16,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: 'Completed',
     product: 'cpg-pay-in',
     final: 'true',
+    deadline: Date.parse('2026-11-20T10:30:00.000Z'),
   },
   'cpg-pay-in-older.json': {
     orderId: '4e2a9c71-0b3d-4f6e-8a15-c2d7e9f0a1b3',
@@ -22,6 +24,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: 'Paid',
     product: 'cpg-pay-in',
     final: 'true',
+    deadline: Date.parse('2026-11-20T09:30:00.000Z'),
   },
   'cpg-payout.json': {
     orderId: 'c7d8e9f0-1a2b-4c3d-9e8f-7a6b5c4d3e2f',
@@ -29,6 +32,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: 'Pending',
     product: 'cpg-payout',
     final: 'false',
+    deadline: null,
   },
   'upi-trade.json': {
     orderId: 'inst_5521',
@@ -36,6 +40,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '4',
     product: 'upi',
     final: 'true',
+    deadline: null,
   },
   'upi-early.json': {
     orderId: 'inst_7001',
@@ -43,6 +48,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: null,
     product: 'upi',
     final: 'false',
+    deadline: null,
   },
   'upi-completed.json': {
     orderId: 'inst_7002',
@@ -50,6 +56,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '6',
     product: 'upi',
     final: 'true',
+    deadline: null,
   },
   'upi-manual-settlement.json': {
     orderId: 'inst_7003',
@@ -57,6 +64,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '9',
     product: 'upi',
     final: 'true',
+    deadline: null,
   },
   'pix-pay-in.json': {
     orderId: 'pix_3101',
@@ -64,6 +72,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '2',
     product: 'pix',
     final: 'false',
+    deadline: null,
   },
   'pix-payout.json': {
     orderId: 'pix_3102',
@@ -71,6 +80,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '4',
     product: 'pix',
     final: 'true',
+    deadline: null,
   },
   'eu-open-banking.json': {
     orderId: 'ob_88f1',
@@ -78,6 +88,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '5',
     product: 'eu-open-banking',
     final: 'true',
+    deadline: null,
   },
   'eu-pay-in.json': {
     orderId: 'ob_9001',
@@ -85,6 +96,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '4',
     product: 'eu-open-banking',
     final: 'unknown',
+    deadline: null,
   },
   'eu-payout.json': {
     orderId: 'ob_9002',
@@ -92,6 +104,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '11',
     product: 'eu-open-banking',
     final: 'false',
+    deadline: null,
   },
   'eu-event-top-level.json': {
     orderId: 'ob_9003',
@@ -99,6 +112,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '9',
     product: 'eu-open-banking',
     final: 'true',
+    deadline: null,
   },
   // Philippines PHP shares the Open Banking shape; Tylt documents none of its states.
   'php-open-banking.json': {
@@ -107,6 +121,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: '5',
     product: 'eu-open-banking',
     final: 'unknown',
+    deadline: null,
   },
   'india-payout.json': {
     orderId: 'inr-payout-991',
@@ -114,6 +129,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: 'completed',
     product: 'inr-payout',
     final: 'true',
+    deadline: null,
   },
   'inr-payout-nested.json': {
     orderId: null,
@@ -121,6 +137,7 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: 'processing',
     product: 'inr-payout',
     final: 'false',
+    deadline: null,
   },
   'not-json.txt': {
     orderId: null,
@@ -128,5 +145,6 @@ export const FIXTURE_METADATA: Readonly<Record<string, EventMetadata>> = {
     status: null,
     product: 'unknown',
     final: 'unknown',
+    deadline: null,
   },
 }

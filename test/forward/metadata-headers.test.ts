@@ -14,6 +14,7 @@ const event: RelayEvent = {
   product: 'upi',
   final: 'false',
   recovered: null,
+  deadline: null,
   body: Buffer.from('{}'),
 }
 

@@ -15,6 +15,7 @@ export function relayEvent(fields: Pick<RelayEvent, 'id'> & Partial<RelayEvent>)
     product: 'unknown',
     final: 'unknown',
     recovered: null,
+    deadline: null,
     body: Buffer.from('{}'),
     ...fields,
   }

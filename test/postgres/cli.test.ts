@@ -43,6 +43,7 @@ describe('the command line with STORE_URL', () => {
       product: 'cpg-pay-in',
       final: 'true',
       recovered: null,
+      deadline: null,
       body: delivered!,
     })
     const [pending] = await store.pending({ limit: 10, maxBytes: 1 << 20 })

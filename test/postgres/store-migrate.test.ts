@@ -22,6 +22,7 @@ const asEvent = (body: Buffer, i: number): RelayEvent => ({
   product: 'cpg-pay-in',
   final: 'true',
   recovered: null,
+  deadline: null,
   body,
 })
 

@@ -37,6 +37,7 @@ async function backlog(): Promise<string> {
           product: 'cpg-pay-in',
           final: 'unknown',
           recovered: null,
+          deadline: null,
           body,
         }),
       )

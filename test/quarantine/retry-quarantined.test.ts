@@ -120,6 +120,7 @@ describe('retryQuarantined', () => {
       final: 'unknown',
       body,
       recovered: null,
+      deadline: null,
     })
     await quarantine.add([{ id: 'q_1', ...refusedRequest({ body, signature: sig }) }])
     const [outcome] = await retryQuarantined(quarantine, events, secrets, 'all', Date.now())

@@ -19,6 +19,7 @@ const event = (i: number): RelayEvent => ({
   product: 'cpg-pay-in',
   final: 'true',
   recovered: null,
+  deadline: null,
   body: Buffer.from(`{"i":${i},"note":"caf\u00e9 \u20b9"}`),
 })
 

@@ -24,6 +24,7 @@ const event = (i: number, service = 'cpg', acceptedAt = 1_700_000_000_000 + i): 
   product: 'unknown',
   final: 'unknown',
   recovered: null,
+  deadline: null,
   body: Buffer.from(`{"i":${i},"bytes":"\u00e9\u20b9"}`),
 })
 

@@ -87,6 +87,7 @@ describe('lockDataDir', () => {
       product: 'unknown',
       final: 'unknown',
       recovered: null,
+      deadline: null,
       body,
     })
     await store.close()

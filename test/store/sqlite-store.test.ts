@@ -17,6 +17,7 @@ const event = (i: number, extra: Partial<RelayEvent> = {}): RelayEvent => ({
   product: 'cpg-pay-in',
   final: 'true',
   recovered: null,
+  deadline: null,
   body: Buffer.from(`{"i":${i}}`),
   ...extra,
 })

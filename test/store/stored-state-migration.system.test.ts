@@ -90,6 +90,7 @@ function event(id: string) {
     product: 'unknown' as const,
     final: 'unknown' as const,
     recovered: null,
+    deadline: null,
     body: Buffer.from('{}'),
   }
 }

@@ -36,14 +36,15 @@ const EVENT_FIELDS: readonly (keyof StoredEvent)[] = [
   'final',
   'recovered',
   'deliveredTo',
+  'deadline',
 ]
 
 const INSERT_EVENTS = `INSERT INTO tylt_events (seq, id, service, accepted_at, signature, order_id, merchant_order_id,
     status, body, state, attempts, last_error, last_attempt_at, delivered_at, retry_since, product, final, recovered,
-    delivered_to)
+    delivered_to, deadline)
   SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
     $8::text[], $9::bytea[], $10::text[], $11::int[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[],
-    $16::text[], $17::text[], $18::text[], $19::text[])`
+    $16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[])`
 
 const INSERT_ATTEMPTS = `INSERT INTO tylt_attempts (event_seq, at, downstream, outcome, error, duration_ms, status,
     answer)

@@ -36,16 +36,16 @@ const APPEND = `WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock($
   set_config('synchronous_commit', ${DURABLE_COMMIT}, true)),
 added AS (
   INSERT INTO tylt_events (id, service, accepted_at, signature, order_id, merchant_order_id, status, body,
-    retry_since, product, final, recovered, state)
+    retry_since, product, final, recovered, state, deadline)
   SELECT e.* FROM append_lock, unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-    $7::text[], $8::bytea[], $3::bigint[], $9::text[], $10::text[], $11::text[], $12::text[]) AS e
+    $7::text[], $8::bytea[], $3::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[]) AS e
   ON CONFLICT (id) DO UPDATE SET state = excluded.state, retry_since = excluded.retry_since
     WHERE tylt_events.state = 'dead'
   RETURNING id)
 SELECT added.id FROM added CROSS JOIN LATERAL (SELECT pg_notify(${WAKE_CHANNEL}, '')) AS wake`
 
 function columns(events: readonly RelayEvent[], hasDownstream: HasDownstream): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 12 }, () => [])
+  const cols: unknown[][] = Array.from({ length: 13 }, () => [])
   for (const e of events) {
     const row: unknown[] = [
       e.id,
@@ -57,7 +57,7 @@ function columns(events: readonly RelayEvent[], hasDownstream: HasDownstream): u
       e.status,
       e.body,
     ]
-    row.push(e.product, e.final, e.recovered, hasDownstream(e.service) ? 'pending' : 'stored')
+    row.push(e.product, e.final, e.recovered, hasDownstream(e.service) ? 'pending' : 'stored', e.deadline)
     for (let i = 0; i < row.length; i++) cols[i]!.push(row[i])
   }
   return cols

@@ -11,7 +11,7 @@ const MIGRATIONS = LEDGER_MIGRATIONS((name) => `tylt_${name}`)
 const MIGRATE_LOCK = `1953066510, hashtext(current_schema())`
 
 const EVENT_ROW = `seq, service, product, order_id AS "orderId", merchant_order_id AS "merchantOrderId", status,
-  final, recovered, accepted_at AS "acceptedAt", body`
+  final, recovered, accepted_at AS "acceptedAt", deadline`
 
 const UPSERT = `INSERT INTO tylt_orders (service, product, order_key, order_id, merchant_order_id, status, final,
     source, first_seen, last_seen, deadline, next_check, checks, last_result, abandoned_at)
@@ -132,7 +132,7 @@ export class PostgresOrderLedger implements OrderLedger {
 
   async find(id: string, service?: string): Promise<OrderRecord[]> {
     const { rows } = await this.#pool.query<OrderRecord>(
-      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE (order_key = $1 OR order_id = $1 OR merchant_order_id = $1)
+      `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE (order_id = $1 OR merchant_order_id = $1)
          AND ($2::text IS NULL OR service = $2) ORDER BY first_seen`,
       [id, service ?? null],
     )

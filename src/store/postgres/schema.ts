@@ -65,6 +65,8 @@ export const MIGRATIONS: readonly string[] = [
      CHECK (outcome IN ('delivered', 'failed', 'refused', 'dead'));
    ALTER TABLE tylt_attempts ALTER COLUMN error DROP NOT NULL;
    ALTER TABLE tylt_attempts ADD COLUMN duration_ms integer, ADD COLUMN status integer, ADD COLUMN answer text;`,
+  // The deadline the body gave, read on acceptance: the order ledger folds events without their bodies.
+  `ALTER TABLE tylt_events ADD COLUMN deadline bigint;`,
 ]
 
 export const ATTEMPT_COLUMNS = `at, downstream, outcome, error, duration_ms AS "durationMs", status, answer`
@@ -72,7 +74,7 @@ export const ATTEMPT_COLUMNS = `at, downstream, outcome, error, duration_ms AS "
 export const EVENT_COLUMNS = `seq, id, service, accepted_at AS "acceptedAt", signature, order_id AS "orderId",
   merchant_order_id AS "merchantOrderId", status, body, state, attempts, last_error AS "lastError",
   last_attempt_at AS "lastAttemptAt", delivered_at AS "deliveredAt", retry_since AS "retrySince", product, final,
-  recovered, delivered_to AS "deliveredTo"`
+  recovered, delivered_to AS "deliveredTo", deadline`
 
 /**
  * The channel a replica notifies after committing new events, so the forwarding replica need not poll, as an

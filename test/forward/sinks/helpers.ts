@@ -50,6 +50,7 @@ export function makeEvents(count: number, service = 'prime-upi'): RelayEvent[] {
       product: 'unknown',
       final: 'unknown',
       recovered: null,
+      deadline: null,
       // A per-event suffix keeps bodies distinct, so a duplicate or a swap cannot pass unnoticed.
       body: Buffer.concat([base, Buffer.from(` #${index}`)]),
     }

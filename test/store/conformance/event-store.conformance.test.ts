@@ -16,6 +16,7 @@ const event = (i: number, overrides: Partial<RelayEvent> = {}): RelayEvent => ({
   product: 'cpg-pay-in',
   final: 'true',
   recovered: null,
+  deadline: null,
   body: Buffer.from(`{"i":${i},"text":"\u00e9\u20b9","raw":"\\u0000"}`),
   ...overrides,
 })

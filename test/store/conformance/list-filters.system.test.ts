@@ -18,6 +18,7 @@ const event = (i: number, overrides: Partial<RelayEvent>): RelayEvent => ({
   product: 'unknown',
   final: 'unknown',
   recovered: null,
+  deadline: null,
   body: Buffer.from(`{"i":${i}}`),
   ...overrides,
 })
