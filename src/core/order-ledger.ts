@@ -38,6 +38,10 @@ export interface CheckUpdate {
 
 export type OrderRef = Pick<OrderRecord, 'service' | 'product' | 'orderKey'>
 
+/** The key the ledger files an order under: Tylt's id when known, else the merchant's. */
+export const orderKeyOf = (ids: Pick<OrderRecord, 'orderId' | 'merchantOrderId'>): string | null =>
+  ids.orderId ?? ids.merchantOrderId
+
 /**
  * The order ledger: fed from committed events by a follower (never by the webhook path), read and scheduled
  * by reconcile. One adapter per backend, beside the event store.

@@ -2,8 +2,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { STORE_FILE } from '../constants.js'
 import type { CheckUpdate, OrderLedger, OrderRecord, OrderRef } from '../core/order-ledger.js'
-import { INR_PAYOUT_WINDOW_MS } from './fold-order.js'
-import { CATCH_UP_BATCH, LEDGER_MIGRATIONS, ORDER_COLUMNS } from './ledger-schema.js'
+import { foldSql } from './fold-sql.js'
+import { LEDGER_MIGRATIONS, ORDER_COLUMNS } from './ledger-schema.js'
 import { checkDataDir, openError } from './open-errors.js'
 
 const table = (name: string) => `tylt_${name}`
@@ -12,60 +12,8 @@ const MIGRATIONS = LEDGER_MIGRATIONS(table)
 /** Kept reachable for the process's life: see OPENED in sqlite-store.ts (Node 24 and freed statements). */
 const KEPT: unknown[] = []
 
-// foldOrder (fold-order.ts) in SQL, over the events in (@from, @to] in their order: each row's conflict sees
-// the rows before it, so the events of one order fold one after another. An event files under its own key
-// (Tylt's id, else the merchant's) or, folded alone, under the key of the record its key or its merchant's
-// id already names, as foldOrder's callers look records up.
-const KEY = 'coalesce(e.order_id, e.merchant_order_id)'
-const NAMED_KEY = `coalesce(
-    (SELECT o.order_key FROM tylt_orders o WHERE o.service = e.service AND o.product = e.product
-       AND o.order_key = ${KEY}),
-    (SELECT o.order_key FROM tylt_orders o WHERE o.merchant_order_id = e.merchant_order_id
-       AND o.service = e.service AND o.product = e.product LIMIT 1),
-    ${KEY})`
-const DEADLINE = `coalesce(e.deadline,
-    e.accepted_at + iif(e.product = 'inr-payout', ${INR_PAYOUT_WINDOW_MS}, 0))`
-// A state moves the record unless it is absent, the same, or a non-final one after a final success.
-const MOVES = `(excluded.status IS NOT NULL AND excluded.status IS NOT status
-  AND NOT (final = 'true' AND excluded.final <> 'true'))`
-const FOLD = (target: string) => `INSERT INTO tylt_orders (service, product, order_key, order_id,
-    merchant_order_id, status, final, source, first_seen, last_seen, deadline, next_check, checks)
-  SELECT e.service, e.product, ${target}, e.order_id, e.merchant_order_id, e.status, e.final,
-    iif(e.recovered = 'reconcile', 'reconcile', 'callback'), e.accepted_at, e.accepted_at, ${DEADLINE},
-    iif(e.final = 'true', NULL, ${DEADLINE} + @grace), 0
-  FROM events e
-  WHERE e.seq > @from AND e.seq <= @to AND e.product <> 'unknown' AND ${KEY} IS NOT NULL
-  ORDER BY e.seq
-  ON CONFLICT (service, product, order_key) DO UPDATE SET
-    order_id = coalesce(order_id, excluded.order_id),
-    merchant_order_id = coalesce(merchant_order_id, excluded.merchant_order_id),
-    last_seen = max(last_seen, excluded.last_seen),
-    status = iif(${MOVES}, excluded.status, status),
-    final = iif(${MOVES}, excluded.final, final),
-    source = iif(${MOVES}, excluded.source, source),
-    deadline = iif(${MOVES}, excluded.deadline, deadline),
-    next_check = iif(${MOVES}, excluded.next_check, next_check),
-    checks = iif(${MOVES}, 0, checks),
-    abandoned_at = iif(${MOVES}, NULL, abandoned_at)`
-const FOLD_BATCH = FOLD(KEY)
-const FOLD_ONE = FOLD(NAMED_KEY)
-// Whether an order of (@from, @to] goes by two keys: its merchant's id names a record, or another event of
-// the range, under a key other than the event's own. Only then do the keys differ from the events' own, and
-// the range is folded one event at a time (a statement that reads the table it writes reads it first).
-const TWO_KEYS = `SELECT EXISTS (
-    SELECT 1 FROM events e WHERE e.seq > @from AND e.seq <= @to AND e.product <> 'unknown'
-      AND e.merchant_order_id IS NOT NULL
-      AND EXISTS (SELECT 1 FROM tylt_orders o WHERE o.merchant_order_id = e.merchant_order_id
-        AND o.service = e.service AND o.product = e.product AND o.order_key <> ${KEY})
-  ) OR EXISTS (
-    SELECT 1 FROM events e WHERE e.seq > @from AND e.seq <= @to AND e.product <> 'unknown'
-      AND e.merchant_order_id IS NOT NULL
-    GROUP BY e.service, e.product, e.merchant_order_id HAVING count(DISTINCT ${KEY}) > 1
-  ) AS twoKeys`
+const FOLD = foldSql({ events: 'events', param: (name) => `@${name}`, waves: false })
 const WATERMARK = 'SELECT watermark FROM tylt_ledger_state WHERE id = 1'
-const NEXT_BATCH = `SELECT count(*) AS read, max(seq) AS last FROM (SELECT seq FROM events WHERE seq > ? AND seq <= ?
-  ORDER BY seq LIMIT ${CATCH_UP_BATCH})`
-const SEQS = 'SELECT seq FROM events WHERE seq > ? AND seq <= ? ORDER BY seq'
 const SET_WATERMARK = 'UPDATE tylt_ledger_state SET watermark = ? WHERE id = 1'
 const LAST_SEQ = 'SELECT coalesce(max(seq), 0) AS upTo FROM events'
 
@@ -120,24 +68,21 @@ export class SqliteOrderLedger implements OrderLedger {
       .immediate()
   }
 
-  /** Folds the next batch of events up to `upTo` into the ledger; returns how many events it read. */
+  /** Folds the next batch of events up to `upTo` into the ledger (fold-sql.ts); returns how many it read. */
   #step(grace: number, upTo: number): number {
     return this.#db
       .transaction(() => {
-        const { watermark } = this.#statement(WATERMARK).get() as { watermark: number }
-        const { read, last } = this.#statement(NEXT_BATCH).get(watermark, upTo) as {
-          read: number
-          last: number
-        }
-        if (read === 0) return 0
-        const range = { from: watermark, to: last, grace }
-        const { twoKeys } = this.#statement(TWO_KEYS).get(range) as { twoKeys: number }
-        if (twoKeys === 0) this.#statement(FOLD_BATCH).run(range)
+        const { watermark: from } = this.#statement(WATERMARK).get() as { watermark: number }
+        const batch = this.#statement(FOLD.nextBatch).get({ from, upTo }) as { read: number; last: number }
+        if (batch.read === 0) return 0
+        const to = batch.last
+        const shape = this.#statement(FOLD.shape).get({ from, to }) as { twoKeys: number }
+        if (shape.twoKeys === 0) this.#statement(FOLD.foldWave).run({ from, to, grace })
         else
-          for (const seq of this.#statement(SEQS).pluck().all(watermark, last) as number[])
-            this.#statement(FOLD_ONE).run({ from: seq - 1, to: seq, grace })
-        this.#statement(SET_WATERMARK).run(last)
-        return read
+          for (const seq of this.#statement(FOLD.seqs).pluck().all({ from, to }) as number[])
+            this.#statement(FOLD.foldNamed).run({ from: seq - 1, to: seq, grace })
+        this.#statement(SET_WATERMARK).run(to)
+        return batch.read
       })
       .immediate()
   }

@@ -78,8 +78,9 @@ async function tailSeesTrigger(storeEnv: Record<string, string>) {
     downstream: expect.any(String),
   })
   expect(delivered!.line.id).toBe(accepted!.line.id)
-  // Both lines within 2 s of Tylt's answer (the poll runs every 500 ms).
-  expect(delivered!.at - answered).toBeLessThan(2000)
+  // Both lines while the tail runs, not at its exit: within 5 s of Tylt's answer (the poll runs every 500 ms;
+  // the margin is for a machine busy with other suites).
+  expect(delivered!.at - answered).toBeLessThan(5000)
   tail.child.kill('SIGINT')
   expect(await tail.exited).toBe(0)
   expect(tail.lines).toHaveLength(2)

@@ -1,8 +1,8 @@
 import type pg from 'pg'
 import type { StoreUrl } from '../../config/store-url.js'
 import type { CheckUpdate, OrderLedger, OrderRecord, OrderRef } from '../../core/order-ledger.js'
-import { foldOrder, type LedgerEventRow, orderKeyOf } from '../fold-order.js'
-import { CATCH_UP_BATCH, LEDGER_MIGRATIONS, ORDER_COLUMNS } from '../ledger-schema.js'
+import { foldSql } from '../fold-sql.js'
+import { LEDGER_MIGRATIONS, ORDER_COLUMNS } from '../ledger-schema.js'
 import { createPool } from './create-pool.js'
 import { inTransaction } from './in-transaction.js'
 
@@ -10,48 +10,8 @@ const MIGRATIONS = LEDGER_MIGRATIONS((name) => `tylt_${name}`)
 /** The ledger's own advisory lock key (first half), beside the store's (schema.ts, LOCK). */
 const MIGRATE_LOCK = `1953066510, hashtext(current_schema())`
 
-const EVENT_ROW = `seq, service, product, order_id AS "orderId", merchant_order_id AS "merchantOrderId", status,
-  final, recovered, accepted_at AS "acceptedAt", deadline`
-
-const UPSERT = `INSERT INTO tylt_orders (service, product, order_key, order_id, merchant_order_id, status, final,
-    source, first_seen, last_seen, deadline, next_check, checks, last_result, abandoned_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-  ON CONFLICT (service, product, order_key) DO UPDATE SET order_id = excluded.order_id,
-    merchant_order_id = excluded.merchant_order_id, status = excluded.status, final = excluded.final,
-    source = excluded.source, last_seen = excluded.last_seen, deadline = excluded.deadline,
-    next_check = excluded.next_check, checks = excluded.checks, abandoned_at = excluded.abandoned_at`
-
-const upsertValues = (r: OrderRecord) => [
-  r.service,
-  r.product,
-  r.orderKey,
-  r.orderId,
-  r.merchantOrderId,
-  r.status,
-  r.final,
-  r.source,
-  r.firstSeen,
-  r.lastSeen,
-  r.deadline,
-  r.nextCheck,
-  r.checks,
-  r.lastResult,
-  r.abandonedAt,
-]
-
-/** The order's record by its key, else by the merchant's id (two lookups: each uses its index). */
-async function existing(client: pg.PoolClient, row: LedgerEventRow): Promise<OrderRecord | undefined> {
-  const { rows } = await client.query<OrderRecord>(
-    `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE service = $1 AND product = $2 AND order_key = $3`,
-    [row.service, row.product, orderKeyOf(row)],
-  )
-  if (rows[0] !== undefined || row.merchantOrderId === null) return rows[0]
-  const { rows: byMerchant } = await client.query<OrderRecord>(
-    `SELECT ${ORDER_COLUMNS} FROM tylt_orders WHERE merchant_order_id = $1 AND service = $2 AND product = $3 LIMIT 1`,
-    [row.merchantOrderId, row.service, row.product],
-  )
-  return byMerchant[0]
-}
+const PARAMS = { from: '$1', to: '$2', upTo: '$2', grace: '$3', wave: '$4' } as const
+const FOLD = foldSql({ events: 'tylt_events', param: (name) => PARAMS[name], waves: true })
 
 async function migrate(pool: pg.Pool): Promise<void> {
   await inTransaction(pool, async (client) => {
@@ -89,23 +49,25 @@ export class PostgresOrderLedger implements OrderLedger {
     return new PostgresOrderLedger(pool)
   }
 
-  async #step(graceMs: number, upTo: number): Promise<number> {
+  /** Folds the next batch of events up to `upTo` into the ledger (fold-sql.ts); returns how many it read. */
+  async #step(grace: number, upTo: number): Promise<number> {
     return inTransaction(this.#pool, async (client) => {
       const { rows: state } = await client.query<{ watermark: number }>(
         'SELECT watermark FROM tylt_ledger_state WHERE id = 1 FOR UPDATE',
       )
-      const { rows } = await client.query<LedgerEventRow>(
-        `SELECT ${EVENT_ROW} FROM tylt_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${CATCH_UP_BATCH}`,
-        [state[0]?.watermark ?? 0, upTo],
-      )
-      for (const row of rows) {
-        const record = foldOrder(await existing(client, row), row, graceMs)
-        if (record !== undefined) await client.query(UPSERT, upsertValues(record))
-      }
-      const last = rows.at(-1)
-      if (last !== undefined)
-        await client.query('UPDATE tylt_ledger_state SET watermark = $1 WHERE id = 1', [last.seq])
-      return rows.length
+      const from = state[0]?.watermark ?? 0
+      const { rows: batch } = await client.query<{ read: number; last: number }>(FOLD.nextBatch, [from, upTo])
+      const { read, last: to } = batch[0]!
+      if (read === 0) return 0
+      const { rows: shape } = await client.query<{ twoKeys: boolean; waves: number }>(FOLD.shape, [from, to])
+      if (!shape[0]!.twoKeys)
+        for (let wave = 1; wave <= shape[0]!.waves; wave++)
+          await client.query(FOLD.foldWave, [from, to, grace, wave])
+      else
+        for (const { seq } of (await client.query<{ seq: number }>(FOLD.seqs, [from, to])).rows)
+          await client.query(FOLD.foldNamed, [seq - 1, seq, grace, 1])
+      await client.query('UPDATE tylt_ledger_state SET watermark = $1 WHERE id = 1', [to])
+      return read
     })
   }
 
