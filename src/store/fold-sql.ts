@@ -40,12 +40,12 @@ const moved = (column: string, value = `excluded.${column}`) =>
   `${column} = CASE WHEN ${MOVES} THEN ${value} ELSE tylt_orders.${column} END`
 
 /**
- * The order ledger's fold, in SQL both stores run, over the events of (from, to] in their order. On
- * PostgreSQL in waves: wave n holds the n-th event of each order, so no statement meets an order twice. A new order gets a row; a known one keeps its first ids, its
- * latest time seen, and takes the event's state when that state moves it (then due again from the new
- * deadline). A range where an order goes by two keys (its merchant's id names a record, or another event of
- * the range, under a key other than the event's own) is folded one event at a time, each under the key of
- * the record it names.
+ * The order ledger's fold, in SQL both stores run, over the events of (from, to] in their order; on
+ * PostgreSQL in waves, wave n holding the n-th event of each order, so that no statement meets an order
+ * twice. A new order gets a row; a known one keeps its first ids, its latest time seen, and takes the
+ * event's state when that state moves it (then due again from the new deadline). A range where an order goes
+ * by two keys (its merchant's id names a record, or another event of the range, under a key other than the
+ * event's own) is folded one event at a time, each under the key of the record it names.
  */
 export function foldSql(d: FoldDialect) {
   // The events of (from, to] the ledger files: those that name a product and an order.
@@ -71,6 +71,8 @@ export function foldSql(d: FoldDialect) {
       ${moved('status')}, ${moved('final')}, ${moved('source')}, ${moved('deadline')},
       ${moved('next_check')}, ${moved('checks', '0')}, ${moved('abandoned_at', 'NULL')}`
   return {
+    /** Where a catch-up stops: the events committed when it starts, however many arrive meanwhile. */
+    lastSeq: `SELECT coalesce(max(seq), 0) AS "upTo" FROM ${d.events}`,
     /** How many events the next batch after `from` holds (up to `upTo`), and its last seq. */
     nextBatch: `SELECT count(*) AS "read", max(seq) AS "last" FROM (SELECT seq FROM ${d.events}
       WHERE seq > ${d.param('from')} AND seq <= ${d.param('upTo')} ORDER BY seq LIMIT ${CATCH_UP_BATCH}) b`,

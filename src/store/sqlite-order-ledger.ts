@@ -15,7 +15,6 @@ const KEPT: unknown[] = []
 const FOLD = foldSql({ events: 'events', param: (name) => `@${name}`, waves: false })
 const WATERMARK = 'SELECT watermark FROM tylt_ledger_state WHERE id = 1'
 const SET_WATERMARK = 'UPDATE tylt_ledger_state SET watermark = ? WHERE id = 1'
-const LAST_SEQ = 'SELECT coalesce(max(seq), 0) AS upTo FROM events'
 
 /**
  * The order ledger in the embedded store's file, on a connection of its own: it follows the events table
@@ -90,7 +89,7 @@ export class SqliteOrderLedger implements OrderLedger {
   async catchUp(graceMs: number): Promise<number> {
     // Up to the events committed now: under a steady flow of callbacks a catch-up that chased the newest
     // would never end, and the round waiting for it would never ask Tylt anything.
-    const { upTo } = this.#statement(LAST_SEQ).get() as { upTo: number }
+    const { upTo } = this.#statement(FOLD.lastSeq).get() as { upTo: number }
     let total = 0
     for (let read = this.#step(graceMs, upTo); read > 0; read = this.#step(graceMs, upTo)) {
       total += read

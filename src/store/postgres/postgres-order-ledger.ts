@@ -10,6 +10,7 @@ const MIGRATIONS = LEDGER_MIGRATIONS((name) => `tylt_${name}`)
 /** The ledger's own advisory lock key (first half), beside the store's (schema.ts, LOCK). */
 const MIGRATE_LOCK = `1953066510, hashtext(current_schema())`
 
+// No statement uses both `to` and `upTo`: they share a place.
 const PARAMS = { from: '$1', to: '$2', upTo: '$2', grace: '$3', wave: '$4' } as const
 const FOLD = foldSql({ events: 'tylt_events', param: (name) => PARAMS[name], waves: true })
 
@@ -60,9 +61,9 @@ export class PostgresOrderLedger implements OrderLedger {
       const { read, last: to } = batch[0]!
       if (read === 0) return 0
       const { rows: shape } = await client.query<{ twoKeys: boolean; waves: number }>(FOLD.shape, [from, to])
-      if (!shape[0]!.twoKeys)
-        for (let wave = 1; wave <= shape[0]!.waves; wave++)
-          await client.query(FOLD.foldWave, [from, to, grace, wave])
+      const { twoKeys, waves } = shape[0]!
+      if (!twoKeys)
+        for (let wave = 1; wave <= waves; wave++) await client.query(FOLD.foldWave, [from, to, grace, wave])
       else
         for (const { seq } of (await client.query<{ seq: number }>(FOLD.seqs, [from, to])).rows)
           await client.query(FOLD.foldNamed, [seq - 1, seq, grace, 1])
@@ -73,9 +74,7 @@ export class PostgresOrderLedger implements OrderLedger {
 
   async catchUp(graceMs: number): Promise<number> {
     // Up to the events committed now, as on SQLite: a catch-up never chases a steady flow of callbacks.
-    const { rows } = await this.#pool.query<{ upTo: number }>(
-      'SELECT coalesce(max(seq), 0) AS "upTo" FROM tylt_events',
-    )
+    const { rows } = await this.#pool.query<{ upTo: number }>(FOLD.lastSeq)
     const upTo = rows[0]?.upTo ?? 0
     let total = 0
     for (let read = await this.#step(graceMs, upTo); read > 0; read = await this.#step(graceMs, upTo))
